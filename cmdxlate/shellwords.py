@@ -1,0 +1,156 @@
+"""Read shell-style command lines (libvirt ``.args`` files) and write them back.
+
+Only the part of POSIX shell syntax that command lines use is accepted:
+words, single and double quotes, backslash escapes and ``\\<newline>``
+continuations.  Anything that would need a shell to evaluate (``$``
+expansions, back-quotes, pipes, redirections, unbalanced quotes) is refused
+rather than guessed at.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from cmdxlate.errors import CmdxlateError
+
+MAX_INPUT_BYTES = 16 * 1024 * 1024
+
+_SAFE = re.compile(r"[A-Za-z0-9_@%+=:,./-]+")
+_ASSIGNMENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*=")
+_SPECIAL_UNQUOTED = set("|&;<>()`")
+
+
+def split(text: str) -> list[str]:
+    """Split like a POSIX shell would, without any expansion."""
+    words: list[str] = []
+    buf: list[str] = []
+    in_word = False
+    i = 0
+    n = len(text)
+    while i < n:
+        ch = text[i]
+        if ch in " \t\n":
+            if in_word:
+                words.append("".join(buf))
+                buf = []
+                in_word = False
+            i += 1
+        elif ch == "\\":
+            if i + 1 >= n:
+                raise CmdxlateError("trailing backslash at end of input")
+            nxt = text[i + 1]
+            if nxt == "\n":
+                i += 2  # line continuation
+                continue
+            buf.append(nxt)
+            in_word = True
+            i += 2
+        elif ch == "'":
+            end = text.find("'", i + 1)
+            if end < 0:
+                raise CmdxlateError(f"unterminated single quote at offset {i}")
+            buf.append(text[i + 1 : end])
+            in_word = True
+            i = end + 1
+        elif ch == '"':
+            i += 1
+            in_word = True
+            while True:
+                if i >= n:
+                    raise CmdxlateError("unterminated double quote")
+                c = text[i]
+                if c == '"':
+                    i += 1
+                    break
+                if c == "\\" and i + 1 < n and text[i + 1] in '$`"\\\n':
+                    if text[i + 1] != "\n":
+                        buf.append(text[i + 1])
+                    i += 2
+                    continue
+                if c in "$`":
+                    raise CmdxlateError(f"shell expansion '{c}' inside double quotes is not supported")
+                buf.append(c)
+                i += 1
+        elif ch == "#" and not in_word:
+            end = text.find("\n", i)
+            i = n if end < 0 else end
+        elif ch in "$" or ch in _SPECIAL_UNQUOTED:
+            raise CmdxlateError(
+                f"shell syntax '{ch}' at offset {i} is not supported: quote it or remove it"
+            )
+        else:
+            buf.append(ch)
+            in_word = True
+            i += 1
+    if in_word:
+        words.append("".join(buf))
+    return words
+
+
+def quote(word: str) -> str:
+    """Quote one word so that a POSIX shell reads it back unchanged."""
+    if word and _SAFE.fullmatch(word):
+        return word
+    return "'" + word.replace("'", "'\\''") + "'"
+
+
+@dataclass
+class ShellCommand:
+    """A command line as written in a file: env assignments, binary, args."""
+
+    env: list[str]
+    binary: str | None
+    args: list[str]
+
+    def words(self) -> list[str]:
+        out = list(self.env)
+        if self.binary is not None:
+            out.append(self.binary)
+        out.extend(self.args)
+        return out
+
+
+def split_command(words: list[str]) -> ShellCommand:
+    """Separate leading ``KEY=VAL`` words and the binary from QEMU's args."""
+    env: list[str] = []
+    i = 0
+    while i < len(words) and _ASSIGNMENT.match(words[i]) and not words[i].startswith("-"):
+        env.append(words[i])
+        i += 1
+    binary: str | None = None
+    if i < len(words) and not words[i].startswith("-"):
+        binary = words[i]
+        i += 1
+    return ShellCommand(env, binary, words[i:])
+
+
+def parse_command_text(text: str) -> ShellCommand:
+    if "\0" in text:
+        raise CmdxlateError("input contains a NUL byte")
+    return split_command(split(text))
+
+
+def read_command_file(path: str) -> ShellCommand:
+    """Read a ``.args``-style file, refusing huge or binary input."""
+    try:
+        with open(path, "rb") as f:
+            data = f.read(MAX_INPUT_BYTES + 1)
+    except OSError as e:
+        raise CmdxlateError(f"cannot read {path}: {e.strerror or e}") from None
+    if len(data) > MAX_INPUT_BYTES:
+        raise CmdxlateError(f"{path}: larger than {MAX_INPUT_BYTES} bytes, refusing to read it")
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise CmdxlateError(f"{path}: not UTF-8 text") from None
+    return parse_command_text(text)
+
+
+def format_command(env: list[str], binary: str | None, groups: list[list[str]]) -> str:
+    """One option (with its value) per line, joined by `` \\``, like libvirt writes."""
+    lines = [quote(e) for e in env]
+    if binary is not None:
+        lines.append(quote(binary))
+    lines.extend(" ".join(quote(w) for w in g) for g in groups)
+    return " \\\n".join(lines) + "\n"
