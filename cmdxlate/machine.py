@@ -1,0 +1,246 @@
+"""Machine types as data: one JSON file per family under cmdxlate/machines/.
+
+A ``MachineType`` is one concrete machine (``pc-q35-6.1``) as a given QEMU
+release (the *target*) registers it, with every fact the resolver needs.
+Files are read lazily, only for the family a command line names.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from functools import lru_cache
+from importlib import resources
+from typing import Any
+
+from cmdxlate.errors import CmdxlateError
+
+SUPPORTED_TARGETS: tuple[str, ...] = ("7.2", "10.0")
+DEFAULT_TARGET = "10.0"
+
+# Which -smp keys each QEMU release knows (spec 1.2).
+SMP_KEY_SINCE: dict[str, tuple[int, int]] = {
+    "dies": (4, 1), "clusters": (7, 0), "books": (8, 2), "drawers": (8, 2), "modules": (9, 1),
+}
+
+FAMILY_FILES: tuple[str, ...] = (
+    "pc_i440fx", "pc_q35", "microvm", "isapc", "pseries", "s390_ccw_virtio", "arm_virt",
+    "riscv_virt", "loongarch_virt",
+)
+
+_override_file: str | None = None
+
+
+def use_machine_file(path: str | None) -> None:
+    """Make every lookup use a probed database (``--machines FILE``)."""
+    global _override_file
+    _override_file = path
+    _families.cache_clear()
+
+
+def version_key(v: str) -> tuple[Any, ...]:
+    """'2.12-sxxm' sorts just after '2.12'; '4.0.1' after '4.0'."""
+    base, _, suffix = v.partition("-")
+    nums = [int(x) for x in base.split(".")] + [0, 0]
+    return (nums[0], nums[1], nums[2], 1 if suffix else 0, suffix)
+
+
+def parse_target(target: str) -> tuple[int, int]:
+    m = re.fullmatch(r"(\d+)\.(\d+)(?:\.\d+)?", target.strip())
+    if not m or f"{m.group(1)}.{m.group(2)}" not in SUPPORTED_TARGETS:
+        raise CmdxlateError(
+            f"unknown target QEMU version '{target}'; supported: {', '.join(SUPPORTED_TARGETS)}"
+        )
+    return int(m.group(1)), int(m.group(2))
+
+
+@lru_cache(maxsize=None)
+def _families() -> tuple[dict[str, Any], ...]:
+    if _override_file is not None:
+        try:
+            with open(_override_file, encoding="utf-8") as f:
+                data = json.load(f)
+        except (OSError, ValueError) as e:
+            raise CmdxlateError(f"cannot read machine database {_override_file}: {e}") from None
+        fams = data.get("families") if isinstance(data, dict) else None
+        if not isinstance(fams, list):
+            raise CmdxlateError(f"{_override_file}: not a cmdxlate machine database")
+        return tuple(fams)
+    out = []
+    pkg = resources.files("cmdxlate.machines")
+    for name in FAMILY_FILES:
+        out.append(json.loads((pkg / f"{name}.json").read_text(encoding="utf-8")))
+    return tuple(out)
+
+
+def all_families() -> tuple[dict[str, Any], ...]:
+    return _families()
+
+
+def _by_version(rules: list[dict[str, Any]], version: str | None, default: Any) -> Any:
+    """First rule whose max_version bounds the machine version (unversioned: the last)."""
+    for rule in rules:
+        mv = rule.get("max_version")
+        if mv is None:
+            return rule["value"]
+        if version is not None and version_key(version) <= version_key(mv):
+            return rule["value"]
+    return default
+
+
+@dataclass(frozen=True)
+class MachineType:
+    """One machine type of one QEMU release, with its topology rules."""
+
+    name: str
+    family: str
+    version: str | None
+    arch: str
+    target: tuple[int, int]
+    data: dict[str, Any] = field(repr=False, compare=False, hash=False)
+
+    @property
+    def levels(self) -> frozenset[str]:
+        lv = set(self.data.get("smp_levels", []))
+        for since, extra in self.data.get("smp_levels_from_version", {}).items():
+            if self.version is not None and version_key(self.version) >= version_key(since):
+                lv.update(extra)
+        return frozenset(x for x in lv if self.target >= SMP_KEY_SINCE.get(x, (0, 0)))
+
+    @property
+    def prefer_sockets(self) -> bool:
+        mv = self.data.get("prefer_sockets_max_version")
+        if self.version is None or mv is None:
+            return False
+        return version_key(self.version) <= version_key(mv)
+
+    @property
+    def max_cpus(self) -> int:
+        return int(_by_version(self.data["max_cpus"], self.version, self.data["max_cpus"][-1]["value"]))
+
+    @property
+    def min_cpus(self) -> int:
+        return int(self.data.get("min_cpus", 1))
+
+    @property
+    def slot_layout(self) -> str:
+        return str(self.data["slot_layout"])
+
+    @property
+    def hotpluggable_cpus(self) -> bool:
+        return bool(self.data.get("hotpluggable_cpus"))
+
+    @property
+    def device_cpus(self) -> bool:
+        since = self.data.get("device_cpus_since_qemu")
+        if since and self.target < tuple(int(x) for x in since.split(".")):
+            return False
+        return bool(self.data.get("device_cpus"))
+
+    @property
+    def numa_supported(self) -> bool:
+        return bool(self.data.get("numa"))
+
+    @property
+    def numa_mem_supported(self) -> bool:
+        if self.data.get("numa_mem_always"):
+            return True
+        mv = self.data.get("numa_mem_max_version")
+        return bool(mv and self.version and version_key(self.version) <= version_key(mv))
+
+    @property
+    def auto_enable_numa(self) -> bool:
+        return bool(self.data.get("auto_enable_numa"))
+
+    @property
+    def default_ram_bytes(self) -> int:
+        return int(self.data.get("default_ram_mib", 128)) * 1024 * 1024
+
+    @property
+    def max_threads(self) -> int | None:
+        for since, value in self.data.get("max_threads_from_version", {}).items():
+            if self.version is not None and version_key(self.version) >= version_key(since):
+                return int(value)
+        return None
+
+    def default_cpu_model(self, accel: str | None = None) -> str:
+        if accel == "kvm" and "default_cpu_kvm" in self.data:
+            return str(self.data["default_cpu_kvm"])
+        if self.arch == "i386" and "default_cpu_i386" in self.data:
+            return str(self.data["default_cpu_i386"])
+        rules = self.data.get("default_cpu_by_version", [])
+        return str(_by_version(rules, self.version, self.data["default_cpu"]) if rules
+                   else self.data["default_cpu"])
+
+    def resolve_cpu_model(self, model: str) -> str:
+        """The class name QEMU resolves a -cpu model to (ppc aliases)."""
+        if self.data.get("cpu_names_case_insensitive"):
+            model = model.lower()
+        return str(self.data.get("cpu_aliases", {}).get(model, model))
+
+    def cpu_type(self, model: str) -> str:
+        suffix = self.data["cpu_type_suffix"].get(self.arch) or next(
+            iter(self.data["cpu_type_suffix"].values()))
+        return f"{self.resolve_cpu_model(model)}{suffix}"
+
+    def is_cpu_driver(self, driver: str) -> bool:
+        return any(driver.endswith(s) for s in self.data["cpu_type_suffix"].values())
+
+
+def _arch_families(arch: str) -> list[dict[str, Any]]:
+    return [f for f in _families() if arch in f.get("arches", [])]
+
+
+def lookup_machine(name: str | None, arch: str = "x86_64", target: str = DEFAULT_TARGET
+                   ) -> MachineType:
+    """Resolve a -machine type name (or the arch's default) for a target QEMU."""
+    tver = parse_target(target)
+    tkey = f"{tver[0]}.{tver[1]}"
+    fams = _arch_families(arch)
+    if not fams:
+        raise CmdxlateError(f"unknown architecture '{arch}': cmdxlate has no machine types for it")
+    if name is None:
+        for fam in fams:
+            if arch in fam.get("default_for_arches", []):
+                return _make(fam, None, arch, tver, tkey, alias=True)
+        raise CmdxlateError(f"no default machine type known for {arch}: give -machine")
+    for fam in fams:
+        unv = fam.get("unversioned_name")
+        if unv and name == unv:
+            return MachineType(unv, fam["family"], None, arch, tver, fam)
+        if name in fam.get("aliases", []):
+            return _make(fam, None, arch, tver, tkey, alias=True)
+        prefix = fam.get("name_prefix")
+        if prefix and name.startswith(prefix):
+            ver = name[len(prefix):]
+            if ver in fam["versions"].get(tkey, []):
+                return MachineType(name, fam["family"], ver, arch, tver, fam)
+            raise CmdxlateError(
+                f"unsupported machine type: \"{name}\" (QEMU {tkey} does not have it)", qemu=True
+            )
+    raise CmdxlateError(
+        f"machine type '{name}' is not in cmdxlate's machine database for {arch} "
+        f"(known: {', '.join(sorted(_known_names(fams)))})"
+    )
+
+
+def _known_names(fams: list[dict[str, Any]]) -> set[str]:
+    out: set[str] = set()
+    for f in fams:
+        out.update(f.get("aliases", []))
+        if f.get("unversioned_name"):
+            out.add(f["unversioned_name"])
+        if f.get("name_prefix"):
+            out.add(f["name_prefix"] + "*")
+    return out
+
+
+def _make(fam: dict[str, Any], _v: str | None, arch: str, tver: tuple[int, int], tkey: str,
+          alias: bool) -> MachineType:
+    versions = fam["versions"].get(tkey, [])
+    if not versions:
+        name = fam.get("unversioned_name") or fam["family"]
+        return MachineType(name, fam["family"], None, arch, tver, fam)
+    newest = max((v for v in versions if "-" not in v), key=version_key)
+    return MachineType(fam["name_prefix"] + newest, fam["family"], newest, arch, tver, fam)

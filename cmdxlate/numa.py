@@ -1,0 +1,332 @@
+"""``-numa`` options applied to CPU slots, with QEMU's checks and messages.
+
+Mirrors the order QEMU works in: each ``-numa`` in command-line order
+(``parse_numa_opts``), then memory completion, then the default or partial
+CPU-to-node rule at board init (``machine_numa_finish_cpu_init``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from cmdxlate.cmdline import Option
+from cmdxlate.errors import CmdxlateError
+from cmdxlate.slots import CpuSlot
+
+MAX_NODES = 128
+CPU_PROP_KEYS = ("drawer-id", "book-id", "socket-id", "die-id", "cluster-id", "module-id",
+                 "core-id", "thread-id")
+
+
+@dataclass
+class NumaNode:
+    nodeid: int
+    mem: int | None = None
+    memdev: str | None = None
+    size: int = 0
+    initiator: int | None = None
+    option_index: int | None = None
+    has_cpu: bool = False
+
+
+@dataclass
+class NumaState:
+    nodes: dict[int, NumaNode] = field(default_factory=dict)
+    dist: list[tuple[int, int, int]] = field(default_factory=list)
+    uses_mem: bool = False
+    uses_memdev: bool = False
+    warnings: list[str] = field(default_factory=list)
+    explicit_cpu_options: int = 0
+
+
+def parse_uint(text: str, what: str, kind: str = "uint64") -> int:
+    """QEMU number parsing: base 0 (0x.., 0..) and no sign."""
+    t = text.strip()
+    try:
+        if t.startswith(("-", "+")) or not t:
+            raise ValueError
+        if len(t) > 1 and t[0] == "0" and t[1] not in "xX":
+            v = int(t, 8)
+        else:
+            v = int(t, 0)
+    except ValueError:
+        raise CmdxlateError(f"Parameter '{what}' expects {_article(kind)}", qemu=True) from None
+    return v
+
+
+def _article(kind: str) -> str:
+    return "an " + kind if kind[0] in "aeiou" else "a " + kind
+
+
+_SUFFIX = {"b": 0, "k": 10, "m": 20, "g": 30, "t": 40, "p": 50, "e": 60}
+
+
+def parse_size(text: str, what: str, default_unit: int = 1) -> int:
+    """QEMU size strings: '1G', '512M', '1048576k', plain numbers in default_unit."""
+    t = text.strip()
+    if not t:
+        raise CmdxlateError(f"Parameter '{what}' expects a non-negative number below 2^64",
+                            qemu=True)
+    unit = default_unit
+    if t[-1].lower() in _SUFFIX:
+        unit = 1 << _SUFFIX[t[-1].lower()]
+        t = t[:-1]
+    try:
+        if "." in t:
+            value = int(float(t) * unit)
+        else:
+            value = int(t, 10) * unit
+    except ValueError:
+        raise CmdxlateError(
+            f"Parameter '{what}' expects a non-negative number below 2^64", qemu=True
+        ) from None
+    if value < 0 or value >= 1 << 64:
+        raise CmdxlateError(f"Parameter '{what}' expects a non-negative number below 2^64",
+                            qemu=True)
+    return value
+
+
+def cpu_ranges(values: list[str], maxcpus: int) -> list[int]:
+    out: list[int] = []
+    for v in values:
+        lo_s, sep, hi_s = v.partition("-")
+        try:
+            lo = parse_uint(lo_s, "cpus")
+            hi = parse_uint(hi_s, "cpus") if sep else lo
+        except CmdxlateError:
+            raise CmdxlateError("Parameter 'cpus' expects a uint64 value or range",
+                                qemu=True) from None
+        if hi < lo or hi - lo >= 65536:
+            raise CmdxlateError("Parameter 'cpus' expects a uint64 value or range", qemu=True)
+        if hi >= maxcpus:
+            bad = max(lo, maxcpus)
+            raise CmdxlateError(
+                f"CPU index ({bad}) should be smaller than maxcpus ({maxcpus})", qemu=True
+            )
+        out.extend(range(lo, hi + 1))
+    return out
+
+
+def assign(slot: CpuSlot, node: int, state: NumaState) -> None:
+    if slot.node is not None and slot.node != node:
+        raise CmdxlateError(f"CPU is already assigned to node-id: {slot.node}", qemu=True)
+    slot.node = node
+    if node in state.nodes:
+        state.nodes[node].has_cpu = True
+
+
+def apply_numa_option(opt: Option, state: NumaState, slots: list[CpuSlot],
+                      index_to_slot: list[int], maxcpus: int, numa_mem_supported: bool,
+                      hmat: bool, slot_keys: frozenset[str],
+                      slot_lookup: dict[tuple[tuple[str, int], ...], CpuSlot] | None = None,
+                      memdevs: dict[str, int] | None = None) -> None:
+    """One ``-numa`` option, as QEMU's set_numa_options() handles it."""
+    o = opt.opts
+    assert o is not None
+    kind = o.get("type")
+    try:
+        if kind == "node":
+            _numa_node(o.get_all("cpus"), o, state, slots, index_to_slot, maxcpus,
+                       numa_mem_supported, hmat, opt.index, memdevs or {})
+        elif kind == "cpu":
+            _numa_cpu(o, state, slots, slot_keys, slot_lookup)
+        elif kind == "dist":
+            _numa_dist(o, state)
+        elif kind in ("hmat-lb", "hmat-cache"):
+            if not hmat:
+                raise CmdxlateError(
+                    "ACPI Heterogeneous Memory Attribute Table (HMAT) is disabled, enable it with "
+                    "-machine hmat=on before using any of hmat specific options", qemu=True)
+        elif kind is None:
+            raise CmdxlateError("Parameter 'type' is missing", qemu=True)
+        else:
+            raise CmdxlateError(
+                f"Parameter 'type' does not accept value '{kind}'", qemu=True)
+    except CmdxlateError as e:
+        raise CmdxlateError(e.message, option_index=opt.index, qemu=e.qemu) from None
+
+
+def _numa_node(cpus: list[str], o: object, state: NumaState, slots: list[CpuSlot],
+               index_to_slot: list[int], maxcpus: int, numa_mem_supported: bool, hmat: bool,
+               index: int, memdevs: dict[str, int]) -> None:
+    from cmdxlate.optstring import OptString
+
+    assert isinstance(o, OptString)
+    for key in o.keys():
+        if key not in ("type", "nodeid", "cpus", "mem", "memdev", "initiator"):
+            raise CmdxlateError(f"Invalid parameter '{key}'", qemu=True)
+    if o.has("nodeid"):
+        nodeid = parse_uint(o.get("nodeid") or "", "nodeid", "uint16")
+        if nodeid > 0xFFFF:
+            raise CmdxlateError("Parameter 'nodeid' expects uint16_t", qemu=True)
+    else:
+        nodeid = len(state.nodes)
+    if nodeid >= MAX_NODES:
+        raise CmdxlateError(f"Max number of NUMA nodes reached: {nodeid}", qemu=True)
+    if nodeid in state.nodes:
+        raise CmdxlateError(f"Duplicate NUMA nodeid: {nodeid}", qemu=True)
+    node = NumaNode(nodeid, option_index=index)
+    if o.has("initiator") and not hmat:
+        raise CmdxlateError(
+            "ACPI Heterogeneous Memory Attribute Table (HMAT) is disabled, enable it with "
+            "-machine hmat=on before using any of hmat specific options", qemu=True)
+    state.nodes[nodeid] = node
+    for idx in cpu_ranges(cpus, maxcpus):
+        assign(slots[index_to_slot[idx]], nodeid, state)
+    if o.has("mem") and not numa_mem_supported:
+        raise CmdxlateError("Parameter -numa node,mem is not supported by this machine type",
+                            qemu=True)
+    if o.has("mem"):
+        node.mem = parse_size(o.get("mem") or "", "mem", 1 << 20)
+        node.size = node.mem
+        state.uses_mem = True
+        state.warnings.append("Parameter -numa node,mem is deprecated, use -numa node,memdev instead")
+    if o.has("memdev"):
+        node.memdev = o.get("memdev")
+        state.uses_memdev = True
+    if state.uses_mem and state.uses_memdev:
+        raise CmdxlateError(
+            "numa configuration should use either mem= or memdev=,mixing both is not allowed",
+            qemu=True)
+    if node.memdev is not None:
+        if node.memdev not in memdevs:
+            raise CmdxlateError(f"memdev={node.memdev} is ambiguous", qemu=True)
+        node.size = memdevs[node.memdev]
+    if o.has("initiator"):
+        node.initiator = parse_uint(o.get("initiator") or "", "initiator", "uint16")
+
+
+def _numa_cpu(o: object, state: NumaState, slots: list[CpuSlot], slot_keys: frozenset[str],
+              slot_lookup: dict[tuple[tuple[str, int], ...], CpuSlot] | None) -> None:
+    from cmdxlate.optstring import OptString
+
+    assert isinstance(o, OptString)
+    for key in o.keys():
+        if key not in ("type", "node-id") + CPU_PROP_KEYS:
+            raise CmdxlateError(f"Invalid parameter '{key}'", qemu=True)
+    if not o.has("node-id"):
+        raise CmdxlateError("Missing mandatory node-id property", qemu=True)
+    node = parse_uint(o.get("node-id") or "", "node-id")
+    if node not in state.nodes:
+        raise CmdxlateError(
+            f"Invalid node-id={node}, NUMA node must be defined with -numa node,nodeid=ID "
+            f"before it's used with -numa cpu,node-id=ID", qemu=True)
+    sel: dict[str, int] = {}
+    for key in CPU_PROP_KEYS:
+        if o.has(key):
+            sel[key] = parse_uint(o.get(key) or "", key)
+    state.explicit_cpu_options += 1
+    _match_and_assign(sel, node, state, slots, slot_keys, slot_lookup)
+
+
+def _match_and_assign(sel: dict[str, int], node: int, state: NumaState, slots: list[CpuSlot],
+                      slot_keys: frozenset[str],
+                      slot_lookup: dict[tuple[tuple[str, int], ...], CpuSlot] | None) -> None:
+    # Props the slots don't carry are errors (drawer/book ids are not checked by QEMU).
+    for key in ("socket-id", "die-id", "cluster-id", "module-id", "core-id", "thread-id"):
+        if key in sel and key not in slot_keys:
+            raise CmdxlateError(f"{key} is not supported", qemu=True)
+    matched = False
+    full = slot_lookup is not None and all(k in sel for k in slot_keys)
+    if full and slot_lookup is not None:
+        key_t = tuple(sorted((k, v) for k, v in sel.items() if k in slot_keys))
+        hit = slot_lookup.get(key_t)
+        if hit is not None and all(hit.props.get(k, v) == v for k, v in sel.items()):
+            assign(hit, node, state)
+            matched = True
+    else:
+        for slot in slots:
+            if all(slot.props.get(k, 0) == v for k, v in sel.items()):
+                assign(slot, node, state)
+                matched = True
+    if not matched:
+        raise CmdxlateError("no match found", qemu=True)
+
+
+def _numa_dist(o: object, state: NumaState) -> None:
+    from cmdxlate.optstring import OptString
+
+    assert isinstance(o, OptString)
+    src = parse_uint(o.get("src") or "", "src", "uint16")
+    dst = parse_uint(o.get("dst") or "", "dst", "uint16")
+    val = parse_uint(o.get("val") or "", "val", "uint8")
+    if src >= MAX_NODES or dst >= MAX_NODES:
+        raise CmdxlateError(
+            f"Parameter '{'src' if src >= MAX_NODES else 'dst'}' expects an integer between 0 "
+            f"and {MAX_NODES - 1}", qemu=True)
+    if src not in state.nodes or dst not in state.nodes:
+        raise CmdxlateError(
+            "Source/Destination NUMA node is missing. Please use '-numa node' option to declare "
+            "it first.", qemu=True)
+    if val < 10:
+        raise CmdxlateError(
+            f"NUMA distance ({val}) is invalid, it shouldn't be less than 10.", qemu=True)
+    if src == dst and val != 10:
+        raise CmdxlateError(
+            f"Local distance of node {src} should be 10.", qemu=True)
+    state.dist.append((src, dst, val))
+
+
+def complete(state: NumaState, ram_size: int) -> None:
+    """numa_complete_configuration(): dense ids and memory adding up to -m."""
+    if not state.nodes:
+        return
+    for i in range(len(state.nodes)):
+        if i not in state.nodes:
+            raise CmdxlateError(f"numa: Node ID missing: {i}", qemu=True)
+    total = sum(n.size for n in state.nodes.values())
+    if total != ram_size:
+        raise CmdxlateError(
+            f"total memory for NUMA nodes (0x{total:x}) should equal RAM size (0x{ram_size:x})",
+            qemu=True)
+    _check_distances(state)
+
+
+def _check_distances(state: NumaState) -> None:
+    if not state.dist:
+        return
+    given = {(s, d) for s, d, _ in state.dist}
+    ids = sorted(state.nodes)
+    symmetric = all(
+        (d, s) not in given or _dist(state, d, s) == _dist(state, s, d) for s, d in given
+    )
+    for s in ids:
+        for d in ids:
+            if s == d:
+                continue
+            if (s, d) not in given and (d, s) not in given:
+                raise CmdxlateError(
+                    f"The distance between node {s} and {d} is missing, at least one distance "
+                    "value between each nodes should be provided.", qemu=True)
+            if not symmetric and (s, d) not in given:
+                raise CmdxlateError(
+                    f"At least one asymmetrical pair of distances is given, please provide "
+                    f"distance for both directions of all node pairs.", qemu=True)
+
+
+def _dist(state: NumaState, s: int, d: int) -> int | None:
+    for a, b, v in reversed(state.dist):
+        if a == s and b == d:
+            return v
+    return None
+
+
+def finish_cpu_init(state: NumaState, slots: list[CpuSlot], default_node: list[int]
+                    ) -> None:
+    """Unmapped slots: the board default if none is mapped, else node 0 with a warning."""
+    if not state.nodes:
+        return
+    explicit = any(s.node is not None for s in slots)
+    missing: list[str] = []
+    for i, slot in enumerate(slots):
+        if slot.node is None:
+            if explicit:
+                missing.append(f"CPU {i} [{slot.label()}]")
+                slot.node = 0
+            else:
+                slot.node = default_node[i]
+    if missing:
+        state.warnings.append("CPU(s) not present in any NUMA nodes: " + ", ".join(missing))
+        state.warnings.append(
+            "All CPU(s) up to maxcpus should be described in NUMA config, ability to start up "
+            "with partial NUMA mappings is obsoleted and will be removed in future")

@@ -1,0 +1,435 @@
+"""Resolve a parsed command line into its CPU topology, exactly as QEMU would.
+
+Works in QEMU's own order so the first error reported is the one QEMU
+reports: option syntax, then ``-smp``, then ``-numa`` in order, then memory
+completion and board checks, then ``-device`` CPUs in order.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from cmdxlate.cmdline import CommandLine, Option
+from cmdxlate.errors import CmdxlateError
+from cmdxlate.machine import SMP_KEY_SINCE, MachineType, lookup_machine
+from cmdxlate.numa import (
+    NumaState,
+    apply_numa_option,
+    complete,
+    finish_cpu_init,
+    parse_size,
+)
+from cmdxlate.slots import LAYOUTS, PROP_ORDER, CpuSlot, s390x_slots, x86_slots
+from cmdxlate.smp import SMP_KEYS, SmpConfig, SmpSupport, resolve_smp
+
+_INT64 = 1 << 63
+
+
+@dataclass
+class Topology:
+    """Everything cmdxlate knows about a line's CPUs after resolving it."""
+
+    machine: MachineType
+    smp: SmpConfig
+    smp_given: dict[str, int]
+    cpu_model: str
+    cpu_type: str
+    slots: list[CpuSlot]
+    numa: NumaState
+    ram_bytes: int
+    accel: str | None
+    warnings: list[str] = field(default_factory=list)
+    device_cpu_options: list[int] = field(default_factory=list)
+    hmat: bool = False
+
+    @property
+    def has_numa(self) -> bool:
+        return bool(self.numa.nodes) or self.machine.auto_enable_numa
+
+    def slot_props(self, slot: CpuSlot) -> dict[str, int]:
+        props = dict(slot.props)
+        if self.has_numa:
+            props["node-id"] = slot.node if slot.node is not None else 0
+        return {k: props[k] for k in PROP_ORDER if k in props}
+
+    def hotpluggable_cpus(self) -> list[dict[str, Any]]:
+        """What query-hotpluggable-cpus answers: last slot first."""
+        if not self.machine.hotpluggable_cpus:
+            raise CmdxlateError("machine does not support hot-plugging CPUs", qemu=True)
+        out = []
+        for slot in reversed(self.slots):
+            out.append({
+                "type": self.cpu_type,
+                "vcpus-count": slot.vcpus_count,
+                "props": self.slot_props(slot),
+                "plugged": slot.plugged,
+            })
+        return out
+
+    def present_cpus(self) -> list[dict[str, Any]]:
+        """What query-cpus-fast answers: present vCPUs in cpu-index order."""
+        out = []
+        for slot in self.slots:
+            if not slot.plugged:
+                continue
+            props = self.slot_props(slot)
+            for t in range(slot.vcpus_count):
+                index = slot.arch_id + t if self.machine.slot_layout == "spapr" else slot.index
+                p = dict(props)
+                if self.machine.slot_layout == "spapr":
+                    p["core-id"] = slot.props["core-id"]
+                out.append({"cpu-index": index, "props": p})
+        return out
+
+
+def _int_value(key: str, text: str) -> int:
+    t = text.strip()
+    try:
+        if not t:
+            raise ValueError
+        neg = t.startswith("-")
+        body = t[1:] if neg or t.startswith("+") else t
+        if len(body) > 1 and body[0] == "0" and body[1] not in "xX":
+            v = int(body, 8)
+        else:
+            v = int(body, 0)
+        v = -v if neg else v
+    except ValueError:
+        raise CmdxlateError(f"Parameter 'smp.{key}' expects integer", qemu=True) from None
+    if v >= _INT64 or v < -_INT64:
+        raise CmdxlateError(f"Parameter 'smp.{key}' expects integer", qemu=True)
+    return v
+
+
+def _collect_smp(cl: CommandLine, target: tuple[int, int]) -> tuple[dict[str, int], int | None]:
+    """Merge every -smp and -machine smp.* key by key; later keys win."""
+    given: dict[str, tuple[str, int]] = {}
+    last_index: int | None = None
+    for opt in cl.options:
+        pairs: list[tuple[str, str]] = []
+        if opt.name == "smp":
+            o = opt.opts
+            assert o is not None
+            pairs = [(p.key, p.value) for p in o.pairs]
+        elif opt.name == "machine":
+            o = opt.opts
+            assert o is not None
+            pairs = [(p.key[4:], p.value) for p in o.pairs if p.key.startswith("smp.")]
+        if not pairs:
+            continue
+        last_index = opt.index
+        for key, value in pairs:
+            if key not in SMP_KEYS or target < SMP_KEY_SINCE.get(key, (0, 0)):
+                raise CmdxlateError(f"Parameter 'smp.{key}' is unexpected", option_index=opt.index,
+                                    qemu=True)
+            try:
+                given[key] = (value, _int_value(key, value))
+            except CmdxlateError as e:
+                raise CmdxlateError(e.message, option_index=opt.index, qemu=True) from None
+    return {k: v for k, (_, v) in given.items()}, last_index
+
+
+def _machine_options(cl: CommandLine) -> tuple[str | None, dict[str, str], int | None]:
+    mtype: str | None = None
+    props: dict[str, str] = {}
+    index: int | None = None
+    for opt in cl.find("machine"):
+        o = opt.opts
+        assert o is not None
+        for p in o.pairs:
+            if p.key == "type":
+                mtype = p.value
+                index = opt.index
+            elif not p.key.startswith("smp."):
+                props[p.key] = p.value
+    return mtype, props, index
+
+
+def _accel(cl: CommandLine, mprops: dict[str, str]) -> str | None:
+    accel: str | None = None
+    if "accel" in mprops:
+        accel = mprops["accel"].split(":")[0]
+    for opt in cl.options:
+        if opt.name == "accel":
+            o = opt.opts
+            assert o is not None
+            accel = accel or o.get("accel")
+        elif opt.name == "enable-kvm":
+            accel = accel or "kvm"
+    return accel
+
+
+def _cpu_model(cl: CommandLine) -> tuple[str | None, int | None]:
+    model: str | None = None
+    index: int | None = None
+    for opt in cl.find("cpu"):
+        assert opt.value is not None
+        model = opt.value.split(",", 1)[0]
+        index = opt.index
+    return model, index
+
+
+def _ram_size(cl: CommandLine, default: int) -> int:
+    size = default
+    for opt in cl.find("m"):
+        o = opt.opts
+        assert o is not None
+        if o.has("size"):
+            try:
+                size = parse_size(o.get("size") or "", "size", 1 << 20)
+            except CmdxlateError as e:
+                raise CmdxlateError(f"-m {opt.value}: {e.message}", option_index=opt.index,
+                                    qemu=True) from None
+    return size
+
+
+def _memdevs(cl: CommandLine) -> dict[str, int]:
+    out: dict[str, int] = {}
+    for opt in cl.find("object"):
+        j = opt.json
+        if j is not None:
+            qtype, oid, size = j.get("qom-type"), j.get("id"), j.get("size")
+        else:
+            o = opt.opts
+            assert o is not None
+            qtype, oid, size = o.get("qom-type"), o.get("id"), o.get("size")
+        if not isinstance(qtype, str) or not qtype.startswith("memory-backend") or oid is None:
+            continue
+        if isinstance(size, int):
+            out[str(oid)] = size
+        elif isinstance(size, str):
+            try:
+                out[str(oid)] = parse_size(size, "size")
+            except CmdxlateError:
+                continue
+    return out
+
+
+def resolve(cl: CommandLine, target: str = "10.0", arch: str | None = None) -> Topology:
+    """Resolve ``cl`` for a target QEMU; raise QEMU's error where it would fail."""
+    arch = arch or cl.arch or "x86_64"
+    mtype, mprops, m_index = _machine_options(cl)
+    try:
+        machine = lookup_machine(mtype, arch, target)
+    except CmdxlateError as e:
+        raise CmdxlateError(e.message, option_index=m_index, qemu=e.qemu) from None
+    tver = machine.target
+    # Option syntax errors come first, as QEMU parses them while reading argv.
+    for opt in cl.options:
+        if opt.name in ("numa", "smp", "machine", "device", "m", "object"):
+            opt.opts  # noqa: B018 - parse now to raise syntax errors in argv order
+    given, smp_index = _collect_smp(cl, tver)
+    support = SmpSupport(machine.name, machine.levels, machine.prefer_sockets,
+                         machine.min_cpus, machine.max_cpus, tver)
+    try:
+        smp = resolve_smp(given, support)
+    except CmdxlateError as e:
+        raise CmdxlateError(e.message, option_index=smp_index, qemu=True) from None
+    warnings = list(smp.warnings)
+
+    accel = _accel(cl, mprops)
+    model, cpu_index = _cpu_model(cl)
+    cpu_model = model if model is not None else machine.default_cpu_model(accel)
+    cpu_type = machine.cpu_type(cpu_model)
+    ram = _ram_size(cl, machine.default_ram_bytes)
+    hmat = mprops.get("hmat") in ("on", "yes", "true")
+
+    layout = machine.slot_layout
+    if layout == "x86":
+        slots = x86_slots(smp, with_modules=tver >= (9, 1))
+    elif layout == "s390x":
+        slots = s390x_slots(smp, with_topology=tver >= (8, 2))
+    else:
+        slots = LAYOUTS[layout](smp)
+    if layout == "spapr":
+        index_to_slot = [i // smp.threads for i in range(smp.maxcpus)]
+    else:
+        index_to_slot = list(range(len(slots)))
+    slot_keys = frozenset(k for k in (slots[0].props if slots else {}) if k != "node-id")
+    lookup = {tuple(sorted(s.props.items())): s for s in slots}
+
+    numa = NumaState()
+    numa_opts = cl.find("numa")
+    if numa_opts and not machine.numa_supported:
+        raise CmdxlateError("NUMA is not supported by this machine-type",
+                            option_index=numa_opts[0].index, qemu=True)
+    memdevs = _memdevs(cl)
+    for opt in numa_opts:
+        apply_numa_option(opt, numa, slots, index_to_slot, smp.maxcpus,
+                          machine.numa_mem_supported, hmat, slot_keys, lookup, memdevs)
+    if not numa.nodes and machine.auto_enable_numa:
+        from cmdxlate.numa import NumaNode
+
+        numa.nodes[0] = NumaNode(0, size=ram)
+    try:
+        complete(numa, ram)
+    except CmdxlateError as e:
+        raise CmdxlateError(e.message, option_index=numa_opts[0].index if numa_opts else None,
+                            qemu=True) from None
+    if numa.nodes:
+        nn = len(numa.nodes)
+        finish_cpu_init(numa, slots, _default_nodes(machine, smp, slots, nn))
+        if machine.data.get("numa_mem_align_mib"):
+            align = int(machine.data["numa_mem_align_mib"]) << 20
+            for nid in sorted(numa.nodes):
+                size = numa.nodes[nid].size
+                if size % align:
+                    raise CmdxlateError(
+                        f"Node {nid} memory size 0x{size:x} is not aligned to "
+                        f"{machine.data['numa_mem_align_mib']} MiB", qemu=True)
+    warnings.extend(numa.warnings)
+    _board_checks(machine, smp, accel)
+
+    # Boot CPUs fill the first slots.
+    boot_units = smp.cpus // smp.threads if layout == "spapr" else smp.cpus
+    for i in range(min(boot_units, len(slots))):
+        slots[i].plugged = True
+        slots[i].boot = True
+    topo = Topology(machine, smp, given, cpu_model, cpu_type, slots, numa, ram, accel,
+                    warnings, hmat=hmat)
+    _plug_devices(cl, topo, lookup)
+    return topo
+
+
+def _default_nodes(machine: MachineType, smp: SmpConfig, slots: list[CpuSlot], nn: int
+                   ) -> list[int]:
+    rule = machine.data.get("default_node")
+    if rule == "spapr-core":
+        return [(i // smp.cores) % nn for i in range(len(slots))]
+    if rule == "riscv-block":
+        if nn > smp.cpus:
+            raise CmdxlateError(
+                f"Number of NUMA nodes ({nn}) cannot exceed the number of available CPUs "
+                f"({smp.cpus}).", qemu=True)
+        per = smp.cpus // nn
+        return [min(i // per, nn - 1) for i in range(len(slots))]
+    if rule == "index":
+        return [i % nn for i in range(len(slots))]
+    return [s.props.get("socket-id", 0) % nn for s in slots]
+
+
+def _board_checks(machine: MachineType, smp: SmpConfig, accel: str | None) -> None:
+    if machine.slot_layout == "spapr":
+        t = smp.threads
+        if smp.cpus % t:
+            raise CmdxlateError(f"smp_cpus ({smp.cpus}) must be multiple of threads ({t})",
+                                qemu=True)
+        if smp.maxcpus % t:
+            raise CmdxlateError(f"max_cpus ({smp.maxcpus}) must be multiple of threads ({t})",
+                                qemu=True)
+        limit = machine.data.get("max_threads_tcg", 8)
+        if accel in (None, "tcg") and (t & (t - 1) or t > limit):
+            raise CmdxlateError(
+                f"TCG cannot support more than {limit} threads/core on a pseries machine",
+                qemu=True)
+    mt = machine.max_threads
+    if mt is not None and smp.threads > mt:
+        raise CmdxlateError(f"S390 does not support more than {mt} threads.", qemu=True)
+
+
+def _device_props(opt: Option) -> dict[str, str]:
+    j = opt.json
+    if j is not None:
+        out: dict[str, str] = {}
+        for k, v in j.items():
+            out[k] = json.dumps(v) if not isinstance(v, str) else v
+        return out
+    o = opt.opts
+    assert o is not None
+    return {p.key: p.value for p in o.pairs}
+
+
+def _plug_devices(cl: CommandLine, topo: Topology,
+                  lookup: dict[tuple[tuple[str, int], ...], CpuSlot]) -> None:
+    """-device CPUs already on the line, checked as the board's pre-plug does."""
+    machine = topo.machine
+    for opt in cl.find("device"):
+        props = _device_props(opt)
+        driver = props.get("driver", "")
+        if not machine.is_cpu_driver(driver):
+            continue
+        try:
+            _plug_one(topo, props, driver, lookup)
+        except CmdxlateError as e:
+            raise CmdxlateError(e.message, option_index=opt.index, qemu=e.qemu) from None
+        topo.device_cpu_options.append(opt.index)
+
+
+def _num(props: dict[str, str], key: str) -> int | None:
+    if key not in props:
+        return None
+    try:
+        return int(props[key], 0)
+    except ValueError:
+        raise CmdxlateError(f"Parameter '{key}' expects int32", qemu=True) from None
+
+
+def _plug_one(topo: Topology, props: dict[str, str], driver: str,
+              lookup: dict[tuple[tuple[str, int], ...], CpuSlot]) -> None:
+    machine = topo.machine
+    layout = machine.slot_layout
+    if not machine.device_cpus:
+        raise CmdxlateError("Parameter 'driver' expects a pluggable device type", qemu=True)
+    smp = topo.smp
+    if layout in ("x86", "loongarch"):
+        if driver != topo.cpu_type:
+            raise CmdxlateError(f"Invalid CPU type, expected cpu type: '{topo.cpu_type}'",
+                                qemu=True)
+        want: dict[str, int] = {}
+        limits = {"socket-id": smp.sockets, "die-id": smp.dies, "module-id": smp.modules,
+                  "core-id": smp.cores, "thread-id": smp.threads}
+        keys = ["socket-id"]
+        if smp.dies > 1:
+            keys.append("die-id")
+        if smp.modules > 1:
+            keys.append("module-id")
+        keys += ["core-id", "thread-id"]
+        for key in keys:
+            v = _num(props, key)
+            if v is None or v < 0:
+                raise CmdxlateError(f"CPU {key} is not set", qemu=True)
+            if v >= limits[key]:
+                raise CmdxlateError(
+                    f"Invalid CPU {key}: {v} must be in range 0:{limits[key] - 1}", qemu=True)
+            want[key] = v
+        slot = lookup.get(tuple(sorted(want.items())))
+    elif layout == "spapr":
+        if driver != topo.cpu_type:
+            raise CmdxlateError(f"CPU core type should be {topo.cpu_type}", qemu=True)
+        cid = _num(props, "core-id")
+        if cid is None:
+            cid = -1
+        if cid % smp.threads:
+            raise CmdxlateError(f"invalid core id {cid}", qemu=True)
+        if cid < 0 or cid >= smp.maxcpus:
+            raise CmdxlateError(f"core id {cid} out of range", qemu=True)
+        slot = topo.slots[cid // smp.threads]
+        if slot.plugged:
+            raise CmdxlateError(f"core {cid} already populated", qemu=True)
+    elif layout == "s390x":
+        if driver != topo.cpu_type:
+            raise CmdxlateError("Mixed CPU models are not supported on s390x.", qemu=True)
+        cid = _num(props, "core-id")
+        if cid is None or cid < 0 or cid >= smp.maxcpus:
+            raise CmdxlateError(
+                f"Unable to add CPU with core-id: {cid if cid is not None else -1}, maximum "
+                f"core-id: {smp.maxcpus - 1}", qemu=True)
+        slot = topo.slots[cid]
+        if slot.plugged:
+            raise CmdxlateError(f"Unable to add CPU with core-id: {cid}, it already exists",
+                                qemu=True)
+    else:
+        raise CmdxlateError("Parameter 'driver' expects a pluggable device type", qemu=True)
+    if slot is None:
+        raise CmdxlateError("CPU slot not found", qemu=True)
+    if slot.plugged:
+        raise CmdxlateError(f"CPU[{slot.index}] with APIC ID {slot.arch_id} exists", qemu=True)
+    node = _num(props, "node-id")
+    if node is not None and topo.numa.nodes and node != slot.node:
+        raise CmdxlateError(f"invalid node-id, must be {slot.node}", qemu=True)
+    slot.plugged = True
+    dev_id = props.get("id")
+    slot.device_id = dev_id
+    slot.qom_path = f"/machine/peripheral/{dev_id}" if dev_id else None
