@@ -1,0 +1,497 @@
+"""The ``cmdxlate`` command: typer for options, rich only where people look.
+
+QEMU's arguments always come after ``--``.  Every failure that is the
+user's input ends as one ``cmdxlate: error: ...`` line and exit code 2;
+anything else is reported as an internal error (exit 3), never a traceback.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from enum import Enum
+from typing import Any, NoReturn
+
+import typer
+
+from cmdxlate import __version__
+from cmdxlate.errors import CmdxlateError
+
+EXIT_INPUT = 2
+EXIT_INTERNAL = 3
+
+QEMU_ARGS_HELP = "The QEMU command line, after --."
+_CTX = {"allow_extra_args": True, "ignore_unknown_options": True,
+        "help_option_names": ["-h", "--help"]}
+
+app = typer.Typer(
+    name="cmdxlate",
+    help=(
+        "Make QEMU's CPU topology explicit: parse a QEMU command line, resolve -smp/-numa "
+        "exactly as QEMU does for a machine type and version, and convert it to explicit "
+        "-device CPUs.\n\nQEMU's arguments always come after --, for example:\n\n"
+        "  cmdxlate convert -- -machine q35 -smp 4,maxcpus=8"
+    ),
+    add_completion=True,
+    no_args_is_help=True,
+    rich_markup_mode=None,
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+class TextJson(str, Enum):
+    text = "text"
+    json = "json"
+
+
+class ShellJson(str, Enum):
+    shell = "shell"
+    json = "json"
+
+
+class Op(str, Enum):
+    convert = "convert"
+    slots = "slots"
+    verify = "verify"
+
+
+# ---------------------------------------------------------------- helpers
+
+_current_argv: list[str] = []
+
+
+def _fail(err: CmdxlateError, fmt: str = "text") -> NoReturn:
+    if fmt == "json":
+        sys.stdout.write(json.dumps({"error": err.message}) + "\n")
+        raise typer.Exit(EXIT_INPUT)
+    msg = err.message
+    lines = [f"cmdxlate: error: {msg}"]
+    idx = err.option_index
+    if idx is not None and 0 <= idx < len(_current_argv):
+        from cmdxlate.shellwords import quote
+
+        start = max(0, idx - 2)
+        words = [quote(w) for w in _current_argv[start: idx + 2]]
+        prefix = " ".join(words[: idx - start])
+        target = " ".join(words[idx - start: idx - start + 2])
+        pad = len(prefix) + (1 if prefix else 0)
+        lines.append("  " + " ".join(words))
+        lines.append("  " + " " * pad + "^" * max(1, len(target)))
+    sys.stderr.write("\n".join(lines) + "\n")
+    raise typer.Exit(EXIT_INPUT)
+
+
+def _machine_db(path: str | None) -> None:
+    if path:
+        from cmdxlate.machine import use_machine_file
+
+        use_machine_file(path)
+
+
+def _load(args: list[str] | None, from_file: str | None, fmt: str = "text") -> Any:
+    from cmdxlate.inputs import load_command
+
+    global _current_argv
+    try:
+        cl, base = load_command(args, from_file)
+        _current_argv = cl.to_argv()
+        if not cl.find("readconfig"):
+            return cl
+        from cmdxlate.cfgmap import expand_readconfig
+
+        return expand_readconfig(cl, base)
+    except CmdxlateError as e:
+        _fail(e, fmt)
+
+
+def _resolve(cl: Any, target: str, arch: str | None, fmt: str) -> Any:
+    from cmdxlate.topology import resolve
+
+    try:
+        return resolve(cl, target, arch)
+    except CmdxlateError as e:
+        _fail(_named(e, cl), fmt)
+
+
+def _named(e: CmdxlateError, cl: Any) -> CmdxlateError:
+    """Prefix the message with the offending option, unless it already names it."""
+    idx = e.option_index
+    if idx is None:
+        return e
+    for opt in cl.options:
+        if opt.index == idx and opt.spelling:
+            head = f"{opt.spelling} {opt.value}" if opt.value is not None else opt.spelling
+            if e.message.startswith(opt.spelling):
+                return e
+            return CmdxlateError(f"{head}: {e.message}", idx, e.qemu)
+    return e
+
+
+def _warn(lines: list[str]) -> None:
+    for w in lines:
+        sys.stderr.write(f"cmdxlate: warning: {w}\n")
+
+
+def _write_output(text: str, out: str | None, force: bool, fmt: str = "text") -> None:
+    if out is None:
+        sys.stdout.write(text)
+        return
+    from cmdxlate.cfgfile import write_atomic
+
+    try:
+        write_atomic(out, text, force=force)
+    except CmdxlateError as e:
+        _fail(e, fmt)
+
+
+def _format_argv(groups: list[list[str]], fmt: str, env: list[str] | None = None,
+                 binary: str | None = None) -> str:
+    if fmt == "json":
+        argv = ([binary] if binary else []) + [w for g in groups for w in g]
+        return json.dumps(argv) + "\n"
+    from cmdxlate.shellwords import format_command
+
+    return format_command(env or [], binary, groups)
+
+
+def version_callback(value: bool) -> None:
+    if value:
+        sys.stdout.write(f"cmdxlate {__version__}\n")
+        raise typer.Exit(0)
+
+
+@app.callback()
+def main_options(
+    version: bool = typer.Option(False, "--version", callback=version_callback, is_eager=True,
+                                 help="Print the version and exit."),
+) -> None:
+    """cmdxlate: QEMU command-line topology translator."""
+
+
+# ---------------------------------------------------------------- commands
+
+FromFile = typer.Option(None, "--from-file", "-f", metavar="FILE",
+                        help="Read the command line from a shell-style file (libvirt .args).")
+ArchOpt = typer.Option(None, "--arch", help="Target architecture (default: from the binary "
+                       "in the line, else x86_64).")
+TargetOpt = typer.Option("10.0", "--target", "-t", help="QEMU version to behave like (7.2, 10.0).")
+MachinesOpt = typer.Option(None, "--machines", metavar="FILE",
+                           help="Machine database written by 'cmdxlate probe'.")
+
+
+@app.command(context_settings=_CTX, epilog=(
+    "Examples:\n\n  cmdxlate parse -- -smp 4,sockets=2 -numa node,cpus=0-1,cpus=4-5\n\n"
+    "  cmdxlate parse --format json --from-file guest.args"))
+def parse(
+    args: list[str] = typer.Argument(None, help=QEMU_ARGS_HELP, show_default=False),
+    fmt: TextJson = typer.Option(TextJson.text, "--format"),
+    from_file: str = FromFile,
+) -> None:
+    """Show how a QEMU command line splits into options and key=value pairs."""
+    from cmdxlate.inputs import load_command
+
+    global _current_argv
+    try:
+        cl, _ = load_command(args, from_file)
+        _current_argv = cl.to_argv()
+        data = {"binary": cl.binary, "env": cl.env, "arch": cl.arch,
+                "options": [o.as_dict() for o in cl.options], "warnings": cl.warnings}
+    except CmdxlateError as e:
+        _fail(e, fmt.value)
+    if fmt == TextJson.json:
+        sys.stdout.write(json.dumps(data, indent=1) + "\n")
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title="QEMU options", show_lines=False)
+    table.add_column("#", justify="right")
+    table.add_column("option")
+    table.add_column("value / pairs")
+    for o in data["options"]:
+        if "pairs" in o:
+            desc = ", ".join(f"{k}={v}" for k, v in o["pairs"])
+        elif "json" in o:
+            desc = "JSON " + json.dumps(o["json"])
+        else:
+            desc = " ".join(o["args"][1:]) if o["option"] else o["args"][0]
+        name = o["args"][0] if o["option"] else "(argument)"
+        if o.get("known") is False:
+            name += " (unknown)"
+        table.add_row(str(o["index"]), name, desc)
+    console = Console()
+    if cl.binary:
+        console.print(f"binary: {cl.binary}  arch: {cl.arch}")
+    console.print(table)
+    _warn(cl.warnings)
+
+
+@app.command(context_settings=_CTX, epilog=(
+    "Examples:\n\n  cmdxlate slots -- -machine q35 -smp 2,maxcpus=4\n\n"
+    "  cmdxlate slots --format json --target 7.2 -- -M pc-i440fx-6.1 -smp 4"))
+def slots(
+    args: list[str] = typer.Argument(None, help=QEMU_ARGS_HELP, show_default=False),
+    fmt: TextJson = typer.Option(TextJson.text, "--format"),
+    target: str = TargetOpt,
+    arch: str = ArchOpt,
+    from_file: str = FromFile,
+    machines: str = MachinesOpt,
+) -> None:
+    """Predict QEMU's query-hotpluggable-cpus answer for a command line."""
+    _machine_db(machines)
+    cl = _load(args, from_file, fmt.value)
+    topo = _resolve(cl, target, arch, fmt.value)
+    try:
+        answer = topo.hotpluggable_cpus()
+    except CmdxlateError as e:
+        _fail(e, fmt.value)
+    _warn(topo.warnings)
+    if fmt == TextJson.json:
+        sys.stdout.write(json.dumps(answer) + "\n")
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title=f"{topo.machine.name}: {len(answer)} CPU slots (QEMU's order)")
+    for col in ("type", "vcpus", "props", "plugged"):
+        table.add_column(col)
+    for entry in answer:
+        props = ", ".join(f"{k}={v}" for k, v in entry["props"].items())
+        table.add_row(entry["type"], str(entry["vcpus-count"]), props,
+                      "yes" if entry["plugged"] else "")
+    Console().print(table)
+
+
+@app.command(context_settings=_CTX, epilog=(
+    "Examples:\n\n  cmdxlate convert -- -machine q35 -smp 4,maxcpus=8\n\n"
+    "  cmdxlate convert --format json --from-file guest.args -o guest-explicit.args"))
+def convert(
+    args: list[str] = typer.Argument(None, help=QEMU_ARGS_HELP, show_default=False),
+    fmt: ShellJson = typer.Option(ShellJson.shell, "--format"),
+    target: str = TargetOpt,
+    arch: str = ArchOpt,
+    from_file: str = FromFile,
+    output: str = typer.Option(None, "--output", "-o", metavar="FILE",
+                               help="Write to FILE (atomically) instead of standard output."),
+    force: bool = typer.Option(False, "--force", help="Overwrite an existing output file."),
+    machines: str = MachinesOpt,
+) -> None:
+    """Print an equivalent command line with every CPU an explicit -device."""
+    from cmdxlate.emit import convert as do_convert
+
+    _machine_db(machines)
+    cl = _load(args, from_file, fmt.value)
+    topo = _resolve(cl, target, arch, fmt.value)
+    try:
+        result = do_convert(cl, topo)
+    except CmdxlateError as e:
+        _fail(e, fmt.value)
+    _warn(topo.warnings)
+    text = _format_argv(result.groups, fmt.value, cl.env, cl.binary)
+    _write_output(text, output, force, fmt.value)
+
+
+@app.command(context_settings=_CTX, epilog=(
+    "Example:\n\n  cmdxlate writeconfig -o vm.cfg -- -machine q35 -smp 4,maxcpus=8 -cpu host\n\n"
+    "prints the arguments that stay on the command line, ending in -readconfig vm.cfg."))
+def writeconfig(
+    args: list[str] = typer.Argument(None, help=QEMU_ARGS_HELP, show_default=False),
+    output: str = typer.Option(..., "--output", "-o", metavar="FILE",
+                               help="The -readconfig file to write."),
+    force: bool = typer.Option(False, "--force", help="Overwrite an existing file."),
+    fmt: ShellJson = typer.Option(ShellJson.shell, "--format"),
+    target: str = TargetOpt,
+    arch: str = ArchOpt,
+    from_file: str = FromFile,
+    machines: str = MachinesOpt,
+) -> None:
+    """Write the converted line as a -readconfig file plus the argv that must stay."""
+    from cmdxlate.cfgfile import format_config
+    from cmdxlate.cfgmap import split_for_config
+    from cmdxlate.emit import convert as do_convert
+
+    _machine_db(machines)
+    cl = _load(args, from_file, fmt.value)
+    topo = _resolve(cl, target, arch, fmt.value)
+    try:
+        result = do_convert(cl, topo)
+        split = split_for_config(result.groups)
+        text = format_config(split.sections, header_comment=(
+            f"written by cmdxlate {__version__} for {topo.machine.name}; "
+            "read with: qemu -readconfig FILE"))
+    except CmdxlateError as e:
+        _fail(e, fmt.value)
+    _write_output(text, output, force, fmt.value)
+    rest = list(split.argv)
+    rest.insert(split.insert_at, ["-readconfig", output])
+    _warn(topo.warnings)
+    sys.stdout.write(_format_argv(rest, fmt.value, cl.env, cl.binary))
+
+
+@app.command(context_settings=_CTX, epilog=(
+    "Examples:\n\n  cmdxlate readconfig vm.cfg\n\n"
+    "  cmdxlate readconfig vm.cfg --format json -- -cpu host -display none"))
+def readconfig(
+    path: str = typer.Argument(..., metavar="FILE", help="A QEMU -readconfig file."),
+    extra: list[str] = typer.Argument(None, help="More QEMU arguments, after --.",
+                                      show_default=False),
+    fmt: ShellJson = typer.Option(ShellJson.shell, "--format"),
+) -> None:
+    """Turn a -readconfig file back into command-line arguments."""
+    from cmdxlate.cfgfile import read_config_file
+    from cmdxlate.cfgmap import sections_to_argv
+
+    try:
+        argv, warnings = sections_to_argv(read_config_file(path))
+    except CmdxlateError as e:
+        _fail(e, fmt.value)
+    _warn(warnings)
+    groups = [argv[i:i + 2] for i in range(0, len(argv), 2)]
+    if extra:
+        from cmdxlate.cmdline import parse_argv
+
+        try:
+            groups += [o.args() for o in parse_argv(list(extra)).options]
+        except CmdxlateError as e:
+            _fail(e, fmt.value)
+    sys.stdout.write(_format_argv(groups, fmt.value))
+
+
+@app.command(context_settings=_CTX, epilog=(
+    "Examples:\n\n  cmdxlate explain -- -machine q35 -smp 8,sockets=2 "
+    "-m 1G -object memory-backend-ram,id=m0,size=512M -object memory-backend-ram,id=m1,size=512M "
+    "-numa node,memdev=m0 -numa node,memdev=m1"))
+def explain(
+    args: list[str] = typer.Argument(None, help=QEMU_ARGS_HELP, show_default=False),
+    target: str = TargetOpt,
+    arch: str = ArchOpt,
+    from_file: str = FromFile,
+    fmt: TextJson = typer.Option(TextJson.text, "--format"),
+    machines: str = MachinesOpt,
+) -> None:
+    """Draw the topology: NUMA nodes, sockets, cores, threads, and where defaults came from."""
+    from cmdxlate.explain import explain_data, render_tree
+
+    _machine_db(machines)
+    cl = _load(args, from_file, fmt.value)
+    topo = _resolve(cl, target, arch, fmt.value)
+    if fmt == TextJson.json:
+        sys.stdout.write(json.dumps(explain_data(topo), indent=1) + "\n")
+        return
+    render_tree(topo)
+    _warn(topo.warnings)
+
+
+@app.command(context_settings=_CTX, epilog=(
+    "Examples:\n\n  cmdxlate verify -- -machine q35 -smp 4,maxcpus=8\n\n"
+    "  cmdxlate verify --qemu /usr/bin/qemu-system-x86_64 --from-file guest.args"))
+def verify(
+    args: list[str] = typer.Argument(None, help=QEMU_ARGS_HELP, show_default=False),
+    qemu: str = typer.Option(None, "--qemu", metavar="BIN", help="QEMU binary to ask."),
+    target: str = TargetOpt,
+    arch: str = ArchOpt,
+    from_file: str = FromFile,
+    fmt: TextJson = typer.Option(TextJson.text, "--format"),
+    timeout: float = typer.Option(30.0, "--timeout", help="Seconds to wait for each QEMU."),
+    machines: str = MachinesOpt,
+) -> None:
+    """Run real QEMU on the original and the converted line and compare their CPUs.
+
+    Only a topology projection of each line runs (machine, accel, cpu, smp, numa,
+    memory and CPU devices), paused, so no disk, socket or file of yours is opened.
+    Exit 0 when equal, 1 when different, 2 on error.
+    """
+    from cmdxlate.verify import verify_line
+
+    _machine_db(machines)
+    cl = _load(args, from_file, fmt.value)
+    try:
+        report = verify_line(cl, qemu=qemu, target=target, arch=arch, timeout=timeout)
+    except CmdxlateError as e:
+        _fail(_named(e, cl), fmt.value)
+    if fmt == TextJson.json:
+        sys.stdout.write(json.dumps(report.as_dict(), indent=1) + "\n")
+    else:
+        report.render()
+    raise typer.Exit(0 if report.equal else 1)
+
+
+@app.command(context_settings=_CTX, epilog=(
+    "Example:\n\n  cmdxlate probe --qemu /usr/bin/qemu-system-x86_64 -o machines.json\n\n"
+    "then: cmdxlate slots --machines machines.json -- -M pc -smp 4"))
+def probe(
+    qemu: str = typer.Option(..., "--qemu", metavar="BIN", help="QEMU binary to ask."),
+    output: str = typer.Option(None, "--output", "-o", metavar="FILE"),
+    force: bool = typer.Option(False, "--force"),
+    fmt: TextJson = typer.Option(TextJson.json, "--format"),
+) -> None:
+    """Ask a QEMU binary about its machines and write a machine database file."""
+    from cmdxlate.probe import probe_binary
+
+    try:
+        db = probe_binary(qemu)
+    except CmdxlateError as e:
+        _fail(e, fmt.value)
+    text = json.dumps(db, indent=1) + "\n"
+    if output is None and fmt == TextJson.text:
+        fams = db.get("families", [])
+        sys.stdout.write(f"QEMU {db.get('qemu_version')}: {len(fams)} machine families\n")
+        for fam in fams:
+            vers = next(iter(fam.get("versions", {}).values()), [])
+            sys.stdout.write(f"  {fam['family']}: {len(vers)} versions\n")
+        return
+    _write_output(text, output, force, fmt.value)
+
+
+@app.command(context_settings=_CTX, epilog=(
+    "Examples:\n\n  cmdxlate batch lines.jsonl -o out.jsonl\n\n"
+    "  cmdxlate batch ../shared/corpus/libvirt --op slots --jobs 2"))
+def batch(
+    source: str = typer.Argument(..., metavar="IN",
+                                 help="JSON Lines (argv arrays or {\"argv\": [...]}) or a folder "
+                                 "of .args files."),
+    op: Op = typer.Option(Op.convert, "--op"),
+    fmt: TextJson = typer.Option(TextJson.json, "--format"),
+    output: str = typer.Option(None, "--output", "-o", metavar="FILE"),
+    force: bool = typer.Option(False, "--force"),
+    target: str = TargetOpt,
+    jobs: int = typer.Option(1, "--jobs", "-j", min=1, help="Worker processes."),
+    machines: str = MachinesOpt,
+) -> None:
+    """Run convert, slots or verify over many command lines; one JSON line out per line in."""
+    from cmdxlate.batch import run_batch
+
+    _machine_db(machines)
+    try:
+        run_batch(source, op.value, output, force, target, jobs, machines)
+    except CmdxlateError as e:
+        _fail(e, fmt.value)
+
+
+def run() -> None:
+    """Console entry point: no traceback reaches the user."""
+    try:
+        app(prog_name="cmdxlate")
+    except SystemExit:
+        raise
+    except KeyboardInterrupt:
+        sys.stderr.write("cmdxlate: interrupted\n")
+        raise SystemExit(130) from None
+    except CmdxlateError as e:
+        sys.stderr.write(f"cmdxlate: error: {e.message}\n")
+        raise SystemExit(EXIT_INPUT) from None
+    except RecursionError:
+        sys.stderr.write("cmdxlate: error: input nested too deeply\n")
+        raise SystemExit(EXIT_INPUT) from None
+    except MemoryError:
+        sys.stderr.write("cmdxlate: error: input too large\n")
+        raise SystemExit(EXIT_INPUT) from None
+    except Exception as e:  # noqa: BLE001 - the last line of defence
+        if os.environ.get("CMDXLATE_DEBUG"):
+            raise
+        sys.stderr.write(
+            f"cmdxlate: internal error: {type(e).__name__}: {e} "
+            "(set CMDXLATE_DEBUG=1 for details; please report it)\n")
+        raise SystemExit(EXIT_INTERNAL) from None

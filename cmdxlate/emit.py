@@ -1,0 +1,195 @@
+"""Write an equivalent command line with every CPU explicit.
+
+The boot CPUs QEMU must create itself shrink to the minimum (one CPU; one
+core on pseries); every other present CPU becomes a ``-device`` with its slot
+ids; every NUMA node is written out and every slot pinned with ``-numa cpu``.
+All other arguments pass through unchanged and in order.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from cmdxlate.cmdline import CommandLine, Option
+from cmdxlate.errors import CmdxlateError
+from cmdxlate.optstring import render_pairs
+from cmdxlate.slots import CpuSlot
+from cmdxlate.smp import LEVELS
+from cmdxlate.topology import Topology
+
+
+@dataclass
+class Converted:
+    """The converted argv, grouped one option per element for pretty output."""
+
+    groups: list[list[str]]
+    topology: Topology
+
+    def argv(self) -> list[str]:
+        return [w for g in self.groups for w in g]
+
+
+def boot_units(topo: Topology) -> int:
+    """Slots QEMU must fill itself: at least one CPU, or one core on pseries."""
+    return 1
+
+
+def smp_value(topo: Topology, boot_cpus: int) -> str:
+    smp = topo.smp
+    pairs = [("cpus", str(boot_cpus)), ("maxcpus", str(smp.maxcpus))]
+    for lvl in LEVELS:
+        if lvl in ("sockets", "cores", "threads") or lvl in topo.machine.levels:
+            pairs.append((lvl, str(smp.level(lvl))))
+    return render_pairs(pairs)
+
+
+def _slot_ids(slot: CpuSlot, layout: str) -> list[tuple[str, str]]:
+    if layout in ("spapr", "s390x"):
+        return [("core-id", str(slot.props["core-id"]))]
+    return [(k, str(v)) for k, v in slot.ids()]
+
+
+def _used_ids(cl: CommandLine) -> set[str]:
+    ids: set[str] = set()
+    for opt in cl.options:
+        if opt.value is None or opt.name is None:
+            continue
+        try:
+            v = opt.get("id")
+        except CmdxlateError:
+            v = None
+        if v:
+            ids.add(v)
+    return ids
+
+
+def device_id(slot: CpuSlot, used: set[str]) -> str:
+    base = f"vcpu{slot.index}"
+    cand = base
+    n = 1
+    while cand in used:
+        cand = f"{base}-{n}"
+        n += 1
+    used.add(cand)
+    return cand
+
+
+def _strip_smp_from_machine(opt: Option) -> list[str] | None:
+    """-machine without its smp.* keys; None when nothing else was in it."""
+    o = opt.opts
+    assert o is not None and opt.spelling is not None
+    kept = [p.raw for p in o.pairs if not p.key.startswith("smp.")]
+    if len(kept) == len(o.pairs):
+        return opt.args()
+    if not kept:
+        return None
+    return [opt.spelling, ",".join(kept)]
+
+
+def _node_option(opt: Option, nodeid: int) -> list[str]:
+    """A -numa node without cpus= (every slot is pinned separately)."""
+    o = opt.opts
+    assert o is not None and opt.spelling is not None
+    kept = [p.raw for p in o.pairs if p.key != "cpus"]
+    if not o.has("nodeid"):
+        kept.insert(1 if kept and o.pairs[0].key == "type" else 0, f"nodeid={nodeid}")
+    if o.pairs and o.pairs[0].implied and kept and kept[0] == o.pairs[0].raw:
+        pass
+    return [opt.spelling, ",".join(kept)]
+
+
+def convert(cl: CommandLine, topo: Topology) -> Converted:
+    machine = topo.machine
+    if not machine.hotpluggable_cpus or not machine.device_cpus:
+        raise CmdxlateError("machine does not support hot-plugging CPUs", qemu=True)
+    layout = machine.slot_layout
+    k_units = boot_units(topo)
+    boot_cpus = k_units * (topo.smp.threads if layout == "spapr" else 1)
+    numa_on = bool(topo.numa.nodes) and bool(cl.find("numa"))
+
+    used = _used_ids(cl)
+    generated: list[list[str]] = []
+    for slot in topo.slots:
+        if slot.boot and slot.index >= k_units:
+            pairs = [("id", device_id(slot, used))] + _slot_ids(slot, layout)
+            if numa_on and slot.node is not None:
+                pairs.append(("node-id", str(slot.node)))
+            generated.append(["-device", render_pairs(pairs, implied=topo.cpu_type)])
+
+    numa_groups: list[list[str]] = []
+    if numa_on:
+        node_opts: dict[int, Option] = {}
+        others: list[list[str]] = []
+        count = 0
+        for opt in cl.find("numa"):
+            o = opt.opts
+            assert o is not None
+            kind = o.get("type")
+            if kind == "node":
+                nid = int(o.get("nodeid") or "0", 0) if o.has("nodeid") else count
+                count += 1
+                node_opts[nid] = opt
+            elif kind == "cpu":
+                continue
+            else:
+                others.append(opt.args())
+        for nid, opt in node_opts.items():
+            numa_groups.append(_node_option(opt, nid))
+        spelling = cl.find("numa")[0].spelling or "-numa"
+        for slot in topo.slots:
+            pairs = [("node-id", str(slot.node if slot.node is not None else 0))]
+            pairs += _slot_ids(slot, layout)
+            numa_groups.append([spelling, render_pairs(pairs, implied="cpu")])
+        numa_groups.extend(others)
+
+    cpu_device_idx = set(topo.device_cpu_options)
+    first_cpu_dev = min(cpu_device_idx) if cpu_device_idx else None
+    smp_opts = [o for o in cl.options if o.name == "smp"]
+    new_smp = [smp_opts[0].spelling or "-smp" if smp_opts else "-smp",
+               smp_value(topo, boot_cpus)]
+
+    out: list[list[str]] = []
+    smp_done = numa_done = gen_done = False
+    machine_idx = next((o.index for o in cl.options if o.name == "machine"), None)
+
+    def emit_generated() -> None:
+        nonlocal gen_done
+        if not gen_done:
+            out.extend(generated)
+            gen_done = True
+
+    for opt in cl.options:
+        if opt.name == "smp":
+            if not smp_done:
+                out.append(new_smp)
+                smp_done = True
+                if first_cpu_dev is None:
+                    emit_generated()
+            continue
+        if opt.name == "numa" and numa_on:
+            if not numa_done:
+                out.extend(numa_groups)
+                numa_done = True
+            continue
+        if opt.index in cpu_device_idx and opt.index == first_cpu_dev:
+            emit_generated()
+        if opt.name == "machine":
+            kept = _strip_smp_from_machine(opt)
+            if kept is not None:
+                out.append(kept)
+            if not smp_opts and opt.index == machine_idx:
+                out.append(new_smp)
+                smp_done = True
+                if first_cpu_dev is None:
+                    emit_generated()
+            continue
+        out.append(opt.args())
+    if not smp_done:
+        out.insert(0, new_smp)
+        smp_done = True
+        if not gen_done and first_cpu_dev is None:
+            out[1:1] = generated
+            gen_done = True
+    if not gen_done:
+        out.extend(generated)
+    return Converted(out, topo)
