@@ -26,8 +26,11 @@ SMP_KEY_SINCE: dict[str, tuple[int, int]] = {
 
 FAMILY_FILES: tuple[str, ...] = (
     "pc_i440fx", "pc_q35", "microvm", "isapc", "pseries", "s390_ccw_virtio", "arm_virt",
-    "riscv_virt", "loongarch_virt",
+    "riscv_virt", "loongarch_virt", "other",
 )
+
+# Binary-name spellings of architectures (libvirt writes qemu-system-i686).
+ARCH_ALIASES: dict[str, str] = {"i686": "i386", "armv7l": "arm", "x86": "x86_64"}
 
 _override_file: str | None = None
 
@@ -197,6 +200,7 @@ def lookup_machine(name: str | None, arch: str = "x86_64", target: str = DEFAULT
     """Resolve a -machine type name (or the arch's default) for a target QEMU."""
     tver = parse_target(target)
     tkey = f"{tver[0]}.{tver[1]}"
+    arch = ARCH_ALIASES.get(arch, arch)
     fams = _arch_families(arch)
     if not fams:
         raise CmdxlateError(f"unknown architecture '{arch}': cmdxlate has no machine types for it")
@@ -206,6 +210,10 @@ def lookup_machine(name: str | None, arch: str = "x86_64", target: str = DEFAULT
                 return _make(fam, None, arch, tver, tkey, alias=True)
         raise CmdxlateError(f"no default machine type known for {arch}: give -machine")
     for fam in fams:
+        other = fam.get("machines", {}).get(arch, {}).get(name)
+        if other is not None:
+            data = dict(fam, max_cpus=[{"value": other["max_cpus"]}])
+            return MachineType(other.get("alias_of", name), fam["family"], None, arch, tver, data)
         unv = fam.get("unversioned_name")
         if unv and name == unv:
             return MachineType(unv, fam["family"], None, arch, tver, fam)

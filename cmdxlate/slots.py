@@ -123,7 +123,13 @@ def loongarch_slots(smp: SmpConfig) -> list[CpuSlot]:
     return out
 
 
+def generic_slots(smp: SmpConfig) -> list[CpuSlot]:
+    """Boards cmdxlate knows only by name: CPUs by index, no slot ids."""
+    return [CpuSlot(n, {}, 1, n) for n in range(smp.maxcpus)]
+
+
 LAYOUTS: dict[str, Callable[[SmpConfig], list[CpuSlot]]] = {
+    "generic": generic_slots,
     "x86": x86_slots,
     "spapr": spapr_slots,
     "s390x": s390x_slots,

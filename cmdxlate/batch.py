@@ -1,0 +1,175 @@
+"""``cmdxlate batch``: many command lines in, one JSON line out per line, in order.
+
+One bad line never stops the batch; it becomes ``{"error": ...}``.  Work is
+split over processes with ``--jobs``; a progress bar shows only on a
+terminal, and a summary table ends the run.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from collections.abc import Iterator
+from typing import Any
+
+from cmdxlate.errors import CmdxlateError
+
+MAX_LINE_BYTES = 16 * 1024 * 1024
+
+
+def iter_inputs(source: str) -> Iterator[tuple[str, Any]]:
+    """(label, item) pairs; item is an argv list, a path, or an error string."""
+    if os.path.isdir(source):
+        for root, _dirs, files in sorted(os.walk(source)):
+            for name in sorted(files):
+                if name.endswith(".args"):
+                    yield os.path.join(root, name), ("file", os.path.join(root, name))
+        return
+    try:
+        f = open(source, encoding="utf-8", errors="replace")  # noqa: SIM115
+    except OSError as e:
+        raise CmdxlateError(f"cannot read {source}: {e.strerror or e}") from None
+    with f:
+        for n, line in enumerate(f, 1):
+            if not line.strip():
+                continue
+            label = f"{source}:{n}"
+            if len(line) > MAX_LINE_BYTES:
+                yield label, ("error", "line too long")
+                continue
+            try:
+                obj = json.loads(line)
+            except (ValueError, RecursionError) as e:
+                yield label, ("error", f"invalid JSON: {e}")
+                continue
+            if isinstance(obj, dict):
+                obj = obj.get("argv")
+            if not isinstance(obj, list) or not all(isinstance(w, str) for w in obj):
+                yield label, ("error", "expected a JSON array of strings or {\"argv\": [...]}")
+                continue
+            yield label, ("argv", obj)
+
+
+def process(item: tuple[str, Any], op: str, target: str) -> dict[str, Any]:
+    """One line's result; never raises."""
+    kind, payload = item
+    if kind == "error":
+        return {"error": payload}
+    try:
+        from cmdxlate.cmdline import parse_argv
+        from cmdxlate.inputs import command_from_argv
+
+        if kind == "file":
+            from cmdxlate.shellwords import read_command_file
+
+            sc = read_command_file(payload)
+            cl = parse_argv(sc.args, sc.binary, sc.env)
+        else:
+            cl = command_from_argv(payload)
+        if cl.find("readconfig"):
+            from cmdxlate.cfgmap import expand_readconfig
+
+            cl = expand_readconfig(cl)
+        from cmdxlate.topology import resolve
+
+        if op == "verify":
+            from cmdxlate.verify import verify_line
+
+            report = verify_line(cl, target=target)
+            return {"verify": report.as_dict()}
+        topo = resolve(cl, target)
+        if op == "slots":
+            return {"slots": topo.hotpluggable_cpus()}
+        from cmdxlate.emit import convert
+
+        conv = convert(cl, topo)
+        argv = ([cl.binary] if cl.binary else []) + conv.argv()
+        return {"argv": argv}
+    except CmdxlateError as e:
+        return {"error": e.message}
+    except (RecursionError, MemoryError) as e:
+        return {"error": f"input too large or too deep: {type(e).__name__}"}
+    except Exception as e:  # noqa: BLE001 - one line must not stop the batch
+        return {"error": f"internal error: {type(e).__name__}: {e}"}
+
+
+def _worker(args: tuple[tuple[str, Any], str, str, str | None]) -> dict[str, Any]:
+    item, op, target, machines = args
+    if machines:
+        from cmdxlate.machine import use_machine_file
+
+        use_machine_file(machines)
+    return process(item, op, target)
+
+
+def run_batch(source: str, op: str, output: str | None, force: bool, target: str,
+              jobs: int, machines: str | None = None) -> dict[str, int]:
+    from cmdxlate.machine import parse_target
+
+    parse_target(target)
+    items = list(iter_inputs(source))
+    if output is not None:
+        if os.path.exists(output) and not force:
+            raise CmdxlateError(f"{output} exists; use --force to overwrite it")
+    results: list[dict[str, Any]] = []
+    show_progress = sys.stderr.isatty()
+    progress: Any = None
+    task: Any = None
+    if show_progress:
+        from rich.progress import Progress
+
+        progress = Progress(transient=False)
+        progress.start()
+        task = progress.add_task(f"{op}", total=len(items))
+    try:
+        if jobs > 1 and len(items) > 1:
+            from concurrent.futures import ProcessPoolExecutor
+
+            with ProcessPoolExecutor(max_workers=jobs) as pool:
+                chunk = max(1, len(items) // (jobs * 8))
+                for res in pool.map(_worker, [(it, op, target, machines) for _, it in items],
+                                    chunksize=chunk):
+                    results.append(res)
+                    if progress is not None:
+                        progress.advance(task)
+        else:
+            for _, it in items:
+                results.append(process(it, op, target))
+                if progress is not None:
+                    progress.advance(task)
+    finally:
+        if progress is not None:
+            progress.stop()
+    text = "".join(json.dumps(r) + "\n" for r in results)
+    if output is None:
+        sys.stdout.write(text)
+    else:
+        from cmdxlate.cfgfile import write_atomic
+
+        write_atomic(output, text, force=force)
+    counts = {"lines": len(results), "ok": sum(1 for r in results if "error" not in r),
+              "errors": sum(1 for r in results if "error" in r)}
+    _summary(counts, op, results)
+    return counts
+
+
+def _summary(counts: dict[str, int], op: str, results: list[dict[str, Any]]) -> None:
+    from collections import Counter
+
+    reasons = Counter(r["error"].split(":")[0][:60] for r in results if "error" in r)
+    if sys.stderr.isatty():
+        from rich.console import Console
+        from rich.table import Table
+
+        table = Table(title=f"cmdxlate batch --op {op}")
+        table.add_column("result")
+        table.add_column("lines", justify="right")
+        table.add_row("ok", str(counts["ok"]))
+        for reason, n in reasons.most_common(8):
+            table.add_row(f"error: {reason}", str(n))
+        Console(stderr=True).print(table)
+    else:
+        sys.stderr.write(
+            f"cmdxlate batch: {counts['lines']} lines, {counts['ok']} ok, "
+            f"{counts['errors']} errors\n")
