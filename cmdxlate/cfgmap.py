@@ -104,7 +104,7 @@ def split_for_config(argv_groups: list[list[str]]) -> SplitResult:
     out_secs: list[ConfigSection] = []
     rest: list[list[str]] = []
     insert_at = -1
-    for opt, sec in zip(cl.options, sections):
+    for opt, sec in zip(cl.options, sections, strict=True):
         if sec is None:
             rest.append(opt.args())
         else:
@@ -130,7 +130,8 @@ def sections_to_argv(sections: list[ConfigSection]) -> tuple[list[str], list[str
             )
         values = sec.last_wins()
         if len(values) != len(sec.entries):
-            dup = sorted({k for k, _ in sec.entries if sum(1 for x, _ in sec.entries if x == k) > 1})
+            keys = [k for k, _ in sec.entries]
+            dup = sorted({k for k in keys if keys.count(k) > 1})
             warnings.append(
                 f"line {sec.line}: [{sec.group}] repeats {', '.join(dup)}; QEMU keeps only the "
                 "last value"

@@ -7,11 +7,13 @@ anything else is reported as an internal error (exit 3), never a traceback.
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import sys
+from collections.abc import Callable
 from enum import Enum
-from typing import Any, NoReturn
+from typing import Any
 
 import typer
 
@@ -59,101 +61,32 @@ class Op(str, Enum):
 
 # ---------------------------------------------------------------- helpers
 
-_current_argv: list[str] = []
+from cmdxlate.commands import (  # noqa: E402 - after the enums typer needs
+    CommandExit,
+    _fail,
+    _format_argv,
+    _load,
+    _machine_db,
+    _named,
+    _resolve,
+    _warn,
+    _write_output,
+    run_convert,
+    run_slots,
+)
 
 
-def _fail(err: CmdxlateError, fmt: str = "text") -> NoReturn:
-    if fmt == "json":
-        sys.stdout.write(json.dumps({"error": err.message}) + "\n")
-        raise typer.Exit(EXIT_INPUT)
-    msg = err.message
-    lines = [f"cmdxlate: error: {msg}"]
-    idx = err.option_index
-    if idx is not None and 0 <= idx < len(_current_argv):
-        from cmdxlate.shellwords import quote
+def _exits(fn: Callable[..., None]) -> Callable[..., None]:
+    """Turn a command body's CommandExit into typer's exit, keeping the signature."""
 
-        start = max(0, idx - 2)
-        words = [quote(w) for w in _current_argv[start: idx + 2]]
-        prefix = " ".join(words[: idx - start])
-        target = " ".join(words[idx - start: idx - start + 2])
-        pad = len(prefix) + (1 if prefix else 0)
-        lines.append("  " + " ".join(words))
-        lines.append("  " + " " * pad + "^" * max(1, len(target)))
-    sys.stderr.write("\n".join(lines) + "\n")
-    raise typer.Exit(EXIT_INPUT)
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> None:
+        try:
+            fn(*args, **kwargs)
+        except CommandExit as e:
+            raise typer.Exit(e.code) from None
 
-
-def _machine_db(path: str | None) -> None:
-    if path:
-        from cmdxlate.machine import use_machine_file
-
-        use_machine_file(path)
-
-
-def _load(args: list[str] | None, from_file: str | None, fmt: str = "text") -> Any:
-    from cmdxlate.inputs import load_command
-
-    global _current_argv
-    try:
-        cl, base = load_command(args, from_file)
-        _current_argv = cl.to_argv()
-        if not cl.find("readconfig"):
-            return cl
-        from cmdxlate.cfgmap import expand_readconfig
-
-        return expand_readconfig(cl, base)
-    except CmdxlateError as e:
-        _fail(e, fmt)
-
-
-def _resolve(cl: Any, target: str, arch: str | None, fmt: str) -> Any:
-    from cmdxlate.topology import resolve
-
-    try:
-        return resolve(cl, target, arch)
-    except CmdxlateError as e:
-        _fail(_named(e, cl), fmt)
-
-
-def _named(e: CmdxlateError, cl: Any) -> CmdxlateError:
-    """Prefix the message with the offending option, unless it already names it."""
-    idx = e.option_index
-    if idx is None:
-        return e
-    for opt in cl.options:
-        if opt.index == idx and opt.spelling:
-            head = f"{opt.spelling} {opt.value}" if opt.value is not None else opt.spelling
-            if e.message.startswith(opt.spelling):
-                return e
-            return CmdxlateError(f"{head}: {e.message}", idx, e.qemu)
-    return e
-
-
-def _warn(lines: list[str]) -> None:
-    for w in lines:
-        sys.stderr.write(f"cmdxlate: warning: {w}\n")
-
-
-def _write_output(text: str, out: str | None, force: bool, fmt: str = "text") -> None:
-    if out is None:
-        sys.stdout.write(text)
-        return
-    from cmdxlate.cfgfile import write_atomic
-
-    try:
-        write_atomic(out, text, force=force)
-    except CmdxlateError as e:
-        _fail(e, fmt)
-
-
-def _format_argv(groups: list[list[str]], fmt: str, env: list[str] | None = None,
-                 binary: str | None = None) -> str:
-    if fmt == "json":
-        argv = ([binary] if binary else []) + [w for g in groups for w in g]
-        return json.dumps(argv) + "\n"
-    from cmdxlate.shellwords import format_command
-
-    return format_command(env or [], binary, groups)
+    return wrapper
 
 
 def version_callback(value: bool) -> None:
@@ -184,19 +117,20 @@ MachinesOpt = typer.Option(None, "--machines", metavar="FILE",
 @app.command(context_settings=_CTX, epilog=(
     "Examples:\n\n  cmdxlate parse -- -smp 4,sockets=2 -numa node,cpus=0-1,cpus=4-5\n\n"
     "  cmdxlate parse --format json --from-file guest.args"))
+@_exits
 def parse(
     args: list[str] = typer.Argument(None, help=QEMU_ARGS_HELP, show_default=False),
     fmt: TextJson = typer.Option(TextJson.text, "--format"),
     from_file: str = FromFile,
 ) -> None:
     """Show how a QEMU command line splits into options and key=value pairs."""
+    import cmdxlate.commands as cmds
     from cmdxlate.inputs import load_command
 
-    global _current_argv
     try:
         cl, _ = load_command(args, from_file)
-        _current_argv = cl.to_argv()
-        data = {"binary": cl.binary, "env": cl.env, "arch": cl.arch,
+        cmds._current_argv = cl.to_argv()
+        data: dict[str, Any] = {"binary": cl.binary, "env": cl.env, "arch": cl.arch,
                 "options": [o.as_dict() for o in cl.options], "warnings": cl.warnings}
     except CmdxlateError as e:
         _fail(e, fmt.value)
@@ -231,6 +165,7 @@ def parse(
 @app.command(context_settings=_CTX, epilog=(
     "Examples:\n\n  cmdxlate slots -- -machine q35 -smp 2,maxcpus=4\n\n"
     "  cmdxlate slots --format json --target 7.2 -- -M pc-i440fx-6.1 -smp 4"))
+@_exits
 def slots(
     args: list[str] = typer.Argument(None, help=QEMU_ARGS_HELP, show_default=False),
     fmt: TextJson = typer.Option(TextJson.text, "--format"),
@@ -240,33 +175,13 @@ def slots(
     machines: str = MachinesOpt,
 ) -> None:
     """Predict QEMU's query-hotpluggable-cpus answer for a command line."""
-    _machine_db(machines)
-    cl = _load(args, from_file, fmt.value)
-    topo = _resolve(cl, target, arch, fmt.value)
-    try:
-        answer = topo.hotpluggable_cpus()
-    except CmdxlateError as e:
-        _fail(e, fmt.value)
-    _warn(topo.warnings)
-    if fmt == TextJson.json:
-        sys.stdout.write(json.dumps(answer) + "\n")
-        return
-    from rich.console import Console
-    from rich.table import Table
-
-    table = Table(title=f"{topo.machine.name}: {len(answer)} CPU slots (QEMU's order)")
-    for col in ("type", "vcpus", "props", "plugged"):
-        table.add_column(col)
-    for entry in answer:
-        props = ", ".join(f"{k}={v}" for k, v in entry["props"].items())
-        table.add_row(entry["type"], str(entry["vcpus-count"]), props,
-                      "yes" if entry["plugged"] else "")
-    Console().print(table)
+    raise typer.Exit(run_slots(args, fmt.value, target, arch, from_file, machines))
 
 
 @app.command(context_settings=_CTX, epilog=(
     "Examples:\n\n  cmdxlate convert -- -machine q35 -smp 4,maxcpus=8\n\n"
     "  cmdxlate convert --format json --from-file guest.args -o guest-explicit.args"))
+@_exits
 def convert(
     args: list[str] = typer.Argument(None, help=QEMU_ARGS_HELP, show_default=False),
     fmt: ShellJson = typer.Option(ShellJson.shell, "--format"),
@@ -279,23 +194,14 @@ def convert(
     machines: str = MachinesOpt,
 ) -> None:
     """Print an equivalent command line with every CPU an explicit -device."""
-    from cmdxlate.emit import convert as do_convert
-
-    _machine_db(machines)
-    cl = _load(args, from_file, fmt.value)
-    topo = _resolve(cl, target, arch, fmt.value)
-    try:
-        result = do_convert(cl, topo)
-    except CmdxlateError as e:
-        _fail(e, fmt.value)
-    _warn(topo.warnings)
-    text = _format_argv(result.groups, fmt.value, cl.env, cl.binary)
-    _write_output(text, output, force, fmt.value)
+    raise typer.Exit(run_convert(args, fmt.value, target, arch, from_file, output, force,
+                                 machines))
 
 
 @app.command(context_settings=_CTX, epilog=(
     "Example:\n\n  cmdxlate writeconfig -o vm.cfg -- -machine q35 -smp 4,maxcpus=8 -cpu host\n\n"
     "prints the arguments that stay on the command line, ending in -readconfig vm.cfg."))
+@_exits
 def writeconfig(
     args: list[str] = typer.Argument(None, help=QEMU_ARGS_HELP, show_default=False),
     output: str = typer.Option(..., "--output", "-o", metavar="FILE",
@@ -333,6 +239,7 @@ def writeconfig(
 @app.command(context_settings=_CTX, epilog=(
     "Examples:\n\n  cmdxlate readconfig vm.cfg\n\n"
     "  cmdxlate readconfig vm.cfg --format json -- -cpu host -display none"))
+@_exits
 def readconfig(
     path: str = typer.Argument(..., metavar="FILE", help="A QEMU -readconfig file."),
     extra: list[str] = typer.Argument(None, help="More QEMU arguments, after --.",
@@ -363,6 +270,7 @@ def readconfig(
     "Examples:\n\n  cmdxlate explain -- -machine q35 -smp 8,sockets=2 "
     "-m 1G -object memory-backend-ram,id=m0,size=512M -object memory-backend-ram,id=m1,size=512M "
     "-numa node,memdev=m0 -numa node,memdev=m1"))
+@_exits
 def explain(
     args: list[str] = typer.Argument(None, help=QEMU_ARGS_HELP, show_default=False),
     target: str = TargetOpt,
@@ -387,6 +295,7 @@ def explain(
 @app.command(context_settings=_CTX, epilog=(
     "Examples:\n\n  cmdxlate verify -- -machine q35 -smp 4,maxcpus=8\n\n"
     "  cmdxlate verify --qemu /usr/bin/qemu-system-x86_64 --from-file guest.args"))
+@_exits
 def verify(
     args: list[str] = typer.Argument(None, help=QEMU_ARGS_HELP, show_default=False),
     qemu: str = typer.Option(None, "--qemu", metavar="BIN", help="QEMU binary to ask."),
@@ -421,6 +330,7 @@ def verify(
 @app.command(context_settings=_CTX, epilog=(
     "Example:\n\n  cmdxlate probe --qemu /usr/bin/qemu-system-x86_64 -o machines.json\n\n"
     "then: cmdxlate slots --machines machines.json -- -M pc -smp 4"))
+@_exits
 def probe(
     qemu: str = typer.Option(..., "--qemu", metavar="BIN", help="QEMU binary to ask."),
     output: str = typer.Option(None, "--output", "-o", metavar="FILE"),
@@ -448,6 +358,7 @@ def probe(
 @app.command(context_settings=_CTX, epilog=(
     "Examples:\n\n  cmdxlate batch lines.jsonl -o out.jsonl\n\n"
     "  cmdxlate batch ../shared/corpus/libvirt --op slots --jobs 2"))
+@_exits
 def batch(
     source: str = typer.Argument(..., metavar="IN",
                                  help="JSON Lines (argv arrays or {\"argv\": [...]}) or a folder "
@@ -472,10 +383,14 @@ def batch(
 
 def run() -> None:
     """Console entry point: no traceback reaches the user."""
+    from cmdxlate.commands import CommandExit
+
     try:
-        app(prog_name="cmdxlate")
+        app(prog_name="cmdxlate", standalone_mode=True)
     except SystemExit:
         raise
+    except CommandExit as e:
+        raise SystemExit(e.code) from None
     except KeyboardInterrupt:
         sys.stderr.write("cmdxlate: interrupted\n")
         raise SystemExit(130) from None

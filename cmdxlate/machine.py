@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cache
 from importlib import resources
 from typing import Any
 
@@ -58,7 +58,7 @@ def parse_target(target: str) -> tuple[int, int]:
     return int(m.group(1)), int(m.group(2))
 
 
-@lru_cache(maxsize=None)
+@cache
 def _families() -> tuple[dict[str, Any], ...]:
     if _override_file is not None:
         try:
@@ -120,7 +120,8 @@ class MachineType:
 
     @property
     def max_cpus(self) -> int:
-        return int(_by_version(self.data["max_cpus"], self.version, self.data["max_cpus"][-1]["value"]))
+        rules = self.data["max_cpus"]
+        return int(_by_version(rules, self.version, rules[-1]["value"]))
 
     @property
     def min_cpus(self) -> int:

@@ -180,7 +180,8 @@ def _numa_node(cpus: list[str], o: object, state: NumaState, slots: list[CpuSlot
         node.mem = parse_size(o.get("mem") or "", "mem", 1 << 20)
         node.size = node.mem
         state.uses_mem = True
-        state.warnings.append("Parameter -numa node,mem is deprecated, use -numa node,memdev instead")
+        state.warnings.append(
+            "Parameter -numa node,mem is deprecated, use -numa node,memdev instead")
     if o.has("memdev"):
         node.memdev = o.get("memdev")
         state.uses_memdev = True
@@ -300,8 +301,8 @@ def _check_distances(state: NumaState) -> None:
                     "value between each nodes should be provided.", qemu=True)
             if not symmetric and (s, d) not in given:
                 raise CmdxlateError(
-                    f"At least one asymmetrical pair of distances is given, please provide "
-                    f"distance for both directions of all node pairs.", qemu=True)
+                    "At least one asymmetrical pair of distances is given, please provide "
+                    "distance for both directions of all node pairs.", qemu=True)
 
 
 def _dist(state: NumaState, s: int, d: int) -> int | None:

@@ -101,7 +101,7 @@ def _get_parser() -> Any:
     if _parser is None:
         from cmdxlate._optparser import Lark_StandAlone
 
-        _parser = Lark_StandAlone()
+        _parser = Lark_StandAlone()  # type: ignore[no-untyped-call]
     return _parser
 
 

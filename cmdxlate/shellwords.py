@@ -69,7 +69,8 @@ def split(text: str) -> list[str]:
                     i += 2
                     continue
                 if c in "$`":
-                    raise CmdxlateError(f"shell expansion '{c}' inside double quotes is not supported")
+                    raise CmdxlateError(
+                        f"shell expansion '{c}' inside double quotes is not supported")
                 buf.append(c)
                 i += 1
         elif ch == "#" and not in_word:

@@ -165,17 +165,17 @@ def resolve_smp(given: dict[str, int], support: SmpSupport) -> SmpConfig:
     if "maxcpus" not in origin:
         origin["maxcpus"] = "equal to cpus"
 
-    v = dict(vals, sockets=sockets, cores=cores, threads=threads)
+    level_values = dict(vals, sockets=sockets, cores=cores, threads=threads)
     if total != maxcpus:
         raise CmdxlateError(
             "Invalid CPU topology: product of the hierarchy must match maxcpus: "
-            f"{_hierarchy(support, v)} != maxcpus ({maxcpus})",
+            f"{_hierarchy(support, level_values)} != maxcpus ({maxcpus})",
             qemu=True,
         )
     if maxcpus < cpus:
         raise CmdxlateError(
             "Invalid CPU topology: maxcpus must be equal to or greater than smp: "
-            f"{_hierarchy(support, v)} == maxcpus ({maxcpus}) < smp_cpus ({cpus})",
+            f"{_hierarchy(support, level_values)} == maxcpus ({maxcpus}) < smp_cpus ({cpus})",
             qemu=True,
         )
     if cpus < support.min_cpus:
