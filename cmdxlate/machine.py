@@ -49,11 +49,19 @@ def version_key(v: str) -> tuple[Any, ...]:
     return (nums[0], nums[1], nums[2], 1 if suffix else 0, suffix)
 
 
+def known_targets() -> list[str]:
+    """Built-in targets, or those a probed database (--machines) describes."""
+    if _override_file is None:
+        return list(SUPPORTED_TARGETS)
+    return sorted({t for f in _families() for t in f.get("versions", {})}, key=version_key)
+
+
 def parse_target(target: str) -> tuple[int, int]:
     m = re.fullmatch(r"(\d+)\.(\d+)(?:\.\d+)?", target.strip())
-    if not m or f"{m.group(1)}.{m.group(2)}" not in SUPPORTED_TARGETS:
+    supported = known_targets()
+    if not m or f"{m.group(1)}.{m.group(2)}" not in supported:
         raise CmdxlateError(
-            f"unknown target QEMU version '{target}'; supported: {', '.join(SUPPORTED_TARGETS)}"
+            f"unknown target QEMU version '{target}'; supported: {', '.join(supported)}"
         )
     return int(m.group(1)), int(m.group(2))
 

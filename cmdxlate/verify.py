@@ -1,0 +1,209 @@
+"""``cmdxlate verify``: real QEMU decides whether a conversion is equivalent.
+
+Both lines run as *topology projections*: only the machine type, smp, numa,
+memory size, memory backends (as plain RAM), the CPU model and CPU devices.
+Nothing else of the user's line (disks, sockets, files, network) ever reaches
+QEMU, and QEMU runs paused, under TCG, in an empty working directory.
+"""
+
+from __future__ import annotations
+
+import json
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
+
+from cmdxlate.cmdline import CommandLine, Option, parse_argv
+from cmdxlate.errors import CmdxlateError
+
+# -machine properties that shape CPUs or memory and never open anything.
+_MACHINE_KEEP = ("type", "hmat", "memory-backend", "gic-version", "highmem-redists", "nvdimm",
+                 "maxmem", "slots")
+# -cpu models that need KVM; under TCG the closest is "max".
+_KVM_ONLY_MODELS = ("host", "passthrough")
+
+
+def _escape(v: str) -> str:
+    return v.replace(",", ",,")
+
+
+def _project_machine(opt: Option) -> list[str] | None:
+    o = opt.opts
+    assert o is not None
+    kept = [p for p in o.pairs if p.key in _MACHINE_KEEP or p.key.startswith("smp.")]
+    if not kept:
+        return None
+    return ["-machine", ",".join(f"{p.key}={_escape(p.value)}" for p in kept)]
+
+
+def _project_object(opt: Option) -> list[str] | None:
+    j = opt.json
+    if j is not None:
+        qtype, oid, size = j.get("qom-type"), j.get("id"), j.get("size")
+    else:
+        o = opt.opts
+        assert o is not None
+        qtype, oid, size = o.get("qom-type"), o.get("id"), o.get("size")
+    if not isinstance(qtype, str) or not qtype.startswith("memory-backend"):
+        return None
+    if oid is None or size is None:
+        return None
+    return ["-object", json.dumps({"qom-type": "memory-backend-ram", "id": str(oid),
+                                   "size": size if isinstance(size, int) else str(size)})]
+
+
+def _project_cpu(opt: Option) -> list[str]:
+    assert opt.value is not None
+    model, _, features = opt.value.partition(",")
+    if model in _KVM_ONLY_MODELS:
+        return ["-cpu", "max"]
+    return ["-cpu", opt.value]
+
+
+_CPU_DEVICE_KEYS = ("driver", "id", "node-id", "drawer-id", "book-id", "socket-id", "die-id",
+                    "cluster-id", "module-id", "core-id", "thread-id")
+
+
+def _project_device(opt: Option, cpu_type_map: dict[str, str]) -> list[str] | None:
+    drv = opt.get("driver") or ""
+    if not drv.endswith(("-cpu", "-cpu-core")):
+        return None
+    for old, new in cpu_type_map.items():
+        if drv.startswith(old + "-"):
+            drv = new + drv[len(old):]
+    pairs = [(k, opt.get(k)) for k in _CPU_DEVICE_KEYS if k != "driver"]
+    text = ",".join([_escape(drv)] + [f"{k}={_escape(v)}" for k, v in pairs if v is not None])
+    return ["-device", text]
+
+
+def project(cl: CommandLine) -> CommandLine:
+    """The part of ``cl`` that decides CPUs, safe to run anywhere."""
+    out: list[str] = []
+    cpu_map: dict[str, str] = {}
+    for opt in cl.find("cpu"):
+        assert opt.value is not None
+        model = opt.value.partition(",")[0]
+        if model in _KVM_ONLY_MODELS:
+            cpu_map[model] = "max"
+    for opt in cl.options:
+        name = opt.name
+        part: list[str] | None = None
+        if name == "machine":
+            part = _project_machine(opt)
+        elif name in ("smp", "numa", "m"):
+            part = opt.args()
+            if opt.spelling and opt.spelling.startswith("--"):
+                part[0] = opt.spelling[1:]
+        elif name == "object":
+            part = _project_object(opt)
+        elif name == "cpu":
+            part = _project_cpu(opt)
+        elif name == "device":
+            part = _project_device(opt, cpu_map)
+        if part:
+            out.extend(part)
+    return parse_argv(out, cl.binary, [])
+
+
+def normalise_hotpluggable(entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [{"type": e["type"], "vcpus-count": e["vcpus-count"], "props": e["props"],
+             "plugged": "qom-path" in e} for e in entries]
+
+
+def normalise_cpus_fast(entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [{"cpu-index": e["cpu-index"], "props": e["props"]} for e in entries]
+
+
+@dataclass
+class VerifyReport:
+    original: list[str]
+    converted: list[str]
+    equal: bool
+    qemu: str
+    differences: list[str] = field(default_factory=list)
+    prediction_matches: bool | None = None
+    original_answer: dict[str, Any] = field(default_factory=dict)
+    converted_answer: dict[str, Any] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"equal": self.equal, "qemu": self.qemu, "original": self.original,
+                "converted": self.converted, "differences": self.differences,
+                "prediction_matches": self.prediction_matches}
+
+    def render(self) -> None:
+        from rich.console import Console
+
+        console = Console()
+        if self.equal:
+            console.print(f"[green]equal[/]: QEMU ({self.qemu}) reports the same CPUs for the "
+                          "original and the converted line")
+        else:
+            console.print(f"[red]different[/]: QEMU ({self.qemu}) reports different CPUs")
+            for d in self.differences:
+                console.print(f"  [red]-[/] {d}")
+        if self.prediction_matches is False:
+            console.print("[yellow]note[/]: cmdxlate's own prediction differs from QEMU's answer")
+
+
+def _answer_dict(ans: Any) -> dict[str, Any]:
+    d: dict[str, Any] = {}
+    if ans.hotpluggable is not None:
+        d["hotpluggable"] = normalise_hotpluggable(ans.hotpluggable)
+    else:
+        d["hotpluggable_error"] = ans.hotpluggable_error
+    d["cpus"] = normalise_cpus_fast(ans.cpus_fast or [])
+    return d
+
+
+def _diff(a: dict[str, Any], b: dict[str, Any]) -> list[str]:
+    out: list[str] = []
+    for key in ("hotpluggable", "hotpluggable_error", "cpus"):
+        va, vb = a.get(key), b.get(key)
+        if va == vb:
+            continue
+        if isinstance(va, list) and isinstance(vb, list):
+            if len(va) != len(vb):
+                out.append(f"{key}: {len(va)} entries in the original, {len(vb)} converted")
+            for i, (x, y) in enumerate(zip(va, vb, strict=False)):
+                if x != y:
+                    out.append(f"{key}[{i}]: original {json.dumps(x)} != converted "
+                               f"{json.dumps(y)}")
+        else:
+            out.append(f"{key}: original {va!r} != converted {vb!r}")
+    return out
+
+
+def verify_line(cl: CommandLine, qemu: str | None = None, target: str = "10.0",
+                arch: str | None = None, timeout: float = 30.0) -> VerifyReport:
+    from cmdxlate.emit import convert
+    from cmdxlate.oracle import find_qemu, run_topology_query
+    from cmdxlate.topology import resolve
+
+    arch = arch or cl.arch or "x86_64"
+    from cmdxlate.machine import ARCH_ALIASES
+
+    arch = ARCH_ALIASES.get(arch, arch)
+    proj = project(cl)
+    topo = resolve(proj, target, arch)
+    conv = convert(proj, topo)
+    binary = find_qemu(arch, None if qemu else target, qemu)
+    orig_argv = proj.to_argv()
+    conv_argv = conv.argv()
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        fa = pool.submit(run_topology_query, binary, orig_argv, timeout)
+        fb = pool.submit(run_topology_query, binary, conv_argv, timeout)
+        ans_a, ans_b = fa.result(), fb.result()
+    label = binary.path
+    if ans_a.startup_error:
+        raise CmdxlateError(f"QEMU rejected the original line: {ans_a.startup_error}", qemu=True)
+    if ans_b.startup_error:
+        return VerifyReport(orig_argv, conv_argv, False, label,
+                            [f"QEMU rejected the converted line: {ans_b.startup_error}"])
+    da, db = _answer_dict(ans_a), _answer_dict(ans_b)
+    diffs = _diff(da, db)
+    predicted: bool | None = None
+    try:
+        predicted = topo.hotpluggable_cpus() == da.get("hotpluggable")
+    except CmdxlateError as e:
+        predicted = da.get("hotpluggable_error") == e.message
+    return VerifyReport(orig_argv, conv_argv, not diffs, label, diffs, predicted, da, db)
