@@ -76,6 +76,14 @@ from cmdxlate.commands import (  # noqa: E402 - after the enums typer needs
 )
 
 
+def complete_qemu_args(incomplete: str) -> list[str]:
+    """Shell completion after --: QEMU option names."""
+    from cmdxlate.options import FLAGS, WITH_ARG
+
+    names = sorted({"-" + n for n in FLAGS | WITH_ARG})
+    return [n for n in names if n.startswith(incomplete)] if incomplete.startswith("-") else []
+
+
 def _exits(fn: Callable[..., None]) -> Callable[..., None]:
     """Turn a command body's CommandExit into typer's exit, keeping the signature."""
 
@@ -119,7 +127,8 @@ MachinesOpt = typer.Option(None, "--machines", metavar="FILE",
     "  cmdxlate parse --format json --from-file guest.args"))
 @_exits
 def parse(
-    args: list[str] = typer.Argument(None, help=QEMU_ARGS_HELP, show_default=False),
+    args: list[str] = typer.Argument(None, help=QEMU_ARGS_HELP, show_default=False,
+                                      autocompletion=complete_qemu_args),
     fmt: TextJson = typer.Option(TextJson.text, "--format"),
     from_file: str = FromFile,
 ) -> None:
@@ -167,7 +176,8 @@ def parse(
     "  cmdxlate slots --format json --target 7.2 -- -M pc-i440fx-6.1 -smp 4"))
 @_exits
 def slots(
-    args: list[str] = typer.Argument(None, help=QEMU_ARGS_HELP, show_default=False),
+    args: list[str] = typer.Argument(None, help=QEMU_ARGS_HELP, show_default=False,
+                                      autocompletion=complete_qemu_args),
     fmt: TextJson = typer.Option(TextJson.text, "--format"),
     target: str = TargetOpt,
     arch: str = ArchOpt,
@@ -183,7 +193,8 @@ def slots(
     "  cmdxlate convert --format json --from-file guest.args -o guest-explicit.args"))
 @_exits
 def convert(
-    args: list[str] = typer.Argument(None, help=QEMU_ARGS_HELP, show_default=False),
+    args: list[str] = typer.Argument(None, help=QEMU_ARGS_HELP, show_default=False,
+                                      autocompletion=complete_qemu_args),
     fmt: ShellJson = typer.Option(ShellJson.shell, "--format"),
     target: str = TargetOpt,
     arch: str = ArchOpt,
@@ -203,7 +214,8 @@ def convert(
     "prints the arguments that stay on the command line, ending in -readconfig vm.cfg."))
 @_exits
 def writeconfig(
-    args: list[str] = typer.Argument(None, help=QEMU_ARGS_HELP, show_default=False),
+    args: list[str] = typer.Argument(None, help=QEMU_ARGS_HELP, show_default=False,
+                                      autocompletion=complete_qemu_args),
     output: str = typer.Option(..., "--output", "-o", metavar="FILE",
                                help="The -readconfig file to write."),
     force: bool = typer.Option(False, "--force", help="Overwrite an existing file."),
@@ -272,7 +284,8 @@ def readconfig(
     "-numa node,memdev=m0 -numa node,memdev=m1"))
 @_exits
 def explain(
-    args: list[str] = typer.Argument(None, help=QEMU_ARGS_HELP, show_default=False),
+    args: list[str] = typer.Argument(None, help=QEMU_ARGS_HELP, show_default=False,
+                                      autocompletion=complete_qemu_args),
     target: str = TargetOpt,
     arch: str = ArchOpt,
     from_file: str = FromFile,
@@ -297,7 +310,8 @@ def explain(
     "  cmdxlate verify --qemu /usr/bin/qemu-system-x86_64 --from-file guest.args"))
 @_exits
 def verify(
-    args: list[str] = typer.Argument(None, help=QEMU_ARGS_HELP, show_default=False),
+    args: list[str] = typer.Argument(None, help=QEMU_ARGS_HELP, show_default=False,
+                                      autocompletion=complete_qemu_args),
     qemu: str = typer.Option(None, "--qemu", metavar="BIN", help="QEMU binary to ask."),
     target: str = TargetOpt,
     arch: str = ArchOpt,

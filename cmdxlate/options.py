@@ -34,7 +34,7 @@ WITH_ARG: frozenset[str] = frozenset(
     sandbox sd seed semihosting-config serial set shim smbios smp spice tpmdev
     trace usbdevice uuid vga virtfs vnc watchdog-action xen-domid writeconfig
     watchdog soundhw pcidevice bt redir tb-size mem-merge clock chroot runas
-    async-teardown xen-domid cpu-add smp-opts boot-opts
+    async-teardown
     """.split()
 )
 
