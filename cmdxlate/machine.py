@@ -165,6 +165,20 @@ class MachineType:
     def auto_enable_numa(self) -> bool:
         return bool(self.data.get("auto_enable_numa"))
 
+    def _since(self, key: str) -> bool:
+        if self.data.get(key.replace("min_version", "always")):
+            return True
+        mv = self.data.get(key)
+        return bool(mv and self.version and version_key(self.version) >= version_key(mv))
+
+    def auto_numa(self, ram_slots: int, maxram: int, ram: int) -> bool:
+        """Whether QEMU creates node 0 by itself (numa_complete_configuration)."""
+        if self.auto_enable_numa:
+            return True
+        if ram_slots and self._since("auto_numa_memhp_min_version"):
+            return True
+        return maxram > ram and self._since("auto_numa_memdev_min_version")
+
     @property
     def default_ram_bytes(self) -> int:
         return int(self.data.get("default_ram_mib", 128)) * 1024 * 1024

@@ -46,7 +46,7 @@ class Topology:
 
     @property
     def has_numa(self) -> bool:
-        return bool(self.numa.nodes) or self.machine.auto_enable_numa
+        return bool(self.numa.nodes)
 
     def slot_props(self, slot: CpuSlot) -> dict[str, int]:
         props = dict(slot.props)
@@ -171,18 +171,24 @@ def _cpu_model(cl: CommandLine) -> tuple[str | None, int | None]:
     return model, index
 
 
-def _ram_size(cl: CommandLine, default: int) -> int:
-    size = default
+def _memory(cl: CommandLine, default: int) -> tuple[int, int, int]:
+    """RAM size, hotplug slots and maxmem from -m (later options win per key)."""
+    size, slots, maxmem = default, 0, 0
     for opt in cl.find("m"):
         o = opt.opts
         assert o is not None
-        if o.has("size"):
-            try:
+        try:
+            if o.has("size"):
                 size = parse_size(o.get("size") or "", "size", 1 << 20)
-            except CmdxlateError as e:
-                raise CmdxlateError(f"-m {opt.value}: {e.message}", option_index=opt.index,
-                                    qemu=True) from None
-    return size
+            if o.has("slots"):
+                slots = int(o.get("slots") or "0", 0)
+            if o.has("maxmem"):
+                maxmem = parse_size(o.get("maxmem") or "", "maxmem", 1 << 20)
+        except (CmdxlateError, ValueError) as e:
+            msg = e.message if isinstance(e, CmdxlateError) else "Parameter 'slots' expects uint64"
+            raise CmdxlateError(f"-m {opt.value}: {msg}", option_index=opt.index,
+                                qemu=True) from None
+    return size, slots, max(maxmem, size)
 
 
 def _memdevs(cl: CommandLine) -> dict[str, int]:
@@ -233,7 +239,7 @@ def resolve(cl: CommandLine, target: str = "10.0", arch: str | None = None) -> T
     model, cpu_index = _cpu_model(cl)
     cpu_model = model if model is not None else machine.default_cpu_model(accel)
     cpu_type = machine.cpu_type(cpu_model)
-    ram = _ram_size(cl, machine.default_ram_bytes)
+    ram, ram_slots, maxram = _memory(cl, machine.default_ram_bytes)
     hmat = mprops.get("hmat") in ("on", "yes", "true")
 
     layout = machine.slot_layout
@@ -259,7 +265,7 @@ def resolve(cl: CommandLine, target: str = "10.0", arch: str | None = None) -> T
     for opt in numa_opts:
         apply_numa_option(opt, numa, slots, index_to_slot, smp.maxcpus,
                           machine.numa_mem_supported, hmat, slot_keys, lookup, memdevs)
-    if not numa.nodes and machine.auto_enable_numa:
+    if not numa.nodes and machine.auto_numa(ram_slots, maxram, ram):
         from cmdxlate.numa import NumaNode
 
         numa.nodes[0] = NumaNode(0, size=ram)

@@ -48,15 +48,40 @@ def _project_object(opt: Option) -> list[str] | None:
         return None
     if oid is None or size is None:
         return None
+    if not isinstance(size, int):
+        from cmdxlate.numa import parse_size
+
+        size = parse_size(str(size), "size")
     return ["-object", json.dumps({"qom-type": "memory-backend-ram", "id": str(oid),
-                                   "size": size if isinstance(size, int) else str(size)})]
+                                   "size": size})]
 
 
-def _project_cpu(opt: Option) -> list[str]:
+def _project_memory(opt: Option) -> list[str]:
+    """-m with maxmem capped: TCG's address space is smaller than a KVM host's."""
+    from cmdxlate.numa import parse_size
+
+    o = opt.opts
+    assert o is not None
+    size = o.get("size")
+    slots = o.get("slots")
+    maxmem = o.get("maxmem")
+    parts = [f"size={size}"] if size is not None else []
+    if slots is not None:
+        parts.append(f"slots={slots}")
+    if maxmem is not None:
+        ram = parse_size(size, "size", 1 << 20) if size is not None else 128 << 20
+        big = parse_size(maxmem, "maxmem", 1 << 20)
+        if big > ram:
+            big = ram + (1 << 30)
+        parts.append(f"maxmem={big}")
+    return ["-m", ",".join(parts)]
+
+
+def _project_cpu(opt: Option, cpu_map: dict[str, str]) -> list[str]:
     assert opt.value is not None
-    model, _, features = opt.value.partition(",")
-    if model in _KVM_ONLY_MODELS:
-        return ["-cpu", "max"]
+    model = opt.value.partition(",")[0]
+    if model in cpu_map:
+        return ["-cpu", cpu_map[model]]
     return ["-cpu", opt.value]
 
 
@@ -76,33 +101,48 @@ def _project_device(opt: Option, cpu_type_map: dict[str, str]) -> list[str] | No
     return ["-device", text]
 
 
-def project(cl: CommandLine) -> CommandLine:
-    """The part of ``cl`` that decides CPUs, safe to run anywhere."""
+def project(cl: CommandLine, arch: str | None = None) -> CommandLine:
+    """The part of ``cl`` that decides CPUs, safe to run anywhere (under TCG)."""
     out: list[str] = []
     cpu_map: dict[str, str] = {}
+    s390x = (arch or cl.arch) == "s390x"
     for opt in cl.find("cpu"):
         assert opt.value is not None
         model = opt.value.partition(",")[0]
-        if model in _KVM_ONLY_MODELS:
+        if model in _KVM_ONLY_MODELS or (s390x and model not in ("qemu", "max")):
             cpu_map[model] = "max"
     for opt in cl.options:
         name = opt.name
         part: list[str] | None = None
         if name == "machine":
             part = _project_machine(opt)
-        elif name in ("smp", "numa", "m"):
+        elif name == "m":
+            part = _project_memory(opt)
+        elif name in ("smp", "numa"):
             part = opt.args()
             if opt.spelling and opt.spelling.startswith("--"):
                 part[0] = opt.spelling[1:]
         elif name == "object":
             part = _project_object(opt)
         elif name == "cpu":
-            part = _project_cpu(opt)
+            part = _project_cpu(opt, cpu_map)
         elif name == "device":
             part = _project_device(opt, cpu_map)
         if part:
             out.extend(part)
     return parse_argv(out, cl.binary, [])
+
+
+def _with_x2apic(cl: CommandLine) -> CommandLine:
+    """APIC ids above 254 need x2APIC under TCG (KVM lines often rely on the host)."""
+    argv = cl.to_argv()
+    cpus = cl.find("cpu")
+    if cpus:
+        i = cpus[-1].index + 1
+        argv[i] = argv[i] + ",x2apic=on"
+    else:
+        argv += ["-cpu", "qemu64,x2apic=on"]
+    return parse_argv(argv, cl.binary, [])
 
 
 def normalise_hotpluggable(entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -183,8 +223,11 @@ def verify_line(cl: CommandLine, qemu: str | None = None, target: str = "10.0",
     from cmdxlate.machine import ARCH_ALIASES
 
     arch = ARCH_ALIASES.get(arch, arch)
-    proj = project(cl)
+    proj = project(cl, arch)
     topo = resolve(proj, target, arch)
+    if topo.machine.slot_layout == "x86" and any(s.arch_id >= 255 for s in topo.slots):
+        proj = _with_x2apic(proj)
+        topo = resolve(proj, target, arch)
     conv = convert(proj, topo)
     binary = find_qemu(arch, None if qemu else target, qemu)
     orig_argv = proj.to_argv()
