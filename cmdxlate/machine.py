@@ -214,6 +214,20 @@ class MachineType:
         return any(driver.endswith(s) for s in self.data["cpu_type_suffix"].values())
 
 
+def infer_arch(name: str | None) -> str | None:
+    """The architecture a machine name implies, when no binary says (pseries -> ppc64)."""
+    if name is None:
+        return None
+    for fam in _families():
+        if fam["family"] == "other":
+            continue
+        prefix = fam.get("name_prefix")
+        if (name in fam.get("aliases", []) or name == fam.get("unversioned_name")
+                or (prefix and name.startswith(prefix))):
+            return str(fam["arches"][0])
+    return None
+
+
 def _arch_families(arch: str) -> list[dict[str, Any]]:
     return [f for f in _families() if arch in f.get("arches", [])]
 

@@ -13,7 +13,7 @@ from typing import Any
 
 from cmdxlate.cmdline import CommandLine, Option
 from cmdxlate.errors import CmdxlateError
-from cmdxlate.machine import SMP_KEY_SINCE, MachineType, lookup_machine
+from cmdxlate.machine import SMP_KEY_SINCE, MachineType, infer_arch, lookup_machine
 from cmdxlate.numa import (
     NumaState,
     apply_numa_option,
@@ -215,8 +215,8 @@ def _memdevs(cl: CommandLine) -> dict[str, int]:
 
 def resolve(cl: CommandLine, target: str = "10.0", arch: str | None = None) -> Topology:
     """Resolve ``cl`` for a target QEMU; raise QEMU's error where it would fail."""
-    arch = arch or cl.arch or "x86_64"
     mtype, mprops, m_index = _machine_options(cl)
+    arch = arch or cl.arch or infer_arch(mtype) or "x86_64"
     try:
         machine = lookup_machine(mtype, arch, target)
     except CmdxlateError as e:

@@ -219,9 +219,10 @@ def verify_line(cl: CommandLine, qemu: str | None = None, target: str = "10.0",
     from cmdxlate.oracle import find_qemu, run_topology_query
     from cmdxlate.topology import resolve
 
-    arch = arch or cl.arch or "x86_64"
-    from cmdxlate.machine import ARCH_ALIASES
+    from cmdxlate.machine import ARCH_ALIASES, infer_arch
+    from cmdxlate.topology import _machine_options
 
+    arch = arch or cl.arch or infer_arch(_machine_options(cl)[0]) or "x86_64"
     arch = ARCH_ALIASES.get(arch, arch)
     proj = project(cl, arch)
     topo = resolve(proj, target, arch)
