@@ -7,19 +7,21 @@ the process is always killed and the directory removed afterwards.
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 import shutil
 import signal
 import subprocess
 import tempfile
-import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
 from cmdxlate.errors import CmdxlateError
+
+logging.getLogger("qemu.qmp").setLevel(logging.CRITICAL)  # QEMU exiting early is an answer
 
 DEFAULT_PREFIX_72 = "/opt/cmdxlate-qemu-7.2"
 _VERSION = re.compile(r"QEMU emulator version (\d+)\.(\d+)\.(\d+)")
@@ -131,78 +133,118 @@ def _split_stderr(text: str, binary: str) -> tuple[str | None, list[str]]:
     return (errors[0] if errors else None), warnings
 
 
+def _stderr_answer(proc: subprocess.Popen[bytes], errlog: str, binary: QemuBinary
+                   ) -> QemuAnswer:
+    answer = QemuAnswer(returncode=proc.returncode)
+    with open(errlog, encoding="utf-8", errors="replace") as f:
+        text = f.read()
+    if proc.returncode is not None and proc.returncode < 0:
+        raise OracleCrash(
+            f"QEMU died from {signal.Signals(-proc.returncode).name}: {text.strip()[-500:]}")
+    answer.startup_error, answer.warnings = _split_stderr(text, binary.path)
+    answer.startup_error = answer.startup_error or f"QEMU exited ({proc.returncode})"
+    return answer
+
+
 def run_qmp_commands(binary: QemuBinary, args: Sequence[str],
                      commands: Sequence[tuple[str, dict[str, Any] | None]],
                      timeout: float = 20.0) -> tuple[list[Any], QemuAnswer]:
+    """Start QEMU, run ``commands`` over QMP, quit; a watchdog enforces ``timeout``.
+
+    The watchdog kills QEMU's process group at the deadline, which ends any
+    blocking read with EOF, so nothing here can hang.
+    """
+    import socket
+    import threading
+
     from qemu.qmp.legacy import QEMUMonitorProtocol
     from qemu.qmp.qmp_client import ExecuteError
 
     workdir = tempfile.mkdtemp(prefix="cmdxlate-qemu-")
-    sock = os.path.join(workdir, "qmp.sock")
+    sock_path = os.path.join(workdir, "qmp.sock")
     errlog = os.path.join(workdir, "stderr")
     argv = [binary.path, *binary.extra_args, "-S", "-display", "none", "-nodefaults",
-            "-no-user-config", "-accel", "tcg", "-qmp", f"unix:{sock}", *args]
+            "-no-user-config", "-accel", "tcg", "-qmp", f"unix:{sock_path}", *args]
     env = dict(os.environ, **dict(binary.env))
-    answer = QemuAnswer()
     results: list[Any] = []
     proc: subprocess.Popen[bytes] | None = None
     qmp: Any = None
-    deadline = time.monotonic() + timeout
+    conn: socket.socket | None = None
+    expired = threading.Event()
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    timer: threading.Timer | None = None
+
+    def watchdog() -> None:
+        expired.set()
+        if proc is not None and proc.poll() is None:
+            try:
+                os.killpg(proc.pid, signal.SIGKILL)
+            except OSError:
+                pass
+
     try:
-        qmp = QEMUMonitorProtocol(sock, server=True)
+        listener.bind(sock_path)
+        listener.listen(1)
+        listener.settimeout(0.02)
         with open(errlog, "wb") as err:
             proc = subprocess.Popen(argv, cwd=workdir, stdin=subprocess.DEVNULL,
                                     stdout=subprocess.DEVNULL, stderr=err, env=env,
                                     start_new_session=True)
-        # Accept QEMU's connection, or notice that it exited first.
-        connected = False
-        while time.monotonic() < deadline:
+        timer = threading.Timer(timeout, watchdog)
+        timer.daemon = True
+        timer.start()
+        while conn is None and not expired.is_set() and proc.poll() is None:
             try:
-                qmp.accept(timeout=min(0.5, max(0.05, deadline - time.monotonic())))
-                connected = True
-                break
-            except Exception:  # noqa: BLE001 - accept times out in slices
-                if proc.poll() is not None:
-                    break
-        if not connected:
-            if proc.poll() is None:
+                conn, _ = listener.accept()
+            except TimeoutError:
+                continue
+        if conn is None:
+            if expired.is_set():
                 raise OracleTimeout(f"QEMU did not start within {timeout:g} s")
-            answer.returncode = proc.returncode
-            with open(errlog, encoding="utf-8", errors="replace") as f:
-                text = f.read()
-            if proc.returncode < 0:
-                raise OracleCrash(
-                    f"QEMU died from {signal.Signals(-proc.returncode).name}: {text.strip()}")
-            answer.startup_error, answer.warnings = _split_stderr(text, binary.path)
-            answer.startup_error = answer.startup_error or f"QEMU exited ({proc.returncode})"
-            return results, answer
-        qmp.settimeout(max(0.1, deadline - time.monotonic()))
+            proc.wait()
+            return results, _stderr_answer(proc, errlog, binary)
+        conn.settimeout(None)
+        qmp = QEMUMonitorProtocol(conn)
+        try:
+            qmp.connect()
+        except Exception:  # noqa: BLE001 - QEMU closed the socket: it exited or was killed
+            proc.wait()
+            if expired.is_set():
+                raise OracleTimeout(f"QEMU did not start within {timeout:g} s") from None
+            return results, _stderr_answer(proc, errlog, binary)
         for name, arguments in commands:
             try:
                 results.append(qmp.cmd_raw(name, arguments))
             except ExecuteError as e:
                 results.append({"error": {"desc": str(e.error.error.desc)}})
-            except (TimeoutError, OSError) as e:
-                raise OracleTimeout(f"QEMU did not answer {name} within {timeout:g} s: {e}"
-                                    ) from None
+            except Exception as e:  # noqa: BLE001 - EOF after the watchdog fired
+                if expired.is_set():
+                    raise OracleTimeout(
+                        f"QEMU did not answer {name} within {timeout:g} s") from None
+                proc.wait()
+                if proc.returncode is not None and proc.returncode < 0:
+                    _stderr_answer(proc, errlog, binary)  # raises OracleCrash
+                raise OracleCrash(f"QEMU stopped answering during {name}: {e}") from None
         try:
             qmp.cmd_raw("quit")
         except Exception:  # noqa: BLE001 - QEMU may close the socket as it quits
             pass
-        try:
-            proc.wait(timeout=max(0.1, deadline - time.monotonic()))
-        except subprocess.TimeoutExpired:
-            pass
-        answer.returncode = proc.poll()
+        proc.wait()
+        answer = QemuAnswer(returncode=proc.returncode)
         with open(errlog, encoding="utf-8", errors="replace") as f:
             _, answer.warnings = _split_stderr(f.read(), binary.path)
         return results, answer
     finally:
+        if timer is not None:
+            timer.cancel()
         if qmp is not None:
             try:
                 qmp.close()
             except Exception:  # noqa: BLE001
                 pass
+        if conn is not None:
+            conn.close()
+        listener.close()
         if proc is not None and proc.poll() is None:
             try:
                 os.killpg(proc.pid, signal.SIGKILL)

@@ -103,9 +103,18 @@ def _int_value(key: str, text: str) -> int:
     return v
 
 
+def smp_members(target: tuple[int, int]) -> list[str]:
+    """SMPConfiguration's members in QAPI order, for a QEMU version."""
+    order = ["cpus", "drawers", "books", "sockets", "dies", "clusters", "modules", "cores",
+             "threads", "maxcpus"]
+    return [k for k in order if target >= SMP_KEY_SINCE.get(k, (0, 0))]
+
+
 def _collect_smp(cl: CommandLine, target: tuple[int, int]) -> tuple[dict[str, int], int | None]:
-    """Merge every -smp and -machine smp.* key by key; later keys win."""
-    given: dict[str, tuple[str, int]] = {}
+    """Merge every -smp and -machine smp.* key by key (later values win), then
+    check them the way QEMU's visitor does: members in QAPI order, then the
+    first unexpected key in QEMU's hash-table order."""
+    merged: dict[str, tuple[str, int]] = {}
     last_index: int | None = None
     for opt in cl.options:
         pairs: list[tuple[str, str]] = []
@@ -121,14 +130,24 @@ def _collect_smp(cl: CommandLine, target: tuple[int, int]) -> tuple[dict[str, in
             continue
         last_index = opt.index
         for key, value in pairs:
-            if key not in SMP_KEYS or target < SMP_KEY_SINCE.get(key, (0, 0)):
-                raise CmdxlateError(f"Parameter 'smp.{key}' is unexpected", option_index=opt.index,
-                                    qemu=True)
+            merged[key] = (value, opt.index)
+    given: dict[str, int] = {}
+    members = smp_members(target)
+    for key in members:
+        if key in merged:
+            value, index = merged[key]
             try:
-                given[key] = (value, _int_value(key, value))
+                given[key] = _int_value(key, value)
             except CmdxlateError as e:
-                raise CmdxlateError(e.message, option_index=opt.index, qemu=True) from None
-    return {k: v for k, (_, v) in given.items()}, last_index
+                raise CmdxlateError(e.message, option_index=index, qemu=True) from None
+    unknown = [k for k in merged if k not in members]
+    if unknown:
+        from cmdxlate.qdict_order import first_unexpected
+
+        key = first_unexpected(list(merged), members) or unknown[0]
+        raise CmdxlateError(f"Parameter 'smp.{key}' is unexpected",
+                            option_index=merged[key][1], qemu=True)
+    return given, last_index
 
 
 def _machine_options(cl: CommandLine) -> tuple[str | None, dict[str, str], int | None]:
@@ -277,14 +296,20 @@ def resolve(cl: CommandLine, target: str = "10.0", arch: str | None = None) -> T
     if numa.nodes:
         nn = len(numa.nodes)
         finish_cpu_init(numa, slots, _default_nodes(machine, smp, slots, nn))
-        if machine.data.get("numa_mem_align_mib"):
-            align = int(machine.data["numa_mem_align_mib"]) << 20
+    if machine.data.get("numa_mem_align_mib"):
+        # spapr_validate_node_memory(): all of RAM, then each node.
+        align_mib = int(machine.data["numa_mem_align_mib"])
+        align = align_mib << 20
+        if ram % align:
+            raise CmdxlateError(f"Memory size 0x{ram:x} is not aligned to {align_mib} MiB",
+                                qemu=True)
+        if numa.nodes:
             for nid in sorted(numa.nodes):
-                size = numa.nodes[nid].size
-                if size % align:
-                    raise CmdxlateError(
-                        f"Node {nid} memory size 0x{size:x} is not aligned to "
-                        f"{machine.data['numa_mem_align_mib']} MiB", qemu=True)
+                    size = numa.nodes[nid].size
+                    if size % align:
+                        raise CmdxlateError(
+                            f"Node {nid} memory size 0x{size:x} is not aligned to "
+                            f"{machine.data['numa_mem_align_mib']} MiB", qemu=True)
     warnings.extend(numa.warnings)
     _board_checks(machine, smp, accel)
 

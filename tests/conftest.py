@@ -1,0 +1,54 @@
+"""Shared fixtures; QEMU-backed tests skip visibly, or fail under CMDXLATE_REQUIRE_QEMU=1."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from cmdxlate.oracle import OracleUnavailable, QemuBinary, find_qemu
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED = ROOT.parent / "shared"
+REQUIRE_QEMU = os.environ.get("CMDXLATE_REQUIRE_QEMU") == "1"
+
+
+def _need(arch: str, version: str) -> QemuBinary:
+    try:
+        return find_qemu(arch, version)
+    except OracleUnavailable as e:
+        msg = f"QEMU {version} for {arch} not found: run scripts/install-qemu ({e.message})"
+        if REQUIRE_QEMU:
+            pytest.fail(msg)
+        pytest.skip(msg)
+
+
+@pytest.fixture(scope="session")
+def qemu10_x86() -> QemuBinary:
+    return _need("x86_64", "10.0")
+
+
+@pytest.fixture(scope="session")
+def qemu72_x86() -> QemuBinary:
+    return _need("x86_64", "7.2")
+
+
+@pytest.fixture(scope="session")
+def qemu10_for() -> Callable[[str], QemuBinary]:
+    cache: dict[str, QemuBinary] = {}
+
+    def get(arch: str) -> QemuBinary:
+        if arch not in cache:
+            cache[arch] = _need(arch, "10.0")
+        return cache[arch]
+
+    return get
+
+
+@pytest.fixture(scope="session")
+def shared() -> Path:
+    if not SHARED.is_dir():
+        pytest.fail(f"{SHARED} is missing: tests need ../shared beside the repository")
+    return SHARED

@@ -1,0 +1,266 @@
+"""Differential tests: cmdxlate's predictions and conversions against real QEMU.
+
+Each check starts QEMU paused (about 0.05 s); original and converted lines
+run in parallel.  Marked ``qemu``: they skip with a reason when QEMU is
+missing, and fail instead under CMDXLATE_REQUIRE_QEMU=1 (CI).
+"""
+
+from __future__ import annotations
+
+import json
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+
+from cmdxlate.cmdline import parse_argv
+from cmdxlate.emit import convert
+from cmdxlate.errors import CmdxlateError
+from cmdxlate.oracle import QemuBinary, find_qemu, run_topology_query
+from cmdxlate.shellwords import read_command_file
+from cmdxlate.strategies import FAMILIES, topology_lines
+from cmdxlate.topology import resolve
+from cmdxlate.verify import normalise_cpus_fast, normalise_hotpluggable, project, verify_line
+
+pytestmark = pytest.mark.qemu
+
+SETTINGS = settings(max_examples=25, deadline=None, derandomize=True,
+                    suppress_health_check=[HealthCheck.function_scoped_fixture,
+                                           HealthCheck.too_slow])
+
+
+def same_error(qemu_msg: str | None, ours: str) -> bool:
+    """QEMU may put the option's location before its message."""
+    return qemu_msg is not None and (qemu_msg == ours or qemu_msg.endswith(": " + ours))
+
+
+def check_line(binary: QemuBinary, arch: str, argv: list[str], target: str) -> None:
+    """Prediction == QEMU, and the conversion makes QEMU answer the same."""
+    cl = parse_argv(argv)
+    try:
+        topo = resolve(cl, target, arch)
+    except CmdxlateError as e:
+        ans = run_topology_query(binary, argv)
+        assert ans.startup_error is not None, f"QEMU accepted a line cmdxlate rejects: {e}"
+        assert same_error(ans.startup_error, e.message), (ans.startup_error, e.message)
+        return
+    conv = convert(cl, topo)
+    with ThreadPoolExecutor(2) as pool:
+        fa = pool.submit(run_topology_query, binary, argv)
+        fb = pool.submit(run_topology_query, binary, conv.argv())
+        a, b = fa.result(), fb.result()
+    assert a.startup_error is None, f"cmdxlate accepted a line QEMU rejects: {a.startup_error}"
+    assert a.hotpluggable is not None
+    assert topo.hotpluggable_cpus() == normalise_hotpluggable(a.hotpluggable)
+    assert b.startup_error is None, f"converted line rejected: {b.startup_error} {conv.argv()}"
+    assert b.hotpluggable is not None and a.cpus_fast is not None and b.cpus_fast is not None
+    assert normalise_hotpluggable(b.hotpluggable) == normalise_hotpluggable(a.hotpluggable)
+    assert normalise_cpus_fast(b.cpus_fast) == normalise_cpus_fast(a.cpus_fast)
+    assert [c["cpu-index"] for c in topo.present_cpus()] == [
+        c["cpu-index"] for c in a.cpus_fast]
+
+
+@pytest.mark.parametrize("family", [f for f in FAMILIES if FAMILIES[f].get("target") is None])
+@pytest.mark.parametrize("valid", [True, False])
+def test_generated_lines_match_qemu_10(family: str, valid: bool, qemu10_for) -> None:
+    binary = qemu10_for(FAMILIES[family]["arch"])
+
+    @SETTINGS
+    @given(topology_lines(family, valid))
+    def run(line: tuple[str, list[str]]) -> None:
+        check_line(binary, line[0], line[1], "10.0")
+
+    run()
+
+
+@pytest.mark.parametrize("valid", [True, False])
+def test_generated_lines_match_qemu_72(valid: bool, qemu72_x86: QemuBinary) -> None:
+    @SETTINGS
+    @given(topology_lines("pc-7.2", valid))
+    def run(line: tuple[str, list[str]]) -> None:
+        check_line(qemu72_x86, line[0], line[1], "7.2")
+
+    run()
+
+
+@pytest.mark.parametrize("argv,target", [
+    (["-M", "pc", "-smp", "4,modules=2"], "7.2"),  # 'modules' unknown to 7.2
+    (["-M", "pc", "-smp", "0"], "7.2"),  # zero: warning in 7.2 ...
+    (["-M", "pc", "-smp", "0"], "10.0"),  # ... error since 9.0
+    (["-M", "pc", "-smp", "4,clusters=2"], "7.2"),
+    (["-M", "pc", "-smp", "4,clusters=2"], "10.0"),
+    (["-M", "pc-i440fx-6.1", "-smp", "maxcpus=8"], "7.2"),
+    (["-M", "q35", "-smp", "300"], "7.2"),  # q35-7.2 allows 288
+    (["-M", "pc", "-smp", "0x4,maxcpus=010"], "10.0"),  # base-0 numbers
+    (["-M", "pc", "-smp", "4,maxcpus="], "10.0"),
+    (["-M", "pc", "-smp", "4,,sockets=2"], "10.0"),
+])
+def test_version_differences(argv: list[str], target: str, qemu10_x86: QemuBinary,
+                             qemu72_x86: QemuBinary) -> None:
+    binary = qemu72_x86 if target == "7.2" else qemu10_x86
+    check_line(binary, "x86_64", argv, target)
+
+
+def _corpus_lines(shared: Path) -> list[tuple[str, str, list[str]]]:
+    out = []
+    for p in sorted((shared / "corpus" / "libvirt").rglob("*.args")):
+        sc = read_command_file(str(p))
+        cl = parse_argv(sc.args, sc.binary)
+        if cl.arch in ("x86_64", "ppc64", "s390x"):
+            out.append((p.name, cl.arch, sc.args))
+    return out
+
+
+def test_corpus_verifies_equal(shared: Path, qemu10_for) -> None:
+    """Every x86_64/ppc64/s390x corpus topology: QEMU answers the same after convert."""
+    lines = _corpus_lines(shared)
+    assert len(lines) > 700
+    for arch in ("x86_64", "ppc64", "s390x"):
+        qemu10_for(arch)
+
+    def one(item: tuple[str, str, list[str]]) -> tuple[str, str]:
+        name, arch, args = item
+        cl = parse_argv(args, f"qemu-system-{arch}")
+        try:
+            report = verify_line(cl, target="10.0", arch=arch, timeout=60)
+        except CmdxlateError as e:
+            return name, "error: " + e.message
+        if not report.equal:
+            return name, "different: " + "; ".join(report.differences[:3])
+        if report.prediction_matches is False:
+            return name, "prediction differs from QEMU"
+        return name, "ok"
+
+    with ThreadPoolExecutor(4) as pool:
+        results = dict(pool.map(one, lines))
+    bad = {n: r for n, r in results.items() if r != "ok"}
+    # What may legitimately fail: machines gone from 10.0, machines without CPU
+    # hotplug, and lines QEMU itself rejects (checked against QEMU's text).
+    allowed = ("error: unsupported machine type", "error: machine does not support hot-plugging",
+               "error: total memory for NUMA nodes")
+    unexpected = {n: r for n, r in bad.items() if not r.startswith(allowed)}
+    assert not unexpected, json.dumps(unexpected, indent=1)
+    assert sum(1 for r in results.values() if r == "ok") >= 880
+
+
+def test_corpus_rejections_match_qemu(shared: Path, qemu10_for) -> None:
+    """Where cmdxlate rejects a corpus line, QEMU rejects its projection the same way."""
+    for name, arch, args in _corpus_lines(shared):
+        cl = project(parse_argv(args, f"qemu-system-{arch}"), arch)
+        try:
+            resolve(cl, "10.0", arch)
+        except CmdxlateError as e:
+            ans = run_topology_query(qemu10_for(arch), cl.to_argv())
+            assert ans.startup_error is not None, name
+            assert same_error(ans.startup_error.split("\n")[0], e.message), (
+                name, ans.startup_error, e.message)
+
+
+def test_live_fixture_lines_match(shared: Path, qemu10_for) -> None:
+    for path in sorted((shared / "qemu-tests" / "live-10.0.2").glob("*.json")):
+        data = json.loads(path.read_text())
+        if "argv" not in data or "-readconfig" in data["argv"]:
+            continue
+        arch = data["argv"][0].rsplit("-", 1)[-1]
+        if arch not in ("x86_64", "ppc64", "s390x"):
+            continue
+        check_line(qemu10_for(arch), arch, data["argv"][1:], "10.0")
+
+
+def test_writeconfig_file_is_equivalent(tmp_path: Path, qemu10_x86: QemuBinary) -> None:
+    """QEMU reading the written -readconfig file answers like the original line."""
+    from typer.testing import CliRunner
+
+    from cmdxlate.cli import app
+
+    argv = ["-M", "pc", "-m", "256", "-smp", "2,sockets=2,cores=2,maxcpus=4",
+            "-object", "memory-backend-ram,id=m0,size=128M",
+            "-object", "memory-backend-ram,id=m1,size=128M",
+            "-numa", "node,memdev=m0,cpus=0-1", "-numa", "node,memdev=m1,cpus=2-3"]
+    cfg = tmp_path / "vm.cfg"
+    res = CliRunner().invoke(app, ["writeconfig", "-o", str(cfg), "--format", "json", "--",
+                                   *argv])
+    assert res.exit_code == 0, res.output
+    rest = json.loads(res.stdout.strip().splitlines()[-1])
+    assert "-readconfig" in rest
+    a = run_topology_query(qemu10_x86, argv)
+    b = run_topology_query(qemu10_x86, rest)
+    assert b.startup_error is None, b.startup_error
+    assert a.hotpluggable is not None and b.hotpluggable is not None
+    assert normalise_hotpluggable(b.hotpluggable) == normalise_hotpluggable(a.hotpluggable)
+    assert normalise_cpus_fast(b.cpus_fast or []) == normalise_cpus_fast(a.cpus_fast or [])
+
+
+def test_verify_runs_no_user_resources(tmp_path: Path, qemu10_x86: QemuBinary) -> None:
+    """A line with disks and sockets verifies without touching them."""
+    disk = tmp_path / "disk.img"
+    sock = tmp_path / "mon.sock"
+    argv = ["-M", "q35", "-smp", "2,maxcpus=4", "-drive", f"file={disk},format=raw,if=none",
+            "-chardev", f"socket,id=c0,path={sock},server=on,wait=off",
+            "-mon", "chardev=c0,mode=control"]
+    report = verify_line(parse_argv(argv), target="10.0")
+    assert report.equal
+    assert not disk.exists() and not sock.exists()
+    assert "-drive" not in report.original and "-chardev" not in report.original
+
+
+def test_probe_agrees_with_builtin_database(qemu10_x86: QemuBinary) -> None:
+    from cmdxlate.machine import all_families
+    from cmdxlate.probe import probe_binary
+
+    db = probe_binary(qemu10_x86.path)
+    assert db["qemu_version"].startswith("10.0")
+    probed = {f["family"]: f for f in db["families"]}
+    builtin = {f["family"]: f for f in all_families()}
+    for fam in ("pc-i440fx", "pc-q35"):
+        assert probed[fam]["versions"]["10.0"] == builtin[fam]["versions"]["10.0"], fam
+        assert probed[fam]["hotpluggable_cpus"] is True
+        assert probed[fam]["default_cpu"] == builtin[fam]["default_cpu"]
+        assert probed[fam]["probed_slot_props"] == ["core-id", "socket-id", "thread-id"]
+    from cmdxlate.machine import lookup_machine
+
+    for v in builtin["pc-q35"]["versions"]["10.0"]:
+        rules = probed["pc-q35"]["max_cpus"]
+        want = lookup_machine(f"pc-q35-{v}", "x86_64", "10.0").max_cpus
+        got = next(r["value"] for r in rules
+                   if "max_version" not in r or _vk(v) <= _vk(r["max_version"]))
+        assert got == want, v
+    assert probed["microvm"]["hotpluggable_cpus"] is False
+
+
+def _vk(v: str) -> tuple[int, ...]:
+    from cmdxlate.machine import version_key
+
+    return version_key(v)
+
+
+def test_probe_database_drives_cli(tmp_path: Path, qemu10_x86: QemuBinary) -> None:
+    from typer.testing import CliRunner
+
+    from cmdxlate.cli import app
+
+    out = tmp_path / "m.json"
+    res = CliRunner().invoke(app, ["probe", "--qemu", qemu10_x86.path, "-o", str(out)])
+    assert res.exit_code == 0, res.output
+    res = CliRunner().invoke(app, ["slots", "--machines", str(out), "--format", "json", "--",
+                                   "-M", "pc", "-smp", "2,maxcpus=4"])
+    assert res.exit_code == 0, res.output
+    assert len(json.loads(res.stdout)) == 4
+
+
+def test_oracle_timeout_kills_qemu(qemu10_x86: QemuBinary) -> None:
+    import subprocess
+
+    from cmdxlate.oracle import OracleTimeout
+
+    with pytest.raises(OracleTimeout):
+        run_topology_query(qemu10_x86, ["-M", "pc"], timeout=0.001)
+    ps = subprocess.run(["pgrep", "-f", "cmdxlate-qemu-"], capture_output=True, text=True)
+    assert ps.stdout.strip() == ""
+
+
+def test_find_qemu_versions(qemu10_x86: QemuBinary, qemu72_x86: QemuBinary) -> None:
+    assert qemu10_x86.version is not None and qemu10_x86.version[:2] == (10, 0)
+    assert qemu72_x86.version is not None and qemu72_x86.version[:2] == (7, 2)
+    assert find_qemu(path=qemu72_x86.path).version == qemu72_x86.version
