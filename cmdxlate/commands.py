@@ -46,6 +46,8 @@ def _fail(err: CmdxlateError, fmt: str = "text") -> NoReturn:
         pad = len(prefix) + (1 if prefix else 0)
         lines.append("  " + " ".join(words))
         lines.append("  " + " " * pad + "^" * max(1, len(target)))
+    if err.hint:
+        lines.append(f"  hint: {err.hint}")
     sys.stderr.write("\n".join(lines) + "\n")
     raise CommandExit(EXIT_INPUT)
 
@@ -92,7 +94,7 @@ def _named(e: CmdxlateError, cl: Any) -> CmdxlateError:
             head = f"{opt.spelling} {opt.value}" if opt.value is not None else opt.spelling
             if e.message.startswith(opt.spelling):
                 return e
-            return CmdxlateError(f"{head}: {e.message}", idx, e.qemu)
+            return CmdxlateError(f"{head}: {e.message}", idx, e.qemu, e.hint)
     return e
 
 

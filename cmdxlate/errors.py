@@ -10,11 +10,13 @@ class CmdxlateError(Exception):
     text mode); ``qemu`` marks messages that are QEMU's own text.
     """
 
-    def __init__(self, message: str, option_index: int | None = None, qemu: bool = False) -> None:
+    def __init__(self, message: str, option_index: int | None = None, qemu: bool = False,
+                 hint: str | None = None) -> None:
         super().__init__(message)
         self.message = message
         self.option_index = option_index
         self.qemu = qemu
+        self.hint = hint
 
     def __str__(self) -> str:
         return self.message

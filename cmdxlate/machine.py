@@ -261,9 +261,10 @@ def lookup_machine(name: str | None, arch: str = "x86_64", target: str = DEFAULT
             ver = name[len(prefix):]
             if ver in fam["versions"].get(tkey, []):
                 return MachineType(name, fam["family"], ver, arch, tver, fam)
-            raise CmdxlateError(
-                f"unsupported machine type: \"{name}\" (QEMU {tkey} does not have it)", qemu=True
-            )
+            others = [t for t in SUPPORTED_TARGETS if ver in fam["versions"].get(t, [])]
+            hint = f"QEMU {tkey} no longer has it" + (
+                f"; try --target {others[0]}" if others else "")
+            raise CmdxlateError(f"unsupported machine type: \"{name}\"", qemu=True, hint=hint)
     raise CmdxlateError(
         f"machine type '{name}' is not in cmdxlate's machine database for {arch} "
         f"(known: {', '.join(sorted(_known_names(fams)))})"

@@ -22,7 +22,7 @@ from cmdxlate.numa import (
     parse_size,
 )
 from cmdxlate.slots import LAYOUTS, PROP_ORDER, CpuSlot, s390x_slots, x86_slots
-from cmdxlate.smp import SMP_KEYS, SmpConfig, SmpSupport, resolve_smp
+from cmdxlate.smp import SmpConfig, SmpSupport, resolve_smp
 
 _INT64 = 1 << 63
 
@@ -239,7 +239,7 @@ def resolve(cl: CommandLine, target: str = "10.0", arch: str | None = None) -> T
     try:
         machine = lookup_machine(mtype, arch, target)
     except CmdxlateError as e:
-        raise CmdxlateError(e.message, option_index=m_index, qemu=e.qemu) from None
+        raise CmdxlateError(e.message, option_index=m_index, qemu=e.qemu, hint=e.hint) from None
     tver = machine.target
     # Option syntax errors come first, as QEMU parses them while reading argv.
     for opt in cl.options:

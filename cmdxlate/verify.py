@@ -216,11 +216,9 @@ def _diff(a: dict[str, Any], b: dict[str, Any]) -> list[str]:
 def verify_line(cl: CommandLine, qemu: str | None = None, target: str = "10.0",
                 arch: str | None = None, timeout: float = 30.0) -> VerifyReport:
     from cmdxlate.emit import convert
-    from cmdxlate.oracle import find_qemu, run_topology_query
-    from cmdxlate.topology import resolve
-
     from cmdxlate.machine import ARCH_ALIASES, infer_arch
-    from cmdxlate.topology import _machine_options
+    from cmdxlate.oracle import find_qemu, run_topology_query
+    from cmdxlate.topology import _machine_options, resolve
 
     arch = arch or cl.arch or infer_arch(_machine_options(cl)[0]) or "x86_64"
     arch = ARCH_ALIASES.get(arch, arch)
