@@ -1,0 +1,301 @@
+"""Convert, readconfig round trips and the command-line interface (no QEMU needed)."""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from typer.testing import CliRunner
+
+from cmdxlate.cfgfile import ConfigFileError, ConfigSection, format_config, parse_config
+from cmdxlate.cfgmap import expand_readconfig, sections_to_argv, split_for_config
+from cmdxlate.cli import app
+from cmdxlate.cmdline import parse_argv
+from cmdxlate.emit import convert
+from cmdxlate.errors import CmdxlateError
+from cmdxlate.shellwords import read_command_file, split
+from cmdxlate.strategies import FAMILIES, topology_lines
+from cmdxlate.topology import resolve
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED = ROOT.parent / "shared"
+runner = CliRunner()
+
+
+def _conv(argv: list[str], arch: str | None = None, target: str = "10.0") -> list[str]:
+    cl = parse_argv(argv)
+    return convert(cl, resolve(cl, target, arch)).argv()
+
+
+def _same_cpus(a: list[str], b: list[str], arch: str | None, target: str = "10.0") -> None:
+    ta, tb = resolve(parse_argv(a), target, arch), resolve(parse_argv(b), target, arch)
+    assert ta.hotpluggable_cpus() == tb.hotpluggable_cpus()
+    assert ta.present_cpus() == tb.present_cpus()
+
+
+# ------------------------------------------------------------------ convert
+
+def test_convert_q35_example() -> None:
+    out = _conv(["-machine", "q35", "-smp", "4,maxcpus=8", "-name", "g"])
+    assert out == [
+        "-machine", "q35", "-smp", "cpus=1,maxcpus=8,sockets=1,dies=1,modules=1,cores=8,threads=1",
+        "-device", "qemu64-x86_64-cpu,id=vcpu1,socket-id=0,core-id=1,thread-id=0",
+        "-device", "qemu64-x86_64-cpu,id=vcpu2,socket-id=0,core-id=2,thread-id=0",
+        "-device", "qemu64-x86_64-cpu,id=vcpu3,socket-id=0,core-id=3,thread-id=0",
+        "-name", "g"]
+
+
+def test_convert_pseries_keeps_one_core_and_pins_numa() -> None:
+    argv = ["-M", "pseries", "-m", "512M", "-smp", "4,maxcpus=8,threads=2,sockets=2",
+            "-object", "memory-backend-ram,id=m0,size=256M",
+            "-object", "memory-backend-ram,id=m1,size=256M",
+            "-numa", "node,memdev=m0", "-numa", "node,memdev=m1"]
+    out = _conv(argv, "ppc64")
+    assert "cpus=2,maxcpus=8,sockets=2,cores=2,threads=2" in out
+    assert "power10_v2.0-spapr-cpu-core,id=vcpu1,core-id=2,node-id=0" in out
+    assert [a for a in out if a.startswith("cpu,")] == [
+        "cpu,node-id=0,core-id=0", "cpu,node-id=0,core-id=2", "cpu,node-id=1,core-id=4",
+        "cpu,node-id=1,core-id=6"]
+    _same_cpus(argv, out, "ppc64")
+
+
+def test_convert_keeps_existing_device_cpus_and_ids() -> None:
+    argv = ["-M", "pc", "-smp", "2,sockets=2,cores=2,maxcpus=4", "-device",
+            "qemu64-x86_64-cpu,id=vcpu1,socket-id=1,core-id=1,thread-id=0"]
+    out = _conv(argv)
+    assert out.count("-device") == 2
+    assert "qemu64-x86_64-cpu,id=vcpu1-1,socket-id=0,core-id=1,thread-id=0" in out
+    _same_cpus(argv, out, None)
+
+
+def test_machine_without_cpu_hotplug_is_refused() -> None:
+    for argv, arch in ((["-M", "virt", "-smp", "2"], "aarch64"),
+                       (["-M", "microvm", "-smp", "2"], "x86_64")):
+        cl = parse_argv(argv)
+        with pytest.raises(CmdxlateError, match="machine does not support hot-plugging CPUs"):
+            convert(cl, resolve(cl, "10.0", arch))
+
+
+NON_TOPOLOGY = ["-name", "guest=a,debug-threads=on", "-device",
+                '{"driver":"virtio-blk-pci","id":"d0"}', "-drive", "file=/x,,y.img,if=none",
+                "-S", "-nodefaults"]
+
+
+@pytest.mark.parametrize("family", [f for f in FAMILIES])
+def test_convert_properties(family: str) -> None:
+    target = FAMILIES[family].get("target", "10.0")
+
+    @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+    @given(topology_lines(family, True))
+    def run(line: tuple[str, list[str]]) -> None:
+        arch, argv = line
+        argv = argv + NON_TOPOLOGY
+        try:
+            once = _conv(argv, arch, target)
+        except CmdxlateError as e:
+            assert "hot-plugging" not in e.message
+            return
+        twice = _conv(once, arch, target)
+        assert twice == once, "convert is not idempotent"
+        _same_cpus(argv, once, arch, target)
+        assert _others(once) == _others(argv), "non-topology arguments changed or moved"
+        # readconfig(writeconfig(x)) gives back the same CPUs
+        split_ = split_for_config(_groups(once))
+        text = format_config(split_.sections)
+        back, _ = sections_to_argv(parse_config(text))
+        rest = [w for g in split_.argv for w in g]
+        _same_cpus(argv, rest[:0] + back + rest, arch, target)
+
+    run()
+
+
+def _others(argv: list[str]) -> list[list[str]]:
+    """Options that are not topology: not -machine/-smp/-numa, not CPU devices."""
+    out = []
+    for o in parse_argv(argv).options:
+        if o.name in ("machine", "smp", "numa"):
+            continue
+        if o.name == "device" and (o.get("driver") or "").endswith(("-cpu", "-cpu-core")):
+            continue
+        out.append(o.args())
+    return out
+
+
+def _groups(argv: list[str]) -> list[list[str]]:
+    return [o.args() for o in parse_argv(argv).options]
+
+
+@pytest.mark.parametrize("path", sorted((SHARED / "corpus" / "libvirt").rglob("*.args")),
+                         ids=lambda p: p.name)
+def test_corpus_converts(path: Path) -> None:
+    sc = read_command_file(str(path))
+    cl = parse_argv(sc.args, sc.binary, sc.env)
+    if cl.arch not in ("x86_64", "ppc64", "s390x"):
+        pytest.skip("other architectures: machines without CPU hotplug")
+    try:
+        topo = resolve(cl, "10.0")
+    except CmdxlateError as e:
+        if e.message.startswith("unsupported machine type"):
+            topo = resolve(cl, "7.2")  # the machine version left QEMU 10.0
+        elif path.name == "migrate-numa-unaligned.x86_64-latest.args":
+            assert e.message == ("total memory for NUMA nodes (0x5e27f9000) should equal RAM "
+                                 "size (0x380200000)")
+            return
+        else:
+            raise
+    if not topo.machine.hotpluggable_cpus:
+        assert topo.machine.family == "other"  # powernv, mac99, ...
+        return
+    out = convert(cl, topo)
+    cl2 = parse_argv(out.argv(), cl.binary)
+    t2 = resolve(cl2, f"{topo.machine.target[0]}.{topo.machine.target[1]}")
+    assert t2.hotpluggable_cpus() == topo.hotpluggable_cpus()
+    assert t2.present_cpus() == topo.present_cpus()
+
+
+# ------------------------------------------------------------------ readconfig files
+
+def test_live_readconfig_files_parse() -> None:
+    cfg = (SHARED / "qemu-tests" / "live-10.0.2" / "readconfig-numa-disjoint.cfg").read_text()
+    secs = parse_config(cfg)
+    numa = [s for s in secs if s.group == "numa"]
+    assert numa[0].entries[-2:] == [("cpus", "0"), ("cpus", "2")]
+    assert numa[0].last_wins()["cpus"] == "2"
+    argv, warnings = sections_to_argv(secs)
+    assert "type=node,nodeid=0,memdev=m0,cpus=2" in argv
+    assert any("repeats cpus" in w for w in warnings)
+
+
+@pytest.mark.parametrize("text,message", [
+    ('[smp-opts]\n  cpus = 2\n', "value must be double-quoted"),
+    ('  cpus = "2"\n', "no group defined"),
+    ('[smp-opts]\n   \n', "parse error"),
+    ("[machine]\n" + "  type = \"" + "x" * 1100 + "\"\n", "longer than 1023"),
+])
+def test_readconfig_rejects(text: str, message: str) -> None:
+    with pytest.raises(ConfigFileError, match=message):
+        parse_config(text)
+
+
+def test_writer_refuses_what_qemu_cannot_read() -> None:
+    for value in ('a"b', "a\nb", "x" * 1024):
+        with pytest.raises(ConfigFileError):
+            format_config([ConfigSection("device", "d0", [("romfile", value)])])
+
+
+def test_expand_readconfig_inline(tmp_path: Path) -> None:
+    (tmp_path / "a.cfg").write_text('[smp-opts]\n  cpus = "2"\n  maxcpus = "4"\n')
+    cl = expand_readconfig(parse_argv(["-M", "pc", "-readconfig", "a.cfg"]), str(tmp_path))
+    assert resolve(cl).smp.maxcpus == 4
+
+
+# ------------------------------------------------------------------ CLI
+
+def test_version_and_help_examples() -> None:
+    res = runner.invoke(app, ["--version"])
+    assert res.exit_code == 0 and res.stdout.startswith("cmdxlate ")
+    for cmd in ("parse", "slots", "convert", "writeconfig", "readconfig", "verify", "probe",
+                "explain", "batch"):
+        res = runner.invoke(app, [cmd, "--help"])
+        assert res.exit_code == 0, cmd
+        assert "Example" in res.stdout, cmd
+
+
+def test_error_is_one_line_with_caret_and_exit_2() -> None:
+    res = runner.invoke(app, ["slots", "--", "-M", "pc", "-smp", "8,sockets=3"])
+    assert res.exit_code == 2
+    lines = res.stderr.splitlines()
+    assert lines[0].startswith("cmdxlate: error: -smp 8,sockets=3: Invalid CPU topology")
+    assert lines[2].strip().startswith("^")
+    assert "Traceback" not in res.output
+    res = runner.invoke(app, ["slots", "--format", "json", "--", "-smp", "8,sockets=3"])
+    assert res.exit_code == 2 and "error" in json.loads(res.stdout)
+
+
+def test_shell_output_resplits_to_the_json_argv() -> None:
+    args = ["-M", "q35", "-smp", "2,maxcpus=4", "-name", "it's a \"test\" $HOME `x`"]
+    sh = runner.invoke(app, ["convert", "--", *args])
+    js = runner.invoke(app, ["convert", "--format", "json", "--", *args])
+    assert sh.exit_code == 0 and js.exit_code == 0
+    assert split(sh.stdout) == json.loads(js.stdout)
+    script = "set -- " + sh.stdout.replace("\n", "\n") + "\nprintf '%s\\0' \"$@\""
+    out = subprocess.run(["sh", "-c", script], capture_output=True, check=True).stdout
+    assert out.decode().split("\0")[:-1] == json.loads(js.stdout)
+
+
+def test_output_file_is_atomic_and_not_overwritten(tmp_path: Path) -> None:
+    out = tmp_path / "o.args"
+    res = runner.invoke(app, ["convert", "-o", str(out), "--", "-smp", "2,maxcpus=4"])
+    assert res.exit_code == 0 and out.read_text().startswith("-smp")
+    os.chmod(out, 0o640)
+    res = runner.invoke(app, ["convert", "-o", str(out), "--", "-smp", "2"])
+    assert res.exit_code == 2 and "--force" in res.stderr
+    res = runner.invoke(app, ["convert", "-o", str(out), "--force", "--", "-smp", "2"])
+    assert res.exit_code == 0
+    assert stat.S_IMODE(out.stat().st_mode) == 0o640
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["o.args"]
+    link = tmp_path / "link"
+    link.symlink_to(out)
+    res = runner.invoke(app, ["convert", "-o", str(link), "--force", "--", "-smp", "2"])
+    assert res.exit_code == 2 and "symbolic link" in res.stderr
+
+
+def test_writeconfig_then_readconfig(tmp_path: Path) -> None:
+    cfg = tmp_path / "vm.cfg"
+    argv = ["-M", "pc", "-smp", "2,maxcpus=4", "-cpu", "qemu64", "-name", "n"]
+    res = runner.invoke(app, ["writeconfig", "-o", str(cfg), "--format", "json", "--", *argv])
+    assert res.exit_code == 0, res.output
+    rest = json.loads(res.stdout)
+    assert rest == ["-readconfig", str(cfg), "-cpu", "qemu64", "-name", "n"]
+    res = runner.invoke(app, ["readconfig", str(cfg), "--format", "json", "--", "-cpu", "qemu64"])
+    assert res.exit_code == 0, res.output
+    back = json.loads(res.stdout)
+    _same_cpus(argv, back, None)
+    res = runner.invoke(app, ["writeconfig", "-o", str(cfg), "--", *argv])
+    assert res.exit_code == 2
+
+
+def test_batch_jsonl_keeps_order_and_survives_bad_lines(tmp_path: Path) -> None:
+    src = tmp_path / "in.jsonl"
+    src.write_text("\n".join([json.dumps(["-smp", "2,maxcpus=4"]), "not json",
+                              json.dumps({"argv": ["-smp", "8,sockets=3"]}),
+                              json.dumps({"argv": ["-M", "q35"]})]) + "\n")
+    res = runner.invoke(app, ["batch", str(src), "--op", "slots"])
+    assert res.exit_code == 0, res.output
+    out = [json.loads(line) for line in res.stdout.splitlines()]
+    assert [next(iter(o)) for o in out] == ["slots", "error", "error", "slots"]
+    assert len(out[0]["slots"]) == 4
+    res = runner.invoke(app, ["batch", str(src), "--jobs", "2"])
+    assert [next(iter(json.loads(x))) for x in res.stdout.splitlines()] == [
+        "argv", "error", "error", "argv"]
+
+
+def test_explain_draws_the_tree() -> None:
+    res = runner.invoke(app, ["explain", "--", "-M", "pc-q35-6.1", "-smp", "4,maxcpus=8"])
+    assert res.exit_code == 0
+    assert "pc-q35-6.1 prefers sockets" in res.stdout
+    assert "socket 7" in res.stdout and "empty slot" in res.stdout
+    res = runner.invoke(app, ["explain", "--format", "json", "--", "-smp", "2"])
+    data = json.loads(res.stdout)
+    assert data["smp"]["cores"]["value"] == 2
+    assert [s["state"] for s in data["slots"]] == ["boot", "boot"]
+
+
+def test_console_entry_point_fast_path() -> None:
+    env = dict(os.environ)
+    res = subprocess.run([sys.executable, "-m", "cmdxlate", "slots", "--format", "json", "--",
+                          "-smp", "2"], capture_output=True, text=True, env=env)
+    assert res.returncode == 0 and len(json.loads(res.stdout)) == 2
+    res = subprocess.run([sys.executable, "-m", "cmdxlate", "convert", "--", "-smp", "x"],
+                         capture_output=True, text=True, env=env)
+    assert res.returncode == 2
+    assert res.stderr.startswith("cmdxlate: error: -smp x: Parameter 'smp.cpus' expects integer")
+    assert "typer" not in subprocess.run(
+        [sys.executable, "-X", "importtime", "-m", "cmdxlate", "convert", "--", "-smp", "2"],
+        capture_output=True, text=True, env=env).stderr
