@@ -52,7 +52,7 @@ def _slot_ids(slot: CpuSlot, layout: str) -> list[tuple[str, str]]:
 def _used_ids(cl: CommandLine) -> set[str]:
     ids: set[str] = set()
     for opt in cl.options:
-        if opt.value is None or opt.name is None:
+        if opt.value is None or opt.name is None or "id" not in opt.value:
             continue
         try:
             v = opt.get("id")

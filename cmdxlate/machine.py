@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass, field
-from functools import cache
+from functools import cache, cached_property, lru_cache
 from importlib import resources
 from typing import Any
 
@@ -40,8 +40,10 @@ def use_machine_file(path: str | None) -> None:
     global _override_file
     _override_file = path
     _families.cache_clear()
+    lookup_machine.cache_clear()
 
 
+@lru_cache(maxsize=1024)
 def version_key(v: str) -> tuple[Any, ...]:
     """'2.12-sxxm' sorts just after '2.12'; '4.0.1' after '4.0'."""
     base, _, suffix = v.partition("-")
@@ -111,7 +113,7 @@ class MachineType:
     target: tuple[int, int]
     data: dict[str, Any] = field(repr=False, compare=False, hash=False)
 
-    @property
+    @cached_property
     def levels(self) -> frozenset[str]:
         lv = set(self.data.get("smp_levels", []))
         for since, extra in self.data.get("smp_levels_from_version", {}).items():
@@ -119,49 +121,49 @@ class MachineType:
                 lv.update(extra)
         return frozenset(x for x in lv if self.target >= SMP_KEY_SINCE.get(x, (0, 0)))
 
-    @property
+    @cached_property
     def prefer_sockets(self) -> bool:
         mv = self.data.get("prefer_sockets_max_version")
         if self.version is None or mv is None:
             return False
         return version_key(self.version) <= version_key(mv)
 
-    @property
+    @cached_property
     def max_cpus(self) -> int:
         rules = self.data["max_cpus"]
         return int(_by_version(rules, self.version, rules[-1]["value"]))
 
-    @property
+    @cached_property
     def min_cpus(self) -> int:
         return int(self.data.get("min_cpus", 1))
 
-    @property
+    @cached_property
     def slot_layout(self) -> str:
         return str(self.data["slot_layout"])
 
-    @property
+    @cached_property
     def hotpluggable_cpus(self) -> bool:
         return bool(self.data.get("hotpluggable_cpus"))
 
-    @property
+    @cached_property
     def device_cpus(self) -> bool:
         since = self.data.get("device_cpus_since_qemu")
         if since and self.target < tuple(int(x) for x in since.split(".")):
             return False
         return bool(self.data.get("device_cpus"))
 
-    @property
+    @cached_property
     def numa_supported(self) -> bool:
         return bool(self.data.get("numa"))
 
-    @property
+    @cached_property
     def numa_mem_supported(self) -> bool:
         if self.data.get("numa_mem_always"):
             return True
         mv = self.data.get("numa_mem_max_version")
         return bool(mv and self.version and version_key(self.version) <= version_key(mv))
 
-    @property
+    @cached_property
     def auto_enable_numa(self) -> bool:
         return bool(self.data.get("auto_enable_numa"))
 
@@ -179,11 +181,11 @@ class MachineType:
             return True
         return maxram > ram and self._since("auto_numa_memdev_min_version")
 
-    @property
+    @cached_property
     def default_ram_bytes(self) -> int:
         return int(self.data.get("default_ram_mib", 128)) * 1024 * 1024
 
-    @property
+    @cached_property
     def max_threads(self) -> int | None:
         for since, value in self.data.get("max_threads_from_version", {}).items():
             if self.version is not None and version_key(self.version) >= version_key(since):
@@ -232,6 +234,7 @@ def _arch_families(arch: str) -> list[dict[str, Any]]:
     return [f for f in _families() if arch in f.get("arches", [])]
 
 
+@lru_cache(maxsize=256)
 def lookup_machine(name: str | None, arch: str = "x86_64", target: str = DEFAULT_TARGET
                    ) -> MachineType:
     """Resolve a -machine type name (or the arch's default) for a target QEMU."""
