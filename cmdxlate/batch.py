@@ -28,8 +28,9 @@ def iter_inputs(source: str) -> Iterator[tuple[str, Any]]:
         return
     try:
         f = open(source, encoding="utf-8", errors="replace")  # noqa: SIM115
-    except OSError as e:
-        raise CmdxlateError(f"cannot read {source}: {e.strerror or e}") from None
+    except (OSError, ValueError) as e:
+        raise CmdxlateError(f"cannot read {source!r}: {getattr(e, 'strerror', None) or e}"
+                            ) from None
     with f:
         for n, line in enumerate(f, 1):
             if not line.strip():

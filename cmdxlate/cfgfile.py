@@ -102,8 +102,9 @@ def read_config_file(path: str | os.PathLike[str], max_bytes: int = 4 * 1024 * 1
     try:
         with open(name, "rb") as f:
             data = f.read(max_bytes + 1)
-    except OSError as e:
-        raise ConfigFileError(f"cannot read {name}: {e.strerror or e}") from None
+    except (OSError, ValueError) as e:
+        raise ConfigFileError(f"cannot read {name!r}: {getattr(e, 'strerror', None) or e}"
+                              ) from None
     if len(data) > max_bytes:
         raise ConfigFileError(f"{name}: larger than {max_bytes} bytes, refusing to read it")
     if b"\0" in data:
@@ -153,6 +154,8 @@ def format_config(sections: Iterable[ConfigSection], header_comment: str | None 
 def write_atomic(path: str | os.PathLike[str], data: str, force: bool = False) -> None:
     """Temp file in the same folder, fsync, rename; never through a symlink."""
     name = os.fspath(path)
+    if "\0" in name:
+        raise CmdxlateError(f"cannot write {name!r}: the name contains a NUL byte")
     if os.path.islink(name):
         raise CmdxlateError(f"{name} is a symbolic link; refusing to write through it")
     if os.path.isdir(name):

@@ -64,6 +64,7 @@ class Op(str, Enum):
 from cmdxlate.commands import (  # noqa: E402 - after the enums typer needs
     CommandExit,
     _fail,
+    safe_streams,
     _format_argv,
     _load,
     _machine_db,
@@ -89,6 +90,7 @@ def _exits(fn: Callable[..., None]) -> Callable[..., None]:
 
     @functools.wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> None:
+        safe_streams()
         try:
             fn(*args, **kwargs)
         except CommandExit as e:

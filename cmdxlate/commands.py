@@ -17,6 +17,17 @@ EXIT_INPUT = 2
 EXIT_INTERNAL = 3
 
 
+def safe_streams() -> None:
+    """Arguments that were not UTF-8 come back out as the same bytes."""
+    for stream in (sys.stdout, sys.stderr):
+        reconfigure = getattr(stream, "reconfigure", None)
+        if reconfigure is not None:
+            try:
+                reconfigure(errors="surrogateescape")
+            except (ValueError, OSError):
+                pass
+
+
 class CommandExit(Exception):
     """Carries an exit code out of a command body."""
 
@@ -181,6 +192,7 @@ def fast_main(argv: list[str]) -> int | None:
     """Run convert/slots without typer; None means "let the full CLI handle it"."""
     if not argv or argv[0] not in _FORMATS:
         return None
+    safe_streams()
     cmd = argv[0]
     opts: dict[str, Any] = {"fmt": _FORMATS[cmd][0], "target": "10.0", "arch": None,
                             "from_file": None, "output": None, "force": False, "machines": None}

@@ -137,8 +137,9 @@ def read_command_file(path: str) -> ShellCommand:
     try:
         with open(path, "rb") as f:
             data = f.read(MAX_INPUT_BYTES + 1)
-    except OSError as e:
-        raise CmdxlateError(f"cannot read {path}: {e.strerror or e}") from None
+    except (OSError, ValueError) as e:
+        raise CmdxlateError(f"cannot read {path!r}: {getattr(e, 'strerror', None) or e}"
+                            ) from None
     if len(data) > MAX_INPUT_BYTES:
         raise CmdxlateError(f"{path}: larger than {MAX_INPUT_BYTES} bytes, refusing to read it")
     try:
