@@ -64,7 +64,6 @@ class Op(str, Enum):
 from cmdxlate.commands import (  # noqa: E402 - after the enums typer needs
     CommandExit,
     _fail,
-    safe_streams,
     _format_argv,
     _load,
     _machine_db,
@@ -74,6 +73,7 @@ from cmdxlate.commands import (  # noqa: E402 - after the enums typer needs
     _write_output,
     run_convert,
     run_slots,
+    safe_streams,
 )
 
 
