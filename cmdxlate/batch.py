@@ -146,7 +146,7 @@ def run_batch(source: str, op: str, output: str | None, force: bool, target: str
     if output is None:
         sys.stdout.write(text)
     else:
-        from cmdxlate.cfgfile import write_atomic
+        from cmdxlate.files import write_atomic
 
         write_atomic(output, text, force=force)
     counts = {"lines": len(results), "ok": sum(1 for r in results if "error" not in r),

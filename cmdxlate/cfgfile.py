@@ -12,12 +12,14 @@ from __future__ import annotations
 
 import os
 import re
-import stat
-import tempfile
 from collections.abc import Iterable
 from dataclasses import dataclass
 
 from cmdxlate.errors import CmdxlateError
+from cmdxlate.files import read_text_limited, write_atomic
+
+__all__ = ["ConfigFileError", "ConfigSection", "check_writable", "format_config", "parse_config",
+           "read_config_file", "write_atomic", "write_config_atomic"]
 
 MAX_LINE = 1023  # QEMU reads with fgets into a 1024-byte buffer
 MAX_NAME = 63
@@ -98,22 +100,11 @@ def parse_config(text: str, filename: str = "<config>") -> list[ConfigSection]:
 
 def read_config_file(path: str | os.PathLike[str], max_bytes: int = 4 * 1024 * 1024
                      ) -> list[ConfigSection]:
-    name = os.fspath(path)
     try:
-        with open(name, "rb") as f:
-            data = f.read(max_bytes + 1)
-    except (OSError, ValueError) as e:
-        raise ConfigFileError(f"cannot read {name!r}: {getattr(e, 'strerror', None) or e}"
-                              ) from None
-    if len(data) > max_bytes:
-        raise ConfigFileError(f"{name}: larger than {max_bytes} bytes, refusing to read it")
-    if b"\0" in data:
-        raise ConfigFileError(f"{name}: binary file (NUL bytes)")
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError:
-        raise ConfigFileError(f"{name}: not UTF-8 text") from None
-    return parse_config(text, name)
+        text = read_text_limited(path, max_bytes)
+    except CmdxlateError as e:
+        raise ConfigFileError(e.message) from None
+    return parse_config(text, os.fspath(path))
 
 
 def check_writable(group: str, id: str | None, key: str, value: str) -> None:
@@ -149,43 +140,6 @@ def format_config(sections: Iterable[ConfigSection], header_comment: str | None 
         out.append(f'[{s.group} "{s.id}"]' if s.id is not None else f"[{s.group}]")
         out += [f'  {k} = "{v}"' for k, v in s.entries]
     return "\n".join(out) + "\n"
-
-
-def write_atomic(path: str | os.PathLike[str], data: str, force: bool = False) -> None:
-    """Temp file in the same folder, fsync, rename; never through a symlink."""
-    name = os.fspath(path)
-    if "\0" in name:
-        raise CmdxlateError(f"cannot write {name!r}: the name contains a NUL byte")
-    if os.path.islink(name):
-        raise CmdxlateError(f"{name} is a symbolic link; refusing to write through it")
-    if os.path.isdir(name):
-        raise CmdxlateError(f"{name} is a directory")
-    exists = os.path.exists(name)
-    if exists and not force:
-        raise CmdxlateError(f"{name} exists; use --force to overwrite it")
-    folder = os.path.dirname(os.path.abspath(name))
-    mode = stat.S_IMODE(os.stat(name).st_mode) if exists else None
-    fd, tmp = tempfile.mkstemp(prefix=".cmdxlate-", dir=folder)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        if mode is not None:
-            os.chmod(tmp, mode)
-        else:
-            umask = os.umask(0)
-            os.umask(umask)
-            os.chmod(tmp, 0o666 & ~umask)
-        if not force and os.path.exists(name):
-            raise CmdxlateError(f"{name} exists; use --force to overwrite it")
-        os.replace(tmp, name)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
 
 
 def write_config_atomic(path: str | os.PathLike[str], text: str, force: bool = False) -> None:

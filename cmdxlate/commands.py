@@ -118,7 +118,7 @@ def _write_output(text: str, out: str | None, force: bool, fmt: str = "text") ->
     if out is None:
         sys.stdout.write(text)
         return
-    from cmdxlate.cfgfile import write_atomic
+    from cmdxlate.files import write_atomic
 
     try:
         write_atomic(out, text, force=force)

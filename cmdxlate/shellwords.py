@@ -134,19 +134,9 @@ def parse_command_text(text: str) -> ShellCommand:
 
 def read_command_file(path: str) -> ShellCommand:
     """Read a ``.args``-style file, refusing huge or binary input."""
-    try:
-        with open(path, "rb") as f:
-            data = f.read(MAX_INPUT_BYTES + 1)
-    except (OSError, ValueError) as e:
-        raise CmdxlateError(f"cannot read {path!r}: {getattr(e, 'strerror', None) or e}"
-                            ) from None
-    if len(data) > MAX_INPUT_BYTES:
-        raise CmdxlateError(f"{path}: larger than {MAX_INPUT_BYTES} bytes, refusing to read it")
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError:
-        raise CmdxlateError(f"{path}: not UTF-8 text") from None
-    return parse_command_text(text)
+    from cmdxlate.files import read_text_limited
+
+    return parse_command_text(read_text_limited(path, MAX_INPUT_BYTES))
 
 
 def format_command(env: list[str], binary: str | None, groups: list[list[str]]) -> str:

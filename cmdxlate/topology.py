@@ -210,23 +210,34 @@ def _memory(cl: CommandLine, default: int) -> tuple[int, int, int]:
     return size, slots, max(maxmem, size)
 
 
+def memory_backend(opt: Option) -> tuple[str, int | str] | None:
+    """(id, size) of a memory-backend -object, JSON or not; None for other objects."""
+    j = opt.json
+    if j is not None:
+        qtype, oid, size = j.get("qom-type"), j.get("id"), j.get("size")
+    else:
+        o = opt.opts
+        assert o is not None
+        qtype, oid, size = o.get("qom-type"), o.get("id"), o.get("size")
+    if not isinstance(qtype, str) or not qtype.startswith("memory-backend"):
+        return None
+    if oid is None or not isinstance(size, (int, str)):
+        return None
+    return str(oid), size
+
+
 def _memdevs(cl: CommandLine) -> dict[str, int]:
     out: dict[str, int] = {}
     for opt in cl.find("object"):
-        j = opt.json
-        if j is not None:
-            qtype, oid, size = j.get("qom-type"), j.get("id"), j.get("size")
-        else:
-            o = opt.opts
-            assert o is not None
-            qtype, oid, size = o.get("qom-type"), o.get("id"), o.get("size")
-        if not isinstance(qtype, str) or not qtype.startswith("memory-backend") or oid is None:
+        backend = memory_backend(opt)
+        if backend is None:
             continue
+        oid, size = backend
         if isinstance(size, int):
-            out[str(oid)] = size
-        elif isinstance(size, str):
+            out[oid] = size
+        else:
             try:
-                out[str(oid)] = parse_size(size, "size")
+                out[oid] = parse_size(size, "size")
             except CmdxlateError:
                 continue
     return out

@@ -37,23 +37,18 @@ def _project_machine(opt: Option) -> list[str] | None:
 
 
 def _project_object(opt: Option) -> list[str] | None:
-    j = opt.json
-    if j is not None:
-        qtype, oid, size = j.get("qom-type"), j.get("id"), j.get("size")
-    else:
-        o = opt.opts
-        assert o is not None
-        qtype, oid, size = o.get("qom-type"), o.get("id"), o.get("size")
-    if not isinstance(qtype, str) or not qtype.startswith("memory-backend"):
+    """Memory backends become plain RAM of the same size; other objects go."""
+    from cmdxlate.topology import memory_backend
+
+    backend = memory_backend(opt)
+    if backend is None:
         return None
-    if oid is None or size is None:
-        return None
+    oid, size = backend
     if not isinstance(size, int):
         from cmdxlate.numa import parse_size
 
-        size = parse_size(str(size), "size")
-    return ["-object", json.dumps({"qom-type": "memory-backend-ram", "id": str(oid),
-                                   "size": size})]
+        size = parse_size(size, "size")
+    return ["-object", json.dumps({"qom-type": "memory-backend-ram", "id": oid, "size": size})]
 
 
 def _project_memory(opt: Option) -> list[str]:
