@@ -34,6 +34,13 @@ FAMILIES: dict[str, dict[str, Any]] = {
     "s390x": {"arch": "s390x", "machines": ["s390-ccw-virtio", "s390-ccw-virtio-8.1",
                                             "s390-ccw-virtio-6.1"],
               "levels": ["books", "drawers"], "threads": [1], "numa": False},
+    "loongarch": {"arch": "loongarch64", "machines": ["virt"], "levels": [],
+                  "threads": [1, 2], "numa": True},
+    "arm-virt": {"arch": "aarch64", "machines": ["virt", "virt-6.1", "virt-7.0",
+                                                 "virt,gic-version=2"],
+                 "levels": ["clusters"], "threads": [1, 2], "numa": True},
+    "riscv": {"arch": "riscv64", "machines": ["virt"], "levels": [], "threads": [1],
+              "numa": True, "numa_cpus": False},
     "pc-7.2": {"arch": "x86_64", "machines": ["pc", "pc-i440fx-6.1", "pc-q35-7.2", "q35"],
                "levels": ["dies"], "threads": [1, 2], "numa": True, "target": "7.2"},
 }
@@ -106,6 +113,7 @@ def topology_lines(draw: Any, family: str, valid: bool = True) -> tuple[str, lis
         maxcpus = values.get("maxcpus", 1)
         if family == "pseries":
             maxcpus = maxcpus // values.get("threads", 1)
-        argv += draw(numa_args(max(1, maxcpus), with_cpus=family != "pseries",
+        with_cpus = family != "pseries" and fam.get("numa_cpus", True)
+        argv += draw(numa_args(max(1, maxcpus), with_cpus=with_cpus,
                                mib=256 if family == "pseries" else 128))
     return fam["arch"], argv

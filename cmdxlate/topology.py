@@ -322,7 +322,7 @@ def resolve(cl: CommandLine, target: str = "10.0", arch: str | None = None) -> T
                             f"Node {nid} memory size 0x{size:x} is not aligned to "
                             f"{machine.data['numa_mem_align_mib']} MiB", qemu=True)
     warnings.extend(numa.warnings)
-    _board_checks(machine, smp, accel)
+    _board_checks(machine, smp, accel, mprops)
 
     # Boot CPUs fill the first slots.
     boot_units = smp.cpus // smp.threads if layout == "spapr" else smp.cpus
@@ -352,7 +352,21 @@ def _default_nodes(machine: MachineType, smp: SmpConfig, slots: list[CpuSlot], n
     return [s.props.get("socket-id", 0) % nn for s in slots]
 
 
-def _board_checks(machine: MachineType, smp: SmpConfig, accel: str | None) -> None:
+def _board_checks(machine: MachineType, smp: SmpConfig, accel: str | None,
+                  mprops: dict[str, str]) -> None:
+    if machine.slot_layout == "arm-virt":
+        # The interrupt controller bounds the CPU count (machvirt_init).
+        gic = mprops.get("gic-version")
+        limit = None
+        if gic == "2":
+            limit = 8
+        elif gic in ("3", "4") and (mprops.get("highmem-redists") == "off"
+                                    or mprops.get("highmem") == "off"):
+            limit = 123
+        if limit is not None and smp.maxcpus > limit:
+            raise CmdxlateError(
+                f"Number of SMP CPUs requested ({smp.maxcpus}) exceeds max CPUs supported by "
+                f"machine 'mach-virt' ({limit})", qemu=True)
     if machine.slot_layout == "spapr":
         t = smp.threads
         if smp.cpus % t:

@@ -99,8 +99,10 @@ def test_convert_properties(family: str) -> None:
         try:
             once = _conv(argv, arch, target)
         except CmdxlateError as e:
-            assert "hot-plugging" not in e.message
+            if family not in ("arm-virt", "riscv"):
+                assert "hot-plugging" not in e.message
             return
+        assert family not in ("arm-virt", "riscv"), "converted a machine without CPU hotplug"
         twice = _conv(once, arch, target)
         assert twice == once, "convert is not idempotent"
         _same_cpus(argv, once, arch, target)

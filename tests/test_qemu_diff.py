@@ -45,6 +45,18 @@ def check_line(binary: QemuBinary, arch: str, argv: list[str], target: str) -> N
         assert ans.startup_error is not None, f"QEMU accepted a line cmdxlate rejects: {e}"
         assert same_error(ans.startup_error, e.message), (ans.startup_error, e.message)
         return
+    if not (topo.machine.hotpluggable_cpus and topo.machine.device_cpus):
+        ans = run_topology_query(binary, argv)
+        assert ans.startup_error is None, f"cmdxlate accepted a line QEMU rejects: {ans}"
+        with pytest.raises(CmdxlateError) as ei:
+            topo.hotpluggable_cpus()
+        assert ans.hotpluggable_error == ei.value.message
+        assert ans.cpus_fast is not None
+        assert [(c["cpu-index"], c.get("props")) for c in ans.cpus_fast] == [
+            (c["cpu-index"], c["props"]) for c in topo.present_cpus()]
+        with pytest.raises(CmdxlateError, match="hot-plugging"):
+            convert(cl, topo)
+        return
     conv = convert(cl, topo)
     with ThreadPoolExecutor(2) as pool:
         fa = pool.submit(run_topology_query, binary, argv)
