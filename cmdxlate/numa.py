@@ -50,12 +50,22 @@ def parse_uint(text: str, what: str, kind: str = "uint64") -> int:
         else:
             v = int(t, 0)
     except ValueError:
-        raise CmdxlateError(f"Parameter '{what}' expects {_article(kind)}", qemu=True) from None
+        raise CmdxlateError(f"Parameter '{what}' expects a uint64 value", qemu=True) from None
     return v
 
 
-def _article(kind: str) -> str:
-    return "an " + kind if kind[0] in "aeiou" else "a " + kind
+def _int64(text: str, what: str) -> int:
+    """CpuInstanceProperties members are int64: signed, base 0."""
+    t = text.strip()
+    neg = t.startswith("-")
+    try:
+        v = parse_uint(t[1:] if neg else t, what)
+    except CmdxlateError:
+        raise CmdxlateError(f"Parameter '{what}' expects an int64 value", qemu=True) from None
+    v = -v if neg else v
+    if not -(1 << 63) <= v < 1 << 63:
+        raise CmdxlateError(f"Parameter '{what}' expects an int64 value", qemu=True)
+    return v
 
 
 _SUFFIX = {"b": 0, "k": 10, "m": 20, "g": 30, "t": 40, "p": 50, "e": 60}
@@ -207,7 +217,9 @@ def _numa_cpu(o: object, state: NumaState, slots: list[CpuSlot], slot_keys: froz
             raise CmdxlateError(f"Invalid parameter '{key}'", qemu=True)
     if not o.has("node-id"):
         raise CmdxlateError("Missing mandatory node-id property", qemu=True)
-    node = parse_uint(o.get("node-id") or "", "node-id")
+    node = _int64(o.get("node-id") or "", "node-id")
+    # QEMU 10.0 does not bounds-check a negative node-id (it reads outside its
+    # node table); cmdxlate refuses it as an undefined node instead.
     if node not in state.nodes:
         raise CmdxlateError(
             f"Invalid node-id={node}, NUMA node must be defined with -numa node,nodeid=ID "
@@ -215,7 +227,7 @@ def _numa_cpu(o: object, state: NumaState, slots: list[CpuSlot], slot_keys: froz
     sel: dict[str, int] = {}
     for key in CPU_PROP_KEYS:
         if o.has(key):
-            sel[key] = parse_uint(o.get(key) or "", key)
+            sel[key] = _int64(o.get(key) or "", key)
     state.explicit_cpu_options += 1
     _match_and_assign(sel, node, state, slots, slot_keys, slot_lookup)
 
@@ -244,13 +256,23 @@ def _match_and_assign(sel: dict[str, int], node: int, state: NumaState, slots: l
         raise CmdxlateError("no match found", qemu=True)
 
 
+def _bounded(text: str | None, what: str, bits: int) -> int:
+    """An OptsVisitor uintN member: missing, malformed and too big are errors."""
+    if text is None:
+        raise CmdxlateError(f"Parameter '{what}' is missing", qemu=True)
+    v = parse_uint(text, what, f"uint{bits}_t")
+    if v >= 1 << bits:
+        raise CmdxlateError(f"Parameter '{what}' expects uint{bits}_t", qemu=True)
+    return v
+
+
 def _numa_dist(o: object, state: NumaState) -> None:
     from cmdxlate.optstring import OptString
 
     assert isinstance(o, OptString)
-    src = parse_uint(o.get("src") or "", "src", "uint16")
-    dst = parse_uint(o.get("dst") or "", "dst", "uint16")
-    val = parse_uint(o.get("val") or "", "val", "uint8")
+    src = _bounded(o.get("src"), "src", 16)
+    dst = _bounded(o.get("dst"), "dst", 16)
+    val = _bounded(o.get("val"), "val", 8)
     if src >= MAX_NODES or dst >= MAX_NODES:
         raise CmdxlateError(
             f"Parameter '{'src' if src >= MAX_NODES else 'dst'}' expects an integer between 0 "
@@ -272,7 +294,8 @@ def complete(state: NumaState, ram_size: int) -> None:
     """numa_complete_configuration(): dense ids and memory adding up to -m."""
     if not state.nodes:
         return
-    for i in range(len(state.nodes)):
+    # QEMU reports the largest missing id first.
+    for i in range(max(state.nodes) - 1, -1, -1):
         if i not in state.nodes:
             raise CmdxlateError(f"numa: Node ID missing: {i}", qemu=True)
     total = sum(n.size for n in state.nodes.values())

@@ -276,3 +276,27 @@ def test_find_qemu_versions(qemu10_x86: QemuBinary, qemu72_x86: QemuBinary) -> N
     assert qemu10_x86.version is not None and qemu10_x86.version[:2] == (10, 0)
     assert qemu72_x86.version is not None and qemu72_x86.version[:2] == (7, 2)
     assert find_qemu(path=qemu72_x86.path).version == qemu72_x86.version
+
+
+NUMA_BASE = ["-M", "pc", "-smp", "4,sockets=2,cores=2", "-m", "256",
+             "-object", "memory-backend-ram,id=m0,size=128M",
+             "-object", "memory-backend-ram,id=m1,size=128M",
+             "-numa", "node,memdev=m0", "-numa", "node,memdev=m1"]
+
+
+@pytest.mark.parametrize("extra", [
+    "-numa dist,src=0,dst=1,val=20", "-numa dist,src=0,dst=1,val=5",
+    "-numa dist,src=0,dst=0,val=20", "-numa dist,src=0,dst=2,val=20",
+    "-numa dist,src=0,dst=1,val=20 -numa dist,src=1,dst=0,val=30",
+    "-numa dist,src=0,dst=1,val=300", "-numa dist,src=200,dst=1,val=20",
+    "-numa dist,src=0,val=20", "-numa dist,src=0,dst=1,val=x",
+    "-numa hmat-lb,initiator=0,target=0,hierarchy=memory,data-type=access-latency,latency=5",
+    "-numa foo", "-numa node,memdev=m2", "-numa node,nodeid=5", "-numa node,nodeid=3",
+    "-numa cpu,socket-id=0", "-numa node,cpus=1-0", "-numa node,foo=1", "-numa node,nodeid=0x1",
+    "-numa cpu,node-id=1", "-numa node,cpus=a", "-numa node,nodeid=70000",
+    "-numa cpu,node-id=0,socket-id=0,core-id=0,thread-id=0 -numa cpu,node-id=1,socket-id=0",
+    "-numa cpu,node-id=x,socket-id=0", "-numa cpu,node-id=0,socket-id=-1",
+    "-numa cpu,node-id=0,socket-id=0x1", "-numa cpu,node-id=1,die-id=0",
+])
+def test_numa_options_match_qemu(extra: str, qemu10_x86: QemuBinary) -> None:
+    check_line(qemu10_x86, "x86_64", NUMA_BASE + extra.split(), "10.0")
