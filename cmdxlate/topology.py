@@ -465,7 +465,10 @@ def _plug_one(topo: Topology, props: dict[str, str], driver: str,
         if slot.plugged:
             raise CmdxlateError(f"core {cid} already populated", qemu=True)
     elif layout == "s390x":
-        if driver != topo.cpu_type:
+        # Under TCG "max" is the "qemu" model; other pairs of models differ.
+        same_model = {driver, topo.cpu_type} <= {"qemu-s390x-cpu", "max-s390x-cpu"} and (
+            topo.accel in (None, "tcg"))
+        if driver != topo.cpu_type and not same_model:
             raise CmdxlateError("Mixed CPU models are not supported on s390x.", qemu=True)
         cid = _num(props, "core-id")
         if cid is None or cid < 0 or cid >= smp.maxcpus:
