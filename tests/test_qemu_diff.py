@@ -300,3 +300,61 @@ NUMA_BASE = ["-M", "pc", "-smp", "4,sockets=2,cores=2", "-m", "256",
 ])
 def test_numa_options_match_qemu(extra: str, qemu10_x86: QemuBinary) -> None:
     check_line(qemu10_x86, "x86_64", NUMA_BASE + extra.split(), "10.0")
+
+
+DEVICE_AND_MEMORY_CASES = [
+    ('x86_64', '-M pc -smp 1,maxcpus=8,sockets=2,dies=2,cores=2'
+     ' -device qemu64-x86_64-cpu,id=c,socket-id=1,core-id=0,thread-id=0'),
+    ('x86_64', '-M pc -smp 1,maxcpus=8,sockets=2,dies=2,cores=2'
+     ' -device qemu64-x86_64-cpu,id=c,socket-id=1,die-id=1,core-id=0,thread-id=0'),
+    ('x86_64', '-M pc -smp 1,maxcpus=8,sockets=2,dies=2,cores=2'
+     ' -device qemu64-x86_64-cpu,id=c,socket-id=1,die-id=2,core-id=0,thread-id=0'),
+    ('x86_64', '-M pc -smp 1,maxcpus=4,sockets=2,cores=2'
+     ' -device qemu64-x86_64-cpu,id=c,socket-id=1,die-id=0,core-id=0,thread-id=0'),
+    ('x86_64', '-M pc -smp 1,maxcpus=4,sockets=2,cores=2'
+     ' -device qemu64-x86_64-cpu,id=c,socket-id=2,core-id=0,thread-id=0'),
+    ('x86_64', '-M pc -smp 1,maxcpus=4,sockets=2,cores=2'
+     ' -device qemu64-x86_64-cpu,socket-id=1,core-id=0,thread-id=0'),
+    ('x86_64', '-M pc -smp 1,maxcpus=4,sockets=2,cores=2'
+     ' -device \'{"driver":"qemu64-x86_64-cpu","id":"c","socket-id":1,"core-id":1,'
+     '"thread-id":0}\''),
+    ('x86_64', '-M pc -smp 1,maxcpus=4,sockets=2,cores=2'
+     ' -device qemu64-x86_64-cpu,id=c,socket-id=1,core-id=0,thread-id=0'
+     ' -device qemu64-x86_64-cpu,id=d,socket-id=1,core-id=0,thread-id=0'),
+    ('x86_64', '-M microvm -smp 1,maxcpus=4'
+     ' -device qemu64-x86_64-cpu,id=c,socket-id=0,core-id=2,thread-id=0'),
+    ('ppc64', '-M pseries -smp 2,maxcpus=8,threads=2'
+     ' -device power10_v2.0-spapr-cpu-core,id=c,core-id=4'),
+    ('ppc64', '-M pseries -smp 2,maxcpus=8,threads=2'
+     ' -device power10_v2.0-spapr-cpu-core,id=c,core-id=3'),
+    ('ppc64', '-M pseries -smp 2,maxcpus=8,threads=2'
+     ' -device power10_v2.0-spapr-cpu-core,id=c,core-id=8'),
+    ('ppc64', '-M pseries -smp 2,maxcpus=8,threads=2'
+     ' -device power10_v2.0-spapr-cpu-core,id=c,core-id=0'),
+    ('ppc64', '-M pseries -smp 2,maxcpus=8,threads=2'
+     ' -device power9_v2.2-spapr-cpu-core,id=c,core-id=4'),
+    ('ppc64', '-M pseries -cpu POWER9 -smp 2,maxcpus=8,threads=2'
+     ' -device power9_v2.2-spapr-cpu-core,id=c,core-id=4'),
+    ('s390x', '-M s390-ccw-virtio -smp 1,maxcpus=4'
+     ' -device qemu-s390x-cpu,id=c,core-id=2'),
+    ('s390x', '-M s390-ccw-virtio -smp 1,maxcpus=4'
+     ' -device qemu-s390x-cpu,id=c,core-id=4'),
+    ('s390x', '-M s390-ccw-virtio -smp 1,maxcpus=4'
+     ' -device qemu-s390x-cpu,id=c,core-id=0'),
+    ('s390x', '-M s390-ccw-virtio -smp 1,maxcpus=4'
+     ' -device max-s390x-cpu,id=c,core-id=1'),
+    ('loongarch64', '-M virt -smp 1,maxcpus=4,sockets=2,cores=2'
+     ' -device la464-loongarch-cpu,id=c,socket-id=1,core-id=1,thread-id=0'),
+    ("x86_64", "-M pc -m 1G,slots=2,maxmem=2G -smp 2"),
+    ("x86_64", "-M pc -m 0 -smp 2"),
+    ("x86_64", "-M pc -m 1Q -smp 2"),
+    ("x86_64", "-M q35 -smp 2 -machine smp.cpus=4,smp.maxcpus=8"),
+    ("x86_64", "-smp 4 -M pc-q35-6.1"),
+]
+
+
+@pytest.mark.parametrize("arch,line", DEVICE_AND_MEMORY_CASES)
+def test_device_cpus_and_memory_match_qemu(arch: str, line: str, qemu10_for) -> None:
+    import shlex
+
+    check_line(qemu10_for(arch), arch, shlex.split(line), "10.0")
