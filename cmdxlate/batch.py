@@ -162,13 +162,14 @@ def _summary(counts: dict[str, int], op: str, results: list[dict[str, Any]]) -> 
     if sys.stderr.isatty():
         from rich.console import Console
         from rich.table import Table
+        from rich.text import Text
 
         table = Table(title=f"cmdxlate batch --op {op}")
         table.add_column("result")
         table.add_column("lines", justify="right")
         table.add_row("ok", str(counts["ok"]))
         for reason, n in reasons.most_common(8):
-            table.add_row(f"error: {reason}", str(n))
+            table.add_row(Text(f"error: {reason}"), str(n))
         Console(stderr=True).print(table)
     else:
         sys.stderr.write(

@@ -116,6 +116,12 @@ def check_writable(group: str, id: str | None, key: str, value: str) -> None:
     if (not key or len(key) > MAX_NAME or re.search(r'[\s"=\0]', key) or key.startswith("[")
             or key.startswith("#")):
         raise ConfigFileError(f"[{group}] key {key!r} cannot be written to a -readconfig file")
+    try:
+        (group + (id or "") + key + value).encode("utf-8")
+    except UnicodeEncodeError:
+        raise ConfigFileError(
+            f"[{group}] {key}: bytes that are not UTF-8 cannot go into a -readconfig file"
+        ) from None
     if len(value) > MAX_VALUE or re.search(r'["\n\r\0]', value):
         raise ConfigFileError(
             f"[{group}] {key}: value {value[:40]!r} cannot be written to a -readconfig file "

@@ -58,10 +58,11 @@ def _section_for(opt: Option) -> ConfigSection | None:
     entries: list[tuple[str, str]] = []
     sec_id: str | None = None
     seen: set[str] = set()
+    if len(o.get_all("id")) > 1:
+        return None  # which id wins differs between QemuOpts and keyval groups
     for p in o.pairs:
         if p.key == "id" and group in ID_GROUPS:
-            if sec_id is None:
-                sec_id = p.value
+            sec_id = p.value
             continue
         if p.key in seen:
             return None  # a repeated key would overwrite in the file
@@ -136,6 +137,11 @@ def sections_to_argv(sections: list[ConfigSection]) -> tuple[list[str], list[str
                 f"line {sec.line}: [{sec.group}] repeats {', '.join(dup)}; QEMU keeps only the "
                 "last value"
             )
+        for key in values:
+            if "," in key or "=" in key:
+                raise CmdxlateError(
+                    f"line {sec.line}: key '{key}' cannot be given on a command line "
+                    "(a ',' or '=' in a key changes the option's meaning)")
         pairs = list(values.items())
         if sec.id is not None:
             if sec.group in ("numa", "smp-opts"):

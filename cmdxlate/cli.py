@@ -16,8 +16,10 @@ from enum import Enum
 from typing import Any
 
 import typer
+from typer.core import TyperGroup
 
 from cmdxlate import __version__
+from cmdxlate.commands import _clean as clean_text
 from cmdxlate.errors import CmdxlateError
 
 EXIT_INPUT = 2
@@ -27,8 +29,38 @@ QEMU_ARGS_HELP = "The QEMU command line, after --."
 _CTX = {"allow_extra_args": True, "ignore_unknown_options": True,
         "help_option_names": ["-h", "--help"]}
 
+class _Group(TyperGroup):
+    """Usage errors end like every other error: one ``cmdxlate: error:`` line, exit 2."""
+
+    def main(self, args: Any = None, prog_name: str | None = None,
+             complete_var: str | None = None, standalone_mode: bool = True,
+             windows_expand_args: bool = True, **extra: Any) -> Any:
+        from typer._click.exceptions import ClickException, NoArgsIsHelpError, UsageError
+
+        try:
+            rv = super().main(args, prog_name, complete_var, standalone_mode=False,
+                              windows_expand_args=windows_expand_args, **extra)
+            code = rv if isinstance(rv, int) else 0
+        except NoArgsIsHelpError as e:
+            if e.ctx is not None:
+                sys.stdout.write(e.ctx.get_help() + "\n")
+            code = 0
+        except ClickException as e:
+            sys.stderr.write(f"cmdxlate: error: {clean_text(e.format_message())}\n")
+            if isinstance(e, UsageError) and e.ctx is not None:
+                sys.stderr.write(f"  see: {e.ctx.command_path} --help\n")
+            code = EXIT_INPUT
+        except typer.Abort:
+            sys.stderr.write("cmdxlate: interrupted\n")
+            code = 130
+        if standalone_mode:
+            sys.exit(code)
+        return code
+
+
 app = typer.Typer(
     name="cmdxlate",
+    cls=_Group,
     help=(
         "Make QEMU's CPU topology explicit: parse a QEMU command line, resolve -smp/-numa "
         "exactly as QEMU does for a machine type and version, and convert it to explicit "
@@ -148,13 +180,7 @@ def parse(
     if fmt == TextJson.json:
         sys.stdout.write(json.dumps(data, indent=1) + "\n")
         return
-    from rich.console import Console
-    from rich.table import Table
-
-    table = Table(title="QEMU options", show_lines=False)
-    table.add_column("#", justify="right")
-    table.add_column("option")
-    table.add_column("value / pairs")
+    rows: list[tuple[str, str, str]] = []
     for o in data["options"]:
         if "pairs" in o:
             desc = ", ".join(f"{k}={v}" for k, v in o["pairs"])
@@ -165,11 +191,25 @@ def parse(
         name = o["args"][0] if o["option"] else "(argument)"
         if o.get("known") is False:
             name += " (unknown)"
-        table.add_row(str(o["index"]), name, desc)
-    console = Console()
+        rows.append((str(o["index"]), name, desc))
     if cl.binary:
-        console.print(f"binary: {cl.binary}  arch: {cl.arch}")
-    console.print(table)
+        sys.stdout.write(f"binary: {clean_text(cl.binary)}  arch: {cl.arch}\n")
+    if len(rows) > 500:
+        # A table this long is for grep, not for eyes; rich would take seconds.
+        for index, name, desc in rows:
+            sys.stdout.write(f"{index}\t{clean_text(name)}\t{clean_text(desc)}\n")
+    else:
+        from rich.console import Console
+        from rich.table import Table
+        from rich.text import Text
+
+        table = Table(title="QEMU options", show_lines=False)
+        table.add_column("#", justify="right")
+        table.add_column("option")
+        table.add_column("value / pairs")
+        for index, name, desc in rows:
+            table.add_row(index, Text(name), Text(desc))
+        Console().print(table)
     _warn(cl.warnings)
 
 
@@ -411,7 +451,7 @@ def run() -> None:
         sys.stderr.write("cmdxlate: interrupted\n")
         raise SystemExit(130) from None
     except CmdxlateError as e:
-        sys.stderr.write(f"cmdxlate: error: {e.message}\n")
+        sys.stderr.write(f"cmdxlate: error: {clean_text(e.message)}\n")
         raise SystemExit(EXIT_INPUT) from None
     except RecursionError:
         sys.stderr.write("cmdxlate: error: input nested too deeply\n")
@@ -423,6 +463,6 @@ def run() -> None:
         if os.environ.get("CMDXLATE_DEBUG"):
             raise
         sys.stderr.write(
-            f"cmdxlate: internal error: {type(e).__name__}: {e} "
+            f"cmdxlate: internal error: {type(e).__name__}: {clean_text(str(e))} "
             "(set CMDXLATE_DEBUG=1 for details; please report it)\n")
         raise SystemExit(EXIT_INTERNAL) from None

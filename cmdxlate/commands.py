@@ -28,6 +28,11 @@ def safe_streams() -> None:
                 pass
 
 
+def _clean(text: str) -> str:
+    """One line, control characters escaped: user text must not forge output."""
+    return "".join(ch if ch.isprintable() else repr(ch)[1:-1] for ch in text)
+
+
 class CommandExit(Exception):
     """Carries an exit code out of a command body."""
 
@@ -44,30 +49,30 @@ def _fail(err: CmdxlateError, fmt: str = "text") -> NoReturn:
     if fmt == "json":
         sys.stdout.write(json.dumps({"error": err.message}) + "\n")
         raise CommandExit(EXIT_INPUT)
-    msg = err.message
+    msg = _clean(err.message)
     lines = [f"cmdxlate: error: {msg}"]
     idx = err.option_index
     if idx is not None and 0 <= idx < len(_current_argv):
         from cmdxlate.shellwords import quote
 
         start = max(0, idx - 2)
-        words = [quote(w) for w in _current_argv[start: idx + 2]]
+        words = [_clean(quote(w)) for w in _current_argv[start: idx + 2]]
         prefix = " ".join(words[: idx - start])
         target = " ".join(words[idx - start: idx - start + 2])
         pad = len(prefix) + (1 if prefix else 0)
         lines.append("  " + " ".join(words))
         lines.append("  " + " " * pad + "^" * max(1, len(target)))
     if err.hint:
-        lines.append(f"  hint: {err.hint}")
+        lines.append(f"  hint: {_clean(err.hint)}")
     sys.stderr.write("\n".join(lines) + "\n")
     raise CommandExit(EXIT_INPUT)
 
 
 def _machine_db(path: str | None) -> None:
-    if path:
-        from cmdxlate.machine import use_machine_file
+    """Each command uses the database it was given, or the built-in one."""
+    from cmdxlate.machine import use_machine_file
 
-        use_machine_file(path)
+    use_machine_file(path)
 
 
 def _load(args: list[str] | None, from_file: str | None, fmt: str = "text") -> Any:
@@ -111,7 +116,7 @@ def _named(e: CmdxlateError, cl: Any) -> CmdxlateError:
 
 def _warn(lines: list[str]) -> None:
     for w in lines:
-        sys.stderr.write(f"cmdxlate: warning: {w}\n")
+        sys.stderr.write(f"cmdxlate: warning: {_clean(w)}\n")
 
 
 def _write_output(text: str, out: str | None, force: bool, fmt: str = "text") -> None:
@@ -152,13 +157,14 @@ def run_slots(args: list[str] | None, fmt: str, target: str, arch: str | None,
         return 0
     from rich.console import Console
     from rich.table import Table
+    from rich.text import Text
 
-    table = Table(title=f"{topo.machine.name}: {len(answer)} CPU slots (QEMU's order)")
+    table = Table(title=Text(f"{topo.machine.name}: {len(answer)} CPU slots (QEMU's order)"))
     for col in ("type", "vcpus", "props", "plugged"):
         table.add_column(col)
     for entry in answer:
         props = ", ".join(f"{k}={v}" for k, v in entry["props"].items())
-        table.add_row(entry["type"], str(entry["vcpus-count"]), props,
+        table.add_row(Text(entry["type"]), str(entry["vcpus-count"]), props,
                       "yes" if entry["plugged"] else "")
     Console().print(table)
     return 0

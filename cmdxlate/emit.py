@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from cmdxlate.cmdline import CommandLine, Option
 from cmdxlate.errors import CmdxlateError
+from cmdxlate.numa import parse_uint
 from cmdxlate.optstring import render_pairs
 from cmdxlate.slots import CpuSlot
 from cmdxlate.smp import LEVELS
@@ -126,7 +127,7 @@ def convert(cl: CommandLine, topo: Topology) -> Converted:
             assert o is not None
             kind = o.get("type")
             if kind == "node":
-                nid = int(o.get("nodeid") or "0", 0) if o.has("nodeid") else count
+                nid = parse_uint(o.get("nodeid") or "", "nodeid") if o.has("nodeid") else count
                 count += 1
                 node_opts[nid] = opt
             elif kind == "cpu":

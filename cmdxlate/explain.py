@@ -54,16 +54,17 @@ def _state(slot: CpuSlot) -> str:
 
 def render_tree(topo: Topology) -> None:
     from rich.console import Console
+    from rich.markup import escape
     from rich.tree import Tree
 
     smp = topo.smp
-    title = (f"[bold]{topo.machine.name}[/] (QEMU {topo.machine.target[0]}."
-             f"{topo.machine.target[1]}), CPU type {topo.cpu_type}")
+    title = (f"[bold]{escape(topo.machine.name)}[/] (QEMU {topo.machine.target[0]}."
+             f"{topo.machine.target[1]}), CPU type {escape(topo.cpu_type)}")
     root = Tree(title)
     summary = root.add("[bold]-smp resolved[/]")
     for k in ("cpus", "maxcpus") + LEVELS:
         if k in ("cpus", "maxcpus", "sockets", "cores", "threads") or k in topo.machine.levels:
-            summary.add(f"{k}={smp.level(k)}  [dim]{_origin_text(topo, k)}[/]")
+            summary.add(f"{k}={smp.level(k)}  [dim]{escape(_origin_text(topo, k))}[/]")
     nodes: dict[int | None, Tree] = {}
     has_nodes = bool(topo.numa.nodes)
     containers: dict[tuple[Any, ...], Tree] = {}

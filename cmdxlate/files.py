@@ -13,6 +13,9 @@ def read_text_limited(path: str | os.PathLike[str], max_bytes: int) -> str:
     """UTF-8 text of a file, refusing huge, binary or unreadable input."""
     name = os.fspath(path)
     try:
+        st = os.stat(name)
+        if not stat.S_ISREG(st.st_mode):
+            raise CmdxlateError(f"{name}: not a regular file")
         with open(name, "rb") as f:
             data = f.read(max_bytes + 1)
     except (OSError, ValueError) as e:
@@ -34,6 +37,8 @@ def write_atomic(path: str | os.PathLike[str], data: str, force: bool = False) -
     An existing file is replaced only with ``force``, and keeps its mode.
     """
     name = os.fspath(path)
+    if not name:
+        raise CmdxlateError("no output file name given")
     if "\0" in name:
         raise CmdxlateError(f"cannot write {name!r}: the name contains a NUL byte")
     if os.path.islink(name):
@@ -62,9 +67,11 @@ def write_atomic(path: str | os.PathLike[str], data: str, force: bool = False) -
         if not force and os.path.exists(name):
             raise CmdxlateError(f"{name} exists; use --force to overwrite it")
         os.replace(tmp, name)
-    except BaseException:
+    except BaseException as e:
         try:
             os.unlink(tmp)
         except OSError:
             pass
+        if isinstance(e, OSError):
+            raise CmdxlateError(f"cannot write {name}: {e.strerror or e}") from None
         raise

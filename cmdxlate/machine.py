@@ -38,6 +38,8 @@ _override_file: str | None = None
 def use_machine_file(path: str | None) -> None:
     """Make every lookup use a probed database (``--machines FILE``)."""
     global _override_file
+    if path == _override_file:
+        return
     _override_file = path
     _families.cache_clear()
     lookup_machine.cache_clear()
@@ -68,6 +70,28 @@ def parse_target(target: str) -> tuple[int, int]:
     return int(m.group(1)), int(m.group(2))
 
 
+# No QEMU machine allows more; a database claiming more is not believed.
+ABSOLUTE_MAX_CPUS = 16384
+_LAYOUTS = ("x86", "spapr", "s390x", "arm-virt", "riscv", "loongarch", "generic")
+
+
+def _valid_family(f: Any) -> bool:
+    """The shape lookups rely on, so a bad --machines file fails here, clearly."""
+    try:
+        return (isinstance(f, dict) and isinstance(f["family"], str)
+                and isinstance(f["arches"], list) and isinstance(f["versions"], dict)
+                and all(isinstance(v, list) for v in f["versions"].values())
+                and f["slot_layout"] in _LAYOUTS
+                and isinstance(f["cpu_type_suffix"], dict) and isinstance(f["default_cpu"], str)
+                and all(isinstance(r, dict) and isinstance(r["value"], int)
+                        and 1 <= r["value"] <= ABSOLUTE_MAX_CPUS for r in f["max_cpus"])
+                and all(isinstance(m, dict) and isinstance(m.get("max_cpus"), int)
+                        and 1 <= m["max_cpus"] <= ABSOLUTE_MAX_CPUS
+                        for ms in f.get("machines", {}).values() for m in ms.values()))
+    except (KeyError, TypeError, AttributeError):
+        return False
+
+
 @cache
 def _families() -> tuple[dict[str, Any], ...]:
     if _override_file is not None:
@@ -77,7 +101,7 @@ def _families() -> tuple[dict[str, Any], ...]:
         except (OSError, ValueError) as e:
             raise CmdxlateError(f"cannot read machine database {_override_file}: {e}") from None
         fams = data.get("families") if isinstance(data, dict) else None
-        if not isinstance(fams, list):
+        if not isinstance(fams, list) or not all(_valid_family(f) for f in fams):
             raise CmdxlateError(f"{_override_file}: not a cmdxlate machine database")
         return tuple(fams)
     out = []

@@ -76,6 +76,9 @@ def split(text: str) -> list[str]:
         elif ch == "#" and not in_word:
             end = text.find("\n", i)
             i = n if end < 0 else end
+        elif ch in "*?[" or (ch == "~" and not in_word):
+            raise CmdxlateError(
+                f"shell pattern '{ch}' at offset {i} would be expanded by a shell: quote it")
         elif ch in "$" or ch in _SPECIAL_UNQUOTED:
             raise CmdxlateError(
                 f"shell syntax '{ch}' at offset {i} is not supported: quote it or remove it"
@@ -94,6 +97,14 @@ def quote(word: str) -> str:
     if word and _SAFE.fullmatch(word):
         return word
     return "'" + word.replace("'", "'\\''") + "'"
+
+
+def _quote_assignment(word: str) -> str:
+    """``NAME=value`` stays an assignment: only the value is quoted."""
+    name, eq, value = word.partition("=")
+    if eq and _ASSIGNMENT.match(word):
+        return f"{name}={quote(value)}" if value else f"{name}="
+    return quote(word)
 
 
 @dataclass
@@ -141,7 +152,7 @@ def read_command_file(path: str) -> ShellCommand:
 
 def format_command(env: list[str], binary: str | None, groups: list[list[str]]) -> str:
     """One option (with its value) per line, joined by `` \\``, like libvirt writes."""
-    lines = [quote(e) for e in env]
+    lines = [_quote_assignment(e) for e in env]
     if binary is not None:
         lines.append(quote(binary))
     lines.extend(" ".join(quote(w) for w in g) for g in groups)

@@ -167,15 +167,17 @@ class VerifyReport:
 
     def render(self) -> None:
         from rich.console import Console
+        from rich.markup import escape
 
         console = Console()
         if self.equal:
-            console.print(f"[green]equal[/]: QEMU ({self.qemu}) reports the same CPUs for the "
+            console.print(f"[green]equal[/]: QEMU ({escape(self.qemu)}) reports the same CPUs "
+                          "for the "
                           "original and the converted line")
         else:
-            console.print(f"[red]different[/]: QEMU ({self.qemu}) reports different CPUs")
+            console.print(f"[red]different[/]: QEMU ({escape(self.qemu)}) reports different CPUs")
             for d in self.differences:
-                console.print(f"  [red]-[/] {d}")
+                console.print(f"  [red]-[/] {escape(d)}")
         if self.prediction_matches is False:
             console.print("[yellow]note[/]: cmdxlate's own prediction differs from QEMU's answer")
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -52,3 +52,13 @@ def shared() -> Path:
     if not SHARED.is_dir():
         pytest.fail(f"{SHARED} is missing: tests need ../shared beside the repository")
     return SHARED
+
+
+@pytest.fixture(autouse=True)
+def _builtin_machine_database() -> Iterator[None]:
+    """--machines is process-wide; every test starts and ends with the built-in data."""
+    from cmdxlate.machine import use_machine_file
+
+    use_machine_file(None)
+    yield
+    use_machine_file(None)
