@@ -313,3 +313,16 @@ def test_console_entry_point_fast_path() -> None:
     assert "typer" not in subprocess.run(
         [sys.executable, "-X", "importtime", "-m", "cmdxlate", "convert", "--", "-smp", "2"],
         capture_output=True, text=True, env=env).stderr
+
+
+def test_completion_offers_qemu_options_after_dashdash() -> None:
+    from cmdxlate.cli import complete_qemu_args
+
+    assert complete_qemu_args("-sm") == ["-smbios", "-smp"]
+    assert "-numa" in complete_qemu_args("-nu")
+    assert complete_qemu_args("disk") == []
+    env = dict(os.environ, _CMDXLATE_COMPLETE="complete_bash",
+               COMP_WORDS="cmdxlate convert -- -smp 4 -nu", COMP_CWORD="5")
+    res = subprocess.run([sys.executable, "-m", "cmdxlate"], env=env, capture_output=True,
+                         text=True)
+    assert "-numa" in res.stdout.split()
