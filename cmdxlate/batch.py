@@ -23,8 +23,13 @@ def iter_inputs(source: str) -> Iterator[tuple[str, Any]]:
     if os.path.isdir(source):
         for root, _dirs, files in sorted(os.walk(source)):
             for name in sorted(files):
-                if name.endswith(".args"):
-                    yield os.path.join(root, name), ("file", os.path.join(root, name))
+                path = os.path.join(root, name)
+                if not name.endswith(".args"):
+                    continue
+                if os.path.isfile(path):  # regular files only: a FIFO would block
+                    yield path, ("file", path)
+                else:
+                    yield path, ("error", "not a regular file")
         return
     try:
         f = open(source, encoding="utf-8", errors="replace")  # noqa: SIM115
@@ -32,12 +37,26 @@ def iter_inputs(source: str) -> Iterator[tuple[str, Any]]:
         raise CmdxlateError(f"cannot read {source!r}: {getattr(e, 'strerror', None) or e}"
                             ) from None
     with f:
-        for n, line in enumerate(f, 1):
-            if not line.strip():
-                continue
+        n = 0
+        while True:
+            line = f.readline(MAX_LINE_BYTES + 1)
+            if not line:
+                break
+            n += 1
             label = f"{source}:{n}"
-            if len(line) > MAX_LINE_BYTES:
-                yield label, ("error", "line too long")
+            if len(line) > MAX_LINE_BYTES and not line.endswith("\n"):
+                # Skip the rest of an over-long line without holding it in memory,
+                # but not forever: input with no line ends at all is not JSON Lines.
+                for _ in range(4):
+                    rest = f.readline(MAX_LINE_BYTES)
+                    if not rest or rest.endswith("\n"):
+                        break
+                else:
+                    raise CmdxlateError(f"{label}: no end of line within "
+                                        f"{5 * MAX_LINE_BYTES} bytes; not JSON Lines")
+                yield label, ("error", f"line longer than {MAX_LINE_BYTES} bytes")
+                continue
+            if not line.strip():
                 continue
             try:
                 obj = json.loads(line)

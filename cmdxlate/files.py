@@ -13,9 +13,8 @@ def read_text_limited(path: str | os.PathLike[str], max_bytes: int) -> str:
     """UTF-8 text of a file, refusing huge, binary or unreadable input."""
     name = os.fspath(path)
     try:
-        st = os.stat(name)
-        if not stat.S_ISREG(st.st_mode):
-            raise CmdxlateError(f"{name}: not a regular file")
+        if os.path.isdir(name):
+            raise CmdxlateError(f"{name}: is a directory")
         with open(name, "rb") as f:
             data = f.read(max_bytes + 1)
     except (OSError, ValueError) as e:

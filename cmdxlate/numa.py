@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 
 from cmdxlate.cmdline import Option
 from cmdxlate.errors import CmdxlateError
+from cmdxlate.numbers import c_int, c_size
 from cmdxlate.slots import CpuSlot
 
 MAX_NODES = 128
@@ -32,7 +33,7 @@ class NumaNode:
 @dataclass
 class NumaState:
     nodes: dict[int, NumaNode] = field(default_factory=dict)
-    dist: list[tuple[int, int, int]] = field(default_factory=list)
+    dist: dict[tuple[int, int], int] = field(default_factory=dict)  # last one wins
     uses_mem: bool = False
     uses_memdev: bool = False
     warnings: list[str] = field(default_factory=list)
@@ -41,14 +42,10 @@ class NumaState:
 
 def parse_uint(text: str, what: str, kind: str = "uint64") -> int:
     """QEMU number parsing: base 0 (0x.., 0..) and no sign."""
-    t = text.strip()
     try:
-        if t.startswith(("-", "+")) or not t:
-            raise ValueError
-        if len(t) > 1 and t[0] == "0" and t[1] not in "xX":
-            v = int(t, 8)
-        else:
-            v = int(t, 0)
+        v = c_int(text)
+        if v < 0 or text.lstrip().startswith(("-", "+")):
+            raise ValueError(text)
     except ValueError:
         raise CmdxlateError(f"Parameter '{what}' expects a uint64 value", qemu=True) from None
     return v
@@ -56,44 +53,23 @@ def parse_uint(text: str, what: str, kind: str = "uint64") -> int:
 
 def _int64(text: str, what: str) -> int:
     """CpuInstanceProperties members are int64: signed, base 0."""
-    t = text.strip()
-    neg = t.startswith("-")
     try:
-        v = parse_uint(t[1:] if neg else t, what)
-    except CmdxlateError:
+        v = c_int(text)
+    except ValueError:
         raise CmdxlateError(f"Parameter '{what}' expects an int64 value", qemu=True) from None
-    v = -v if neg else v
     if not -(1 << 63) <= v < 1 << 63:
         raise CmdxlateError(f"Parameter '{what}' expects an int64 value", qemu=True)
     return v
 
 
-_SUFFIX = {"b": 0, "k": 10, "m": 20, "g": 30, "t": 40, "p": 50, "e": 60}
-
-
 def parse_size(text: str, what: str, default_unit: int = 1) -> int:
     """QEMU size strings: '1G', '512M', '1048576k', plain numbers in default_unit."""
-    t = text.strip()
-    if not t:
-        raise CmdxlateError(f"Parameter '{what}' expects a non-negative number below 2^64",
-                            qemu=True)
-    unit = default_unit
-    if t[-1].lower() in _SUFFIX:
-        unit = 1 << _SUFFIX[t[-1].lower()]
-        t = t[:-1]
     try:
-        if "." in t:
-            value = int(float(t) * unit)
-        else:
-            value = int(t, 10) * unit
+        return c_size(text, default_unit.bit_length() - 1)
     except ValueError:
         raise CmdxlateError(
             f"Parameter '{what}' expects a non-negative number below 2^64", qemu=True
         ) from None
-    if value < 0 or value >= 1 << 64:
-        raise CmdxlateError(f"Parameter '{what}' expects a non-negative number below 2^64",
-                            qemu=True)
-    return value
 
 
 def cpu_ranges(values: list[str], maxcpus: int) -> list[int]:
@@ -287,7 +263,7 @@ def _numa_dist(o: object, state: NumaState) -> None:
     if src == dst and val != 10:
         raise CmdxlateError(
             f"Local distance of node {src} should be 10.", qemu=True)
-    state.dist.append((src, dst, val))
+    state.dist[(src, dst)] = val
 
 
 def complete(state: NumaState, ram_size: int) -> None:
@@ -307,13 +283,12 @@ def complete(state: NumaState, ram_size: int) -> None:
 
 
 def _check_distances(state: NumaState) -> None:
+    """validate_numa_distance(): every pair needs a distance; asymmetry needs both."""
     if not state.dist:
         return
-    given = {(s, d) for s, d, _ in state.dist}
+    given = state.dist
     ids = sorted(state.nodes)
-    symmetric = all(
-        (d, s) not in given or _dist(state, d, s) == _dist(state, s, d) for s, d in given
-    )
+    symmetric = all(given.get((d, s), v) == v for (s, d), v in given.items())
     for s in ids:
         for d in ids:
             if s == d:
@@ -326,13 +301,6 @@ def _check_distances(state: NumaState) -> None:
                 raise CmdxlateError(
                     "At least one asymmetrical pair of distances is given, please provide "
                     "distance for both directions of all node pairs.", qemu=True)
-
-
-def _dist(state: NumaState, s: int, d: int) -> int | None:
-    for a, b, v in reversed(state.dist):
-        if a == s and b == d:
-            return v
-    return None
 
 
 def finish_cpu_init(state: NumaState, slots: list[CpuSlot], default_node: list[int]

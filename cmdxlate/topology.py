@@ -21,6 +21,7 @@ from cmdxlate.numa import (
     finish_cpu_init,
     parse_size,
 )
+from cmdxlate.numbers import c_int
 from cmdxlate.slots import LAYOUTS, PROP_ORDER, CpuSlot, s390x_slots, x86_slots
 from cmdxlate.smp import SmpConfig, SmpSupport, resolve_smp
 
@@ -85,17 +86,8 @@ class Topology:
 
 
 def _int_value(key: str, text: str) -> int:
-    t = text.strip()
     try:
-        if not t:
-            raise ValueError
-        neg = t.startswith("-")
-        body = t[1:] if neg or t.startswith("+") else t
-        if len(body) > 1 and body[0] == "0" and body[1] not in "xX":
-            v = int(body, 8)
-        else:
-            v = int(body, 0)
-        v = -v if neg else v
+        v = c_int(text)
     except ValueError:
         raise CmdxlateError(f"Parameter 'smp.{key}' expects integer", qemu=True) from None
     if v >= _INT64 or v < -_INT64:
@@ -200,7 +192,7 @@ def _memory(cl: CommandLine, default: int) -> tuple[int, int, int]:
             if o.has("size"):
                 size = parse_size(o.get("size") or "", "size", 1 << 20)
             if o.has("slots"):
-                slots = int(o.get("slots") or "0", 0)
+                slots = c_int(o.get("slots") or "")
             if o.has("maxmem"):
                 maxmem = parse_size(o.get("maxmem") or "", "maxmem", 1 << 20)
         except (CmdxlateError, ValueError) as e:
@@ -238,8 +230,8 @@ def _memdevs(cl: CommandLine) -> dict[str, int]:
         else:
             try:
                 out[oid] = parse_size(size, "size")
-            except CmdxlateError:
-                continue
+            except CmdxlateError as e:
+                raise CmdxlateError(e.message, option_index=opt.index, qemu=True) from None
     return out
 
 
@@ -417,7 +409,7 @@ def _num(props: dict[str, str], key: str) -> int | None:
     if key not in props:
         return None
     try:
-        return int(props[key], 0)
+        return c_int(props[key])
     except ValueError:
         raise CmdxlateError(f"Parameter '{key}' expects int32", qemu=True) from None
 

@@ -1,0 +1,49 @@
+"""Numbers as QEMU's C parsers read them (strtoll/strtoull, qemu_strtosz).
+
+Python's int() and float() are far more lenient ('1_0', Unicode digits,
+surrounding blanks, '1e999'); QEMU is not, so neither is cmdxlate.
+"""
+
+from __future__ import annotations
+
+import re
+
+_INT = re.compile(r"[ \t\n\v\f\r]*([+-]?)(0[xX][0-9a-fA-F]+|0[0-7]*|[1-9][0-9]*)\Z")
+_SIZE = re.compile(r"(0[xX][0-9a-fA-F]+|[0-9]+(?:\.[0-9]*)?)([bBkKmMgGtTpPeE]?)\Z")
+_SHIFT = {"": None, "b": 0, "k": 10, "m": 20, "g": 30, "t": 40, "p": 50, "e": 60}
+
+
+def c_int(text: str) -> int:
+    """strtoll(text, &end, 0) that must consume everything; ValueError otherwise."""
+    m = _INT.match(text)
+    if not m:
+        raise ValueError(text)
+    sign, digits = m.groups()
+    if digits[:2] in ("0x", "0X"):
+        value = int(digits, 16)
+    elif digits.startswith("0") and len(digits) > 1:
+        value = int(digits, 8)
+    else:
+        value = int(digits, 10)
+    return -value if sign == "-" else value
+
+
+def c_size(text: str, default_shift: int = 0) -> int:
+    """qemu_strtosz(): a number (hex, or decimal with a fraction) and one suffix."""
+    m = _SIZE.match(text)
+    if not m:
+        raise ValueError(text)
+    number, suffix = m.groups()
+    shift = _SHIFT[suffix.lower()]
+    unit = 1 << (default_shift if shift is None else shift)
+    if number[:2] in ("0x", "0X"):
+        value = int(number, 16) * unit
+    elif "." in number:
+        whole, _, frac = number.partition(".")
+        # Exact arithmetic: no float rounding, no overflow to infinity.
+        value = (int(whole or "0") * 10 ** len(frac) + int(frac or "0")) * unit // 10 ** len(frac)
+    else:
+        value = int(number) * unit
+    if value >= 1 << 64:
+        raise ValueError(text)
+    return value
