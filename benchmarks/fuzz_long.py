@@ -14,8 +14,8 @@ write to ``CMDXLATE_FUZZ_REPORT``, and exits with pytest's status.  A failure
 prints Hypothesis' falsifying example and a ``@reproduce_failure`` blob.
 
 Expect roughly 15 ms per example for the in-process properties and a few
-milliseconds more for those that start a shell; 5000 examples take about
-ten minutes on two cores.
+milliseconds more for those that start a shell: 3000 examples took 8 minutes,
+5000 about 15, on two cores.
 """
 
 from __future__ import annotations

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 
 _INT = re.compile(r"[ \t\n\v\f\r]*([+-]?)(0[xX][0-9a-fA-F]+|0[0-7]*|[1-9][0-9]*)\Z")
-_SIZE = re.compile(r"(0[xX][0-9a-fA-F]+|[0-9]+(?:\.[0-9]*)?)([bBkKmMgGtTpPeE]?)\Z")
+_SIZE = re.compile(r"[ \t\n\v\f\r]*\+?(0[xX][0-9a-fA-F]+|[0-9]*\.?[0-9]*)([bBkKmMgGtTpPeE]?)\Z")
 _SHIFT = {"": None, "b": 0, "k": 10, "m": 20, "g": 30, "t": 40, "p": 50, "e": 60}
 
 
@@ -29,11 +29,14 @@ def c_int(text: str) -> int:
 
 
 def c_size(text: str, default_shift: int = 0) -> int:
-    """qemu_strtosz(): a number (hex, or decimal with a fraction) and one suffix."""
+    """qemu_strtosz(): blanks and '+' allowed before a number (hex without a suffix, or
+    decimal with an optional fraction, even '.5'), then at most one suffix."""
     m = _SIZE.match(text)
     if not m:
         raise ValueError(text)
     number, suffix = m.groups()
+    if not any(ch.isdigit() for ch in number) or (number[:2] in ("0x", "0X") and suffix):
+        raise ValueError(text)  # QEMU 10.0 refuses hex with a suffix
     shift = _SHIFT[suffix.lower()]
     unit = 1 << (default_shift if shift is None else shift)
     if number[:2] in ("0x", "0X"):
