@@ -2,7 +2,9 @@
 
 A ``MachineType`` is one concrete machine (``pc-q35-6.1``) as a given QEMU
 release (the *target*) registers it, with every fact the resolver needs.
-Files are read lazily, only for the family a command line names.
+Files are read on the first lookup, not at import (commands that resolve no
+topology never pay for them). Which slot ids a machine reports, and since
+which QEMU release, is data too (``slot_props``).
 """
 
 from __future__ import annotations
@@ -12,9 +14,12 @@ import re
 from dataclasses import dataclass, field
 from functools import cache, cached_property, lru_cache
 from importlib import resources
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from cmdxlate.errors import CmdxlateError
+
+if TYPE_CHECKING:
+    from cmdxlate.smp import SmpConfig
 
 SUPPORTED_TARGETS: tuple[str, ...] = ("7.2", "10.0")
 DEFAULT_TARGET = "10.0"
@@ -72,6 +77,7 @@ def parse_target(target: str) -> tuple[int, int]:
 
 # No QEMU machine allows more; a database claiming more is not believed.
 ABSOLUTE_MAX_CPUS = 16384
+_LEVELS = (None, "drawers", "books", "sockets", "dies", "clusters", "modules", "cores", "threads")
 _LAYOUTS = ("x86", "spapr", "s390x", "arm-virt", "riscv", "loongarch", "generic")
 
 
@@ -82,6 +88,8 @@ def _valid_family(f: Any) -> bool:
                 and isinstance(f["arches"], list) and isinstance(f["versions"], dict)
                 and all(isinstance(v, list) for v in f["versions"].values())
                 and f["slot_layout"] in _LAYOUTS
+                and all(isinstance(p["name"], str) and p.get("only_if_above_1") in _LEVELS
+                        for p in f["slot_props"])
                 and isinstance(f["cpu_type_suffix"], dict) and isinstance(f["default_cpu"], str)
                 and all(isinstance(r, dict) and isinstance(r["value"], int)
                         and 1 <= r["value"] <= ABSOLUTE_MAX_CPUS for r in f["max_cpus"])
@@ -164,6 +172,21 @@ class MachineType:
     @cached_property
     def slot_layout(self) -> str:
         return str(self.data["slot_layout"])
+
+    @cached_property
+    def _slot_prop_rules(self) -> tuple[tuple[str, str | None], ...]:
+        rules = []
+        for rule in self.data.get("slot_props", []):
+            since = rule.get("since_qemu")
+            if since and self.target < tuple(int(x) for x in since.split(".")[:2]):
+                continue
+            rules.append((str(rule["name"]), rule.get("only_if_above_1")))
+        return tuple(rules)
+
+    def slot_prop_names(self, smp: SmpConfig) -> frozenset[str]:
+        """The slot ids this target's QEMU reports (die-id only with dies > 1, ...)."""
+        return frozenset(name for name, level in self._slot_prop_rules
+                         if level is None or getattr(smp, level) > 1)
 
     @cached_property
     def hotpluggable_cpus(self) -> bool:

@@ -46,8 +46,9 @@ def _width(n: int) -> int:
     return 0 if n <= 1 else (n - 1).bit_length()
 
 
-def x86_slots(smp: SmpConfig, with_modules: bool = True) -> list[CpuSlot]:
+def x86_slots(smp: SmpConfig, names: frozenset[str]) -> list[CpuSlot]:
     d, m, c, t = smp.dies, smp.modules, smp.cores, smp.threads
+    with_die, with_module = "die-id" in names, "module-id" in names
     off_core = _width(t)
     off_mod = off_core + _width(c)
     off_die = off_mod + _width(m)
@@ -61,9 +62,9 @@ def x86_slots(smp: SmpConfig, with_modules: bool = True) -> list[CpuSlot]:
         core = (i // t) % c
         smt = i % t
         props = {"socket-id": pkg}
-        if d > 1:
+        if with_die:
             props["die-id"] = die
-        if m > 1 and with_modules:
+        if with_module:
             props["module-id"] = mod
         props["core-id"] = core
         props["thread-id"] = smt
@@ -72,26 +73,24 @@ def x86_slots(smp: SmpConfig, with_modules: bool = True) -> list[CpuSlot]:
     return out
 
 
-def spapr_slots(smp: SmpConfig) -> list[CpuSlot]:
+def spapr_slots(smp: SmpConfig, names: frozenset[str]) -> list[CpuSlot]:
     t = smp.threads
     return [CpuSlot(i, {"core-id": i * t}, t, i * t) for i in range(smp.maxcpus // t)]
 
 
-def s390x_slots(smp: SmpConfig, with_topology: bool = True) -> list[CpuSlot]:
+def s390x_slots(smp: SmpConfig, names: frozenset[str]) -> list[CpuSlot]:
     out: list[CpuSlot] = []
     c, s, b, dr = smp.cores, smp.sockets, smp.books, smp.drawers
     for i in range(smp.maxcpus):
-        props: dict[str, int] = {}
-        if with_topology:
-            props["drawer-id"] = (i // (c * s * b)) % dr
-            props["book-id"] = (i // (c * s)) % b
-            props["socket-id"] = (i // c) % s
-        props["core-id"] = i
+        props = {"drawer-id": (i // (c * s * b)) % dr, "book-id": (i // (c * s)) % b,
+                 "socket-id": (i // c) % s, "core-id": i}
+        if len(names) < len(props):
+            props = {k: v for k, v in props.items() if k in names}
         out.append(CpuSlot(i, props, 1, i))
     return out
 
 
-def arm_virt_slots(smp: SmpConfig) -> list[CpuSlot]:
+def arm_virt_slots(smp: SmpConfig, names: frozenset[str]) -> list[CpuSlot]:
     cl, c, t = smp.clusters, smp.cores, smp.threads
     out: list[CpuSlot] = []
     for n in range(smp.maxcpus):
@@ -105,7 +104,7 @@ def arm_virt_slots(smp: SmpConfig) -> list[CpuSlot]:
     return out
 
 
-def riscv_slots(smp: SmpConfig) -> list[CpuSlot]:
+def riscv_slots(smp: SmpConfig, names: frozenset[str]) -> list[CpuSlot]:
     return [CpuSlot(n, {"core-id": n}, 1, n) for n in range(smp.maxcpus)]
 
 
@@ -113,7 +112,7 @@ def _p2(n: int) -> int:
     return 1 << _width(n)
 
 
-def loongarch_slots(smp: SmpConfig) -> list[CpuSlot]:
+def loongarch_slots(smp: SmpConfig, names: frozenset[str]) -> list[CpuSlot]:
     c, t = smp.cores, smp.threads
     out: list[CpuSlot] = []
     for n in range(smp.maxcpus):
@@ -123,12 +122,14 @@ def loongarch_slots(smp: SmpConfig) -> list[CpuSlot]:
     return out
 
 
-def generic_slots(smp: SmpConfig) -> list[CpuSlot]:
+def generic_slots(smp: SmpConfig, names: frozenset[str]) -> list[CpuSlot]:
     """Boards cmdxlate knows only by name: CPUs by index, no slot ids."""
     return [CpuSlot(n, {}, 1, n) for n in range(smp.maxcpus)]
 
 
-LAYOUTS: dict[str, Callable[[SmpConfig], list[CpuSlot]]] = {
+# Each layout computes every id its board has; ``names`` (the machine's
+# ``slot_props`` for this target and -smp) says which ones QEMU reports.
+LAYOUTS: dict[str, Callable[[SmpConfig, frozenset[str]], list[CpuSlot]]] = {
     "generic": generic_slots,
     "x86": x86_slots,
     "spapr": spapr_slots,

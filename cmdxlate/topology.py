@@ -22,7 +22,7 @@ from cmdxlate.numa import (
     parse_size,
 )
 from cmdxlate.numbers import c_int
-from cmdxlate.slots import LAYOUTS, PROP_ORDER, CpuSlot, s390x_slots, x86_slots
+from cmdxlate.slots import LAYOUTS, PROP_ORDER, CpuSlot
 from cmdxlate.smp import SmpConfig, SmpSupport, resolve_smp
 
 _INT64 = 1 << 63
@@ -265,12 +265,7 @@ def resolve(cl: CommandLine, target: str = "10.0", arch: str | None = None) -> T
     hmat = mprops.get("hmat") in ("on", "yes", "true")
 
     layout = machine.slot_layout
-    if layout == "x86":
-        slots = x86_slots(smp, with_modules=tver >= (9, 1))
-    elif layout == "s390x":
-        slots = s390x_slots(smp, with_topology=tver >= (8, 2))
-    else:
-        slots = LAYOUTS[layout](smp)
+    slots = LAYOUTS[layout](smp, machine.slot_prop_names(smp))
     if layout == "spapr":
         index_to_slot = [i // smp.threads for i in range(smp.maxcpus)]
     else:

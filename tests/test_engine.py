@@ -408,3 +408,24 @@ def test_memory_hotplug_slots_create_node_0() -> None:
     assert all(e["props"]["node-id"] == 0 for e in t.hotpluggable_cpus())
     t = resolve(parse_argv(["-M", "pc-i440fx-2.10", "-m", "1G,slots=4,maxmem=8G", "-smp", "2"]))
     assert all("node-id" not in e["props"] for e in t.hotpluggable_cpus())
+
+
+@pytest.mark.parametrize(("argv", "target", "arch", "want"), [
+    (["-M", "q35", "-smp", "4"], "10.0", "x86_64", {"socket-id", "core-id", "thread-id"}),
+    (["-M", "q35", "-smp", "4,dies=2"], "10.0", "x86_64",
+     {"socket-id", "die-id", "core-id", "thread-id"}),
+    (["-M", "q35", "-smp", "8,dies=2,modules=2"], "10.0", "x86_64",
+     {"socket-id", "die-id", "module-id", "core-id", "thread-id"}),
+    (["-M", "pc-i440fx-7.2", "-smp", "4,dies=2"], "7.2", "x86_64",
+     {"socket-id", "die-id", "core-id", "thread-id"}),
+    (["-M", "s390-ccw-virtio", "-smp", "4"], "10.0", "s390x",
+     {"drawer-id", "book-id", "socket-id", "core-id"}),
+    (["-M", "s390-ccw-virtio", "-smp", "4"], "7.2", "s390x", {"core-id"}),
+    (["-M", "pseries", "-smp", "4,threads=2"], "10.0", "ppc64", {"core-id"}),
+])
+def test_slot_props_come_from_the_machine_data(argv: list[str], target: str, arch: str,
+                                               want: set[str]) -> None:
+    """Which ids a slot carries is data (slot_props): by target release and by -smp."""
+    topo = resolve(parse_argv(argv), target, arch)
+    assert topo.machine.slot_prop_names(topo.smp) == want
+    assert all(set(s.props) - {"node-id"} == want for s in topo.slots)

@@ -612,9 +612,7 @@ def slot_guard(monkeypatch: pytest.MonkeyPatch) -> list[int]:
             return fn(smp, *a, **kw)
         return wrapper
 
-    # topology.resolve() calls these through its own module's names.
-    monkeypatch.setattr(topology_mod, "x86_slots", guard(slots_mod.x86_slots))
-    monkeypatch.setattr(topology_mod, "s390x_slots", guard(slots_mod.s390x_slots))
+    # topology.resolve() calls the layouts through its own module's name.
     monkeypatch.setattr(topology_mod, "LAYOUTS",
                         {k: guard(v) for k, v in slots_mod.LAYOUTS.items()})
     return asked

@@ -230,7 +230,14 @@ def test_probe_agrees_with_builtin_database(qemu10_x86: QemuBinary) -> None:
         assert probed[fam]["hotpluggable_cpus"] is True
         assert probed[fam]["default_cpu"] == builtin[fam]["default_cpu"]
         assert probed[fam]["probed_slot_props"] == ["core-id", "socket-id", "thread-id"]
+    from cmdxlate.cmdline import parse_argv
     from cmdxlate.machine import lookup_machine
+    from cmdxlate.topology import resolve
+
+    # What the probe saw is what the data's slot_props rules predict for its -smp.
+    for fam, name in (("pc-q35", "q35"), ("pc-i440fx", "pc")):
+        topo = resolve(parse_argv(["-M", name, "-smp", "2,maxcpus=4"]), "10.0", "x86_64")
+        assert sorted(topo.machine.slot_prop_names(topo.smp)) == probed[fam]["probed_slot_props"]
 
     for v in builtin["pc-q35"]["versions"]["10.0"]:
         rules = probed["pc-q35"]["max_cpus"]
