@@ -172,6 +172,42 @@ def _accel(cl: CommandLine, mprops: dict[str, str]) -> str | None:
     return accel
 
 
+def _kernel_irqchip(cl: CommandLine, mprops: dict[str, str]) -> str | None:
+    value = mprops.get("kernel-irqchip", mprops.get("kernel_irqchip"))
+    for opt in cl.find("accel"):
+        o = opt.opts
+        assert o is not None
+        value = o.get("kernel-irqchip") or value
+    return value
+
+
+class _ApicRule:
+    """The x2APIC checks of an x86 board, applied to each CPU as QEMU realizes it."""
+
+    def __init__(self, cl: CommandLine, model: str, accel: str | None,
+                 target: tuple[int, int]) -> None:
+        from cmdxlate import apic
+
+        self.apic = apic
+        cpus = cl.find("cpu")
+        self.features = apic.CpuFeatures(cpus[-1].value if cpus else None)
+        self.default = apic.cpu_default(model, accel, target)
+        self.model = model
+        self.target = target
+        self.untold = False
+
+    def check(self, slot: CpuSlot, device_value: str | None = None) -> None:
+        has = self.features.effective(self.default, device_value)
+        if not self.apic.check_cpu(slot.arch_id, has, self.target):
+            self.untold = True
+
+    def warning(self) -> str | None:
+        if not self.untold:
+            return None
+        return (f"cmdxlate cannot tell whether CPU model '{self.model}' has x2apic: QEMU refuses "
+                "APIC IDs of 255 and up without it (set x2apic=on in -cpu to be sure)")
+
+
 def _cpu_model(cl: CommandLine) -> tuple[str | None, int | None]:
     model: str | None = None
     index: int | None = None
@@ -311,14 +347,25 @@ def resolve(cl: CommandLine, target: str = "10.0", arch: str | None = None) -> T
     warnings.extend(numa.warnings)
     _board_checks(machine, smp, accel, mprops)
 
+    apic_rule = None
+    if machine.data.get("x2apic_rules") and slots:
+        from cmdxlate.apic import check_line
+
+        check_line(max(s.arch_id for s in slots), accel, _kernel_irqchip(cl, mprops), tver)
+        apic_rule = _ApicRule(cl, cpu_model, accel, tver)
+
     # Boot CPUs fill the first slots.
     boot_units = smp.cpus // smp.threads if layout == "spapr" else smp.cpus
     for i in range(min(boot_units, len(slots))):
         slots[i].plugged = True
         slots[i].boot = True
+        if apic_rule is not None and slots[i].arch_id >= 255:
+            apic_rule.check(slots[i])
     topo = Topology(machine, smp, given, cpu_model, cpu_type, slots, numa, ram, accel,
                     warnings, hmat=hmat)
-    _plug_devices(cl, topo, lookup)
+    _plug_devices(cl, topo, lookup, apic_rule)
+    if apic_rule is not None and (w := apic_rule.warning()):
+        topo.warnings.append(w)
     return topo
 
 
@@ -385,8 +432,9 @@ def _device_props(opt: Option) -> dict[str, str]:
 
 
 def _plug_devices(cl: CommandLine, topo: Topology,
-                  lookup: dict[tuple[tuple[str, int], ...], CpuSlot]) -> None:
-    """-device CPUs already on the line, checked as the board's pre-plug does."""
+                  lookup: dict[tuple[tuple[str, int], ...], CpuSlot],
+                  apic_rule: _ApicRule | None = None) -> None:
+    """-device CPUs already on the line, checked as the board's pre-plug and realize do."""
     machine = topo.machine
     for opt in cl.find("device"):
         props = _device_props(opt)
@@ -394,9 +442,12 @@ def _plug_devices(cl: CommandLine, topo: Topology,
         if not machine.is_cpu_driver(driver):
             continue
         try:
-            _plug_one(topo, props, driver, lookup)
+            slot = _plug_one(topo, props, driver, lookup)
+            if apic_rule is not None and slot.arch_id >= 255:
+                apic_rule.check(slot, props.get("x2apic"))
         except CmdxlateError as e:
-            raise CmdxlateError(e.message, option_index=opt.index, qemu=e.qemu) from None
+            raise CmdxlateError(e.message, option_index=opt.index, qemu=e.qemu,
+                                hint=e.hint) from None
         topo.device_cpu_options.append(opt.index)
 
 
@@ -410,7 +461,7 @@ def _num(props: dict[str, str], key: str) -> int | None:
 
 
 def _plug_one(topo: Topology, props: dict[str, str], driver: str,
-              lookup: dict[tuple[tuple[str, int], ...], CpuSlot]) -> None:
+              lookup: dict[tuple[tuple[str, int], ...], CpuSlot]) -> CpuSlot:
     machine = topo.machine
     layout = machine.slot_layout
     if not machine.device_cpus:
@@ -479,3 +530,4 @@ def _plug_one(topo: Topology, props: dict[str, str], driver: str,
     dev_id = props.get("id")
     slot.device_id = dev_id
     slot.qom_path = f"/machine/peripheral/{dev_id}" if dev_id else None
+    return slot

@@ -129,7 +129,7 @@ def project(cl: CommandLine, arch: str | None = None) -> CommandLine:
 
 
 def _with_x2apic(cl: CommandLine) -> CommandLine:
-    """APIC ids above 254 need x2APIC under TCG (KVM lines often rely on the host)."""
+    """APIC ids above 254 need x2apic under TCG; KVM turns it on by itself."""
     argv = cl.to_argv()
     cpus = cl.find("cpu")
     if cpus:
@@ -159,11 +159,12 @@ class VerifyReport:
     prediction_matches: bool | None = None
     original_answer: dict[str, Any] = field(default_factory=dict)
     converted_answer: dict[str, Any] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
         return {"equal": self.equal, "qemu": self.qemu, "original": self.original,
                 "converted": self.converted, "differences": self.differences,
-                "prediction_matches": self.prediction_matches}
+                "prediction_matches": self.prediction_matches, "notes": self.notes}
 
     def render(self) -> None:
         from rich.console import Console
@@ -180,6 +181,8 @@ class VerifyReport:
                 console.print(f"  [red]-[/] {escape(d)}")
         if self.prediction_matches is False:
             console.print("[yellow]note[/]: cmdxlate's own prediction differs from QEMU's answer")
+        for note in self.notes:
+            console.print(f"[yellow]note[/]: {escape(note)}")
 
 
 def _answer_dict(ans: Any) -> dict[str, Any]:
@@ -219,11 +222,20 @@ def verify_line(cl: CommandLine, qemu: str | None = None, target: str = "10.0",
 
     arch = arch or cl.arch or infer_arch(_machine_options(cl)[0]) or "x86_64"
     arch = ARCH_ALIASES.get(arch, arch)
+    # The line as written must be one QEMU accepts (with its own accelerator).
+    user_topo = resolve(cl, target, arch)
     proj = project(cl, arch)
-    topo = resolve(proj, target, arch)
-    if topo.machine.slot_layout == "x86" and any(s.arch_id >= 255 for s in topo.slots):
+    notes: list[str] = []
+    if user_topo.machine.data.get("x2apic_rules") and any(
+            s.arch_id >= 255 for s in user_topo.slots):
         proj = _with_x2apic(proj)
+        notes.append("APIC IDs of 255 and up: both lines ran with x2apic=on in -cpu, as TCG "
+                     "needs (KVM turns it on by itself; the topology does not depend on it)")
+    try:
         topo = resolve(proj, target, arch)
+    except CmdxlateError as e:
+        raise CmdxlateError(f"cannot verify this line under TCG: {e.message}",
+                            qemu=e.qemu) from None
     conv = convert(proj, topo)
     binary = find_qemu(arch, None if qemu else target, qemu)
     orig_argv = proj.to_argv()
@@ -245,4 +257,5 @@ def verify_line(cl: CommandLine, qemu: str | None = None, target: str = "10.0",
         predicted = topo.hotpluggable_cpus() == da.get("hotpluggable")
     except CmdxlateError as e:
         predicted = da.get("hotpluggable_error") == e.message
-    return VerifyReport(orig_argv, conv_argv, not diffs, label, diffs, predicted, da, db)
+    return VerifyReport(orig_argv, conv_argv, not diffs, label, diffs, predicted, da, db,
+                        notes)

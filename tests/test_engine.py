@@ -429,3 +429,40 @@ def test_slot_props_come_from_the_machine_data(argv: list[str], target: str, arc
     topo = resolve(parse_argv(argv), target, arch)
     assert topo.machine.slot_prop_names(topo.smp) == want
     assert all(set(s.props) - {"node-id"} == want for s in topo.slots)
+
+
+@pytest.mark.parametrize(("argv", "target", "message"), [
+    (["-M", "q35", "-smp", "300"], "10.0", "APIC ID 255 requires x2APIC feature in CPU"),
+    (["-M", "q35", "-smp", "300", "-cpu", "max"], "10.0", None),
+    (["-M", "q35", "-smp", "300", "-cpu", "max,x2apic=off"], "10.0",
+     "APIC ID 255 requires x2APIC feature in CPU"),
+    (["-M", "q35", "-smp", "300", "-cpu", "qemu64,-x2apic,+x2apic"], "10.0",
+     "APIC ID 255 requires x2APIC feature in CPU"),
+    (["-M", "q35", "-smp", "300", "-accel", "kvm"], "10.0", None),
+    (["-M", "q35", "-smp", "300", "-machine", "accel=kvm,kernel-irqchip=off"], "10.0",
+     "current -smp configuration requires kernel irqchip and X2APIC API support."),
+    (["-M", "q35", "-smp", "2,maxcpus=300", "-device",
+      "qemu64-x86_64-cpu,socket-id=0,core-id=257,thread-id=0"], "10.0",
+     "APIC ID 257 requires x2APIC feature in CPU"),
+    (["-M", "q35", "-smp", "2,maxcpus=256"], "7.2",
+     "current -smp configuration requires kernel irqchip and X2APIC API support."),
+    (["-M", "q35", "-smp", "2,maxcpus=256", "-enable-kvm"], "7.2", None),
+])
+def test_x2apic_rules(argv: list[str], target: str, message: str | None) -> None:
+    """APIC IDs >= 255: per CPU from QEMU 9.0 (model, -cpu, -device, KVM), per line before."""
+    if message is None:
+        resolve(parse_argv(argv), target, "x86_64")
+        return
+    with pytest.raises(CmdxlateError) as ei:
+        resolve(parse_argv(argv), target, "x86_64")
+    assert ei.value.message == message
+    assert ei.value.qemu
+    if message.startswith("APIC ID"):
+        assert ei.value.hint == "Try x2apic=on in -cpu."
+
+
+def test_x2apic_unknown_model_is_a_warning_not_a_guess() -> None:
+    topo = resolve(parse_argv(["-M", "q35", "-smp", "300", "-cpu", "NoSuchModel"]), "10.0",
+                   "x86_64")
+    assert any("cannot tell whether CPU model 'NoSuchModel' has x2apic" in w
+               for w in topo.warnings)

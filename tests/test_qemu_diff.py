@@ -163,10 +163,9 @@ def test_corpus_rejections_match_qemu(shared: Path, qemu10_for) -> None:
         try:
             resolve(cl, "10.0", arch)
         except CmdxlateError as e:
-            ans = run_topology_query(qemu10_for(arch), cl.to_argv())
-            assert ans.startup_error is not None, name
-            assert same_error(ans.startup_error.split("\n")[0], e.message), (
-                name, ans.startup_error, e.message)
+            real = _qemu_error(qemu10_for(arch), cl.to_argv())
+            assert real is not None, name
+            assert same_error(real.split("\n")[0], e.message), (name, real, e.message)
 
 
 def test_live_fixture_lines_match(shared: Path, qemu10_for) -> None:
@@ -365,3 +364,56 @@ def test_device_cpus_and_memory_match_qemu(arch: str, line: str, qemu10_for) -> 
     import shlex
 
     check_line(qemu10_for(arch), arch, shlex.split(line), "10.0")
+
+
+X2APIC_CASES = [
+    # (target, argv, QEMU refuses it)
+    ("10.0", ["-M", "q35", "-smp", "300"], True),
+    ("10.0", ["-M", "q35", "-smp", "300", "-cpu", "Skylake-Client"], False),
+    ("10.0", ["-M", "q35", "-smp", "300", "-cpu", "Nehalem"], True),
+    ("10.0", ["-M", "q35", "-smp", "300", "-cpu", "Nehalem-v2,x2apic=yes"], False),
+    ("10.0", ["-M", "q35", "-smp", "300", "-cpu", "qemu64,x2apic"], False),
+    ("10.0", ["-M", "q35", "-smp", "300", "-cpu", "qemu64,x2apic=on,-x2apic"], True),
+    ("10.0", ["-M", "q35", "-smp", "300", "-cpu", "max,+x2apic,-x2apic"], True),
+    ("10.0", ["-M", "q35", "-smp", "2,maxcpus=300"], False),
+    ("10.0", ["-M", "q35", "-smp", "1,maxcpus=300", "-device",
+              "qemu64-x86_64-cpu,socket-id=0,core-id=299,thread-id=0"], True),
+    ("10.0", ["-M", "q35", "-smp", "1,maxcpus=300", "-device",
+              "qemu64-x86_64-cpu,socket-id=0,core-id=299,thread-id=0,x2apic=on"], False),
+    ("10.0", ["-M", "q35", "-smp", "300,sockets=2", "-device",
+              "qemu64-x86_64-cpu,socket-id=0,core-id=0,thread-id=0"], True),
+    ("10.0", ["-M", "q35", "-smp", "200,sockets=2,cores=100"], False),
+    ("7.2", ["-M", "q35", "-smp", "2,maxcpus=256"], True),
+    ("7.2", ["-M", "q35", "-smp", "2,maxcpus=255"], False),
+    ("7.2", ["-M", "q35", "-smp", "2,maxcpus=200,sockets=2,cores=100"], False),
+    ("7.2", ["-M", "q35", "-smp", "256", "-cpu", "Skylake-Client"], True),
+]
+
+
+def _qemu_error(binary: QemuBinary, argv: list[str]) -> str | None:
+    """QEMU's refusal: a clean exit with a message, or an abort after one (the 10.0 APIC path)."""
+    from cmdxlate.oracle import OracleCrash
+
+    try:
+        return run_topology_query(binary, argv).startup_error
+    except OracleCrash as e:
+        lines = [ln for ln in e.message.splitlines() if ln.startswith("qemu-system-")]
+        assert lines, e.message
+        return lines[0].split(": ", 1)[1]
+
+
+@pytest.mark.parametrize(("target", "argv", "refused"), X2APIC_CASES)
+def test_x2apic_rules_match_qemu(target: str, argv: list[str], refused: bool,
+                                 qemu10_x86: QemuBinary, qemu72_x86: QemuBinary) -> None:
+    binary = qemu10_x86 if target == "10.0" else qemu72_x86
+    real = _qemu_error(binary, argv)
+    assert (real is not None) == refused, real
+    try:
+        resolve(parse_argv(argv), target, "x86_64")
+        ours = None
+    except CmdxlateError as e:
+        ours = e.message
+    if real is None:
+        assert ours is None
+    else:
+        assert ours is not None and same_error(real, ours), (real, ours)

@@ -1,0 +1,122 @@
+"""x86 APIC IDs of 255 and up: the x2APIC rules QEMU applies at board init.
+
+QEMU before 9.0 refuses the whole line unless KVM runs the interrupt
+controller in the kernel; from 9.0 each CPU whose APIC ID is 255 or more
+must have the x2apic feature, which KVM turns on by default and TCG takes
+from the CPU model (spec 1.4). The model table is data: ``cpus/x86.json``.
+"""
+
+from __future__ import annotations
+
+import json
+from functools import cache
+from importlib import resources
+from typing import Any
+
+from cmdxlate.errors import CmdxlateError
+
+X2APIC_HINT = "Try x2apic=on in -cpu."
+IRQCHIP_MESSAGE = "current -smp configuration requires kernel irqchip and X2APIC API support."
+_TRUE = ("on", "yes", "true", "y")
+_FALSE = ("off", "no", "false", "n")
+
+
+@cache
+def _table() -> dict[str, Any]:
+    text = (resources.files("cmdxlate.cpus") / "x86.json").read_text(encoding="utf-8")
+    data: dict[str, Any] = json.loads(text)
+    return data
+
+
+def _since(target: tuple[int, int]) -> bool:
+    major, minor = (int(x) for x in _table()["per_cpu_check_since_qemu"].split("."))
+    return target >= (major, minor)
+
+
+def _bool(value: str) -> bool | None:
+    v = value.lower()
+    return True if v in _TRUE else False if v in _FALSE else None
+
+
+def model_has_x2apic(model: str, target: tuple[int, int]) -> bool | None:
+    """Whether a -cpu model has x2apic by default under TCG; None if not in the table."""
+    models = _table()["models"]
+    key = f"{target[0]}.{target[1]}"
+    table = models.get(key) or models[max(models, key=lambda k: tuple(map(int, k.split("."))))]
+    if model in table["with_x2apic"]:
+        return True
+    if model in table["without_x2apic"]:
+        return False
+    return None
+
+
+class CpuFeatures:
+    """The x2apic setting a ``-cpu`` option gives every CPU of its type.
+
+    ``model,x2apic=on`` sets a property; ``+x2apic``/``-x2apic`` are applied
+    later, at realize, and ``-`` wins over ``+`` whatever their order.
+    """
+
+    def __init__(self, cpu_value: str | None) -> None:
+        self.prop: bool | None = None
+        self.plus = self.minus = False
+        self.unknown = False
+        if not cpu_value:
+            return
+        for item in cpu_value.split(",")[1:]:
+            if item in ("+x2apic", "-x2apic"):
+                self.plus |= item[0] == "+"
+                self.minus |= item[0] == "-"
+                continue
+            name, eq, value = item.partition("=")
+            if name.replace("_", "-") != "x2apic":
+                continue
+            parsed = _bool(value) if eq else True
+            if parsed is None:
+                self.unknown = True
+            else:
+                self.prop = parsed
+
+    def effective(self, default: bool | None, device_value: str | None = None) -> bool | None:
+        """x2apic of one CPU: model/KVM default < -cpu prop < -device prop < +/-."""
+        if self.minus:
+            return False
+        if self.plus:
+            return True
+        if device_value is not None:
+            return _bool(device_value)
+        if self.unknown:
+            return None
+        return self.prop if self.prop is not None else default
+
+
+def check_line(max_apic_id: int, accel: str | None, irqchip: str | None,
+               target: tuple[int, int]) -> None:
+    """x86_cpus_init: the whole-line check, by apic_id_limit (every slot, empty ones too)."""
+    if max_apic_id < 255 or accel == "xen":
+        return
+    if accel == "kvm":
+        if irqchip == "off":
+            raise CmdxlateError(IRQCHIP_MESSAGE, qemu=True)
+        return
+    if not _since(target) and accel in (None, "tcg"):
+        raise CmdxlateError(IRQCHIP_MESSAGE, qemu=True)
+
+
+def cpu_default(model: str, accel: str | None, target: tuple[int, int]) -> bool | None:
+    """The x2apic a CPU of ``model`` starts with before any -cpu/-device setting."""
+    if accel == "kvm" and _table().get("kvm_default_x2apic"):
+        return True
+    return model_has_x2apic(model, target)
+
+
+def check_cpu(apic_id: int, has_x2apic: bool | None, target: tuple[int, int]) -> bool:
+    """apic_common_set_id: False when the answer can't be told (model not in the table)."""
+    if apic_id < 255 or not _since(target):
+        return True
+    if has_x2apic is None:
+        return False
+    if not has_x2apic:
+        raise CmdxlateError(f"APIC ID {apic_id} requires x2APIC feature in CPU", qemu=True,
+                            hint=X2APIC_HINT)
+    return True
