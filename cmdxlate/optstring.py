@@ -114,7 +114,22 @@ class _Item:
 
 
 def _items(text: str) -> list[_Item]:
-    """Items as the grammar splits them (single commas, ``,,`` kept inside)."""
+    """Items as the grammar splits them (single commas, ``,,`` kept inside).
+
+    Without a ``,,`` every comma separates and the grammar's tree is exactly
+    a split (tests/test_engine.py proves it on arbitrary text); the LALR
+    parser runs for the strings where escapes make splitting ambiguous.
+    """
+    if ",," not in text:
+        out = []
+        for raw in text.split(","):
+            head, eq, value = raw.partition("=")
+            out.append(_Item(raw, head, value if eq else None, False))
+        return out
+    return _grammar_items(text)
+
+
+def _grammar_items(text: str) -> list[_Item]:
     tree = _get_parser().parse(text)
     out: list[_Item] = []
     for item in tree.children:
@@ -227,7 +242,6 @@ def _check_keyval_key(key: str, whole: str) -> None:
 @lru_cache(maxsize=4096)
 def parse_keyval(text: str, implied_key: str | None = None, help_allowed: bool = True) -> OptString:
     """Parse like QEMU's keyval_parse(): QAPI keys, implied value without commas."""
-    _items(text)
     pairs: list[OptPair] = []
     pos = 0
     first = True

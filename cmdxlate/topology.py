@@ -348,10 +348,11 @@ def resolve(cl: CommandLine, target: str = "10.0", arch: str | None = None) -> T
     _board_checks(machine, smp, accel, mprops)
 
     apic_rule = None
-    if machine.data.get("x2apic_rules") and slots:
+    # Slots are in APIC ID order, so the last one has the highest.
+    if machine.data.get("x2apic_rules") and slots and slots[-1].arch_id >= 255:
         from cmdxlate.apic import check_line
 
-        check_line(max(s.arch_id for s in slots), accel, _kernel_irqchip(cl, mprops), tver)
+        check_line(slots[-1].arch_id, accel, _kernel_irqchip(cl, mprops), tver)
         apic_rule = _ApicRule(cl, cpu_model, accel, tver)
 
     # Boot CPUs fill the first slots.

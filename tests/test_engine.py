@@ -83,6 +83,15 @@ def test_grammar_split_equals_reference_scan(text: str, implied: str | None) -> 
     assert got == want
 
 
+@settings(max_examples=500, deadline=None)
+@given(st.one_of(st.text(alphabet="ab=,.-\x00\n", max_size=30), st.text(max_size=30)))
+def test_split_fast_path_equals_the_grammar(text: str) -> None:
+    """Strings without ',,' skip the LALR parser: the split must be the grammar's tree."""
+    from cmdxlate.optstring import _grammar_items, _items
+
+    assert _items(text) == _grammar_items(text)
+
+
 @settings(max_examples=200, deadline=None)
 @given(st.text(alphabet="ab=,.-01 ", max_size=25))
 def test_generated_parser_is_current(text: str) -> None:
