@@ -32,6 +32,7 @@ class CpuSlot:
     qom_path: str | None = None
     device_id: str | None = None
     boot: bool = False
+    created: int = 0  # creation order among present CPUs (query-cpus-fast lists them so)
     extra: dict[str, object] = field(default_factory=dict)
 
     def ids(self) -> list[tuple[str, int]]:

@@ -72,9 +72,9 @@ class Topology:
     def present_cpus(self) -> list[dict[str, Any]]:
         """What query-cpus-fast answers: present vCPUs in cpu-index order."""
         out = []
-        for slot in self.slots:
-            if not slot.plugged:
-                continue
+        # The CPU list is in creation order: boot CPUs, then -device CPUs as created.
+        created = sorted((s for s in self.slots if s.plugged), key=lambda s: s.created)
+        for slot in created:
             props = self.slot_props(slot)
             for t in range(slot.vcpus_count):
                 index = slot.arch_id + t if self.machine.slot_layout == "spapr" else slot.index
@@ -280,10 +280,17 @@ def resolve(cl: CommandLine, target: str = "10.0", arch: str | None = None) -> T
     except CmdxlateError as e:
         raise CmdxlateError(e.message, option_index=m_index, qemu=e.qemu, hint=e.hint) from None
     tver = machine.target
-    # Option syntax errors come first, as QEMU parses them while reading argv.
+    # Option syntax errors come first, as QEMU parses them while reading argv;
+    # so does a repeated id among option-string -device (one QemuOpts list).
+    device_ids: set[str] = set()
     for opt in cl.options:
         if opt.name in ("numa", "smp", "machine", "device", "m", "object"):
-            opt.opts  # noqa: B018 - parse now to raise syntax errors in argv order
+            o = opt.opts
+            if opt.name == "device" and o is not None and o.id is not None:
+                if o.id in device_ids:
+                    raise CmdxlateError(f"Duplicate ID '{o.id}' for device",
+                                        option_index=opt.index, qemu=True)
+                device_ids.add(o.id)
     given, smp_index = _collect_smp(cl, tver)
     support = SmpSupport(machine.name, machine.levels, machine.prefer_sockets,
                          machine.min_cpus, machine.max_cpus, tver)
@@ -360,6 +367,7 @@ def resolve(cl: CommandLine, target: str = "10.0", arch: str | None = None) -> T
     for i in range(min(boot_units, len(slots))):
         slots[i].plugged = True
         slots[i].boot = True
+        slots[i].created = i
         if apic_rule is not None and slots[i].arch_id >= 255:
             apic_rule.check(slots[i])
     topo = Topology(machine, smp, given, cpu_model, cpu_type, slots, numa, ram, accel,
@@ -435,15 +443,32 @@ def _device_props(opt: Option) -> dict[str, str]:
 def _plug_devices(cl: CommandLine, topo: Topology,
                   lookup: dict[tuple[tuple[str, int], ...], CpuSlot],
                   apic_rule: _ApicRule | None = None) -> None:
-    """-device CPUs already on the line, checked as the board's pre-plug and realize do."""
+    """-device CPUs already on the line, checked as the board's pre-plug and realize do.
+
+    QEMU creates option-string devices first and JSON ones after them
+    (qemu_create_cli_devices), each group in argv order; a JSON device's id
+    is checked against every device created before it.
+    """
     machine = topo.machine
-    for opt in cl.find("device"):
+    devices = cl.find("device")
+    ids: set[str] = set()
+    created = len(topo.slots)
+    for opt in [d for d in devices if not d.is_json] + [d for d in devices if d.is_json]:
         props = _device_props(opt)
+        dev_id = props.get("id")
+        if opt.is_json and dev_id is not None:
+            if dev_id in ids:
+                raise CmdxlateError(f"Duplicate device ID '{dev_id}'", option_index=opt.index,
+                                    qemu=True)
+        if dev_id is not None:
+            ids.add(dev_id)
         driver = props.get("driver", "")
         if not machine.is_cpu_driver(driver):
             continue
         try:
             slot = _plug_one(topo, props, driver, lookup)
+            slot.created = created
+            created += 1
             if apic_rule is not None and slot.arch_id >= 255:
                 apic_rule.check(slot, props.get("x2apic"))
         except CmdxlateError as e:

@@ -475,3 +475,29 @@ def test_x2apic_unknown_model_is_a_warning_not_a_guess() -> None:
                    "x86_64")
     assert any("cannot tell whether CPU model 'NoSuchModel' has x2apic" in w
                for w in topo.warnings)
+
+
+def _cpu(core: int, dev_id: str, as_json: bool = False) -> str:
+    if as_json:
+        return json.dumps({"driver": "qemu64-x86_64-cpu", "id": dev_id, "socket-id": 0,
+                           "core-id": core, "thread-id": 0})
+    return f"qemu64-x86_64-cpu,id={dev_id},socket-id=0,core-id={core},thread-id=0"
+
+
+@pytest.mark.parametrize(("devices", "message"), [
+    (["-device", _cpu(1, "a"), "-device", "virtio-net-pci,id=a"], "Duplicate ID 'a' for device"),
+    (["-device", _cpu(1, "a", True), "-device", _cpu(2, "a")], "Duplicate device ID 'a'"),
+    (["-device", _cpu(1, "j", True), "-device", _cpu(1, "q")], "CPU[1] with APIC ID 1 exists"),
+])
+def test_device_id_clashes(devices: list[str], message: str) -> None:
+    with pytest.raises(CmdxlateError) as ei:
+        resolve(parse_argv(["-M", "q35", "-smp", "1,maxcpus=4", *devices]))
+    assert ei.value.message == message
+
+
+def test_option_string_devices_are_created_before_json_ones() -> None:
+    argv = ["-M", "q35", "-smp", "1,maxcpus=4", "-device", _cpu(3, "j", True),
+            "-device", _cpu(2, "q"), "-device", _cpu(1, "r")]
+    topo = resolve(parse_argv(argv))
+    assert [c["props"]["core-id"] for c in topo.present_cpus()] == [0, 2, 1, 3]
+    assert [c["cpu-index"] for c in topo.present_cpus()] == [0, 2, 1, 3]

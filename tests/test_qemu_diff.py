@@ -417,3 +417,41 @@ def test_x2apic_rules_match_qemu(target: str, argv: list[str], refused: bool,
         assert ours is None
     else:
         assert ours is not None and same_error(real, ours), (real, ours)
+
+
+def _cpu_q(core: int, dev_id: str) -> str:
+    return f"qemu64-x86_64-cpu,id={dev_id},socket-id=0,core-id={core},thread-id=0"
+
+
+def _cpu_j(core: int, dev_id: str) -> str:
+    return json.dumps({"driver": "qemu64-x86_64-cpu", "id": dev_id, "socket-id": 0,
+                       "core-id": core, "thread-id": 0})
+
+
+DEVICE_ORDER_CASES = [
+    ["-device", _cpu_q(1, "a"), "-device", _cpu_q(2, "a")],
+    ["-device", _cpu_q(1, "a"), "-device", "virtio-net-pci,id=a"],
+    ["-device", _cpu_q(1, "a"), "-device", _cpu_j(2, "a")],
+    ["-device", _cpu_j(1, "a"), "-device", _cpu_q(2, "a")],
+    ["-device", _cpu_j(1, "a"), "-device", _cpu_j(2, "a")],
+    ["-device", _cpu_j(1, "j"), "-device", _cpu_q(1, "q")],
+    ["-device", _cpu_j(3, "j"), "-device", _cpu_q(2, "q"), "-device", _cpu_q(1, "r")],
+]
+
+
+@pytest.mark.parametrize("target", ["10.0", "7.2"])
+@pytest.mark.parametrize("devices", DEVICE_ORDER_CASES)
+def test_device_ids_and_creation_order_match_qemu(target: str, devices: list[str],
+                                                  qemu10_x86: QemuBinary,
+                                                  qemu72_x86: QemuBinary) -> None:
+    """Option-string devices are created before JSON ones; ids clash as QEMU says."""
+    argv = ["-M", "q35", "-smp", "1,maxcpus=4", *devices]
+    binary = qemu10_x86 if target == "10.0" else qemu72_x86
+    ans = run_topology_query(binary, argv)
+    try:
+        topo = resolve(parse_argv(argv), target, "x86_64")
+    except CmdxlateError as e:
+        assert same_error(ans.startup_error, e.message), (ans.startup_error, e.message)
+        return
+    assert ans.startup_error is None and ans.cpus_fast is not None
+    assert normalise_cpus_fast(ans.cpus_fast) == topo.present_cpus()

@@ -92,10 +92,10 @@ def test_format_command_splits_back(env: list[str], binary: str | None,
     assert split(text) == want
 
 
-def _device(arb: str, as_json: bool) -> str:
+def _device(arb: str, as_json: bool, dev_id: str = "n0") -> str:
     if as_json:
-        return json.dumps({"driver": "virtio-net-pci", "id": "n0", "x-prop": arb})
-    return "virtio-net-pci,id=n0,romfile=" + arb.replace(",", ",,")
+        return json.dumps({"driver": "virtio-net-pci", "id": dev_id, "x-prop": arb})
+    return f"virtio-net-pci,id={dev_id},romfile=" + arb.replace(",", ",,")
 
 
 @pytest.mark.parametrize("shell", SHELLS)
@@ -130,7 +130,7 @@ def test_convert_tricky_values_in_sh() -> None:
               "#comment", "a;b", "\u00e9\u202e", "\udcff\udcfe"]
     args = ["-machine", "q35", "-smp", "2,maxcpus=4"]
     for i, t in enumerate(tricky):
-        args += ["-name", t, "-device", _device(t, i % 2 == 0)]
+        args += ["-name", t, "-device", _device(t, i % 2 == 0, f"n{i}")]
     js = runner.invoke(app, ["convert", "--format", "json", "--", *args],
                        catch_exceptions=False)
     assert js.exit_code == 0, js.stdout
