@@ -95,6 +95,8 @@ def render_tree(topo: Topology) -> None:
             label = f"core {slot.props['core-id']} ({slot.vcpus_count} threads)"
         else:
             label = f"cpu {slot.props.get('core-id', slot.index)}"
-        parent.add(f"[{style}]{label}: {what[state]}[/] [dim]cpu-index {slot.index}[/]")
+        text = what[state] + (f" id={slot.device_id}" if state == "device" and slot.device_id
+                              else "")
+        parent.add(f"[{style}]{escape(label)}: {escape(text)}[/] [dim]cpu-index {slot.index}[/]")
     console = Console()
     console.print(root)
