@@ -30,8 +30,12 @@ def explain_data(topo: Topology) -> dict[str, Any]:
               or k in topo.machine.levels}
     slots = []
     for s in topo.slots:
-        slots.append({"index": s.index, "props": topo.slot_props(s), "state": _state(s),
-                      "vcpus-count": s.vcpus_count})
+        entry: dict[str, Any] = {"index": s.index, "props": topo.slot_props(s),
+                                 "state": _state(s), "vcpus-count": s.vcpus_count,
+                                 "cpu-index": _cpu_indexes(topo, s)}
+        if s.device_id:
+            entry["device-id"] = s.device_id
+        slots.append(entry)
     return {
         "machine": topo.machine.name,
         "target": f"{topo.machine.target[0]}.{topo.machine.target[1]}",
@@ -42,6 +46,13 @@ def explain_data(topo: Topology) -> dict[str, Any]:
         "slots": slots,
         "warnings": topo.warnings,
     }
+
+
+def _cpu_indexes(topo: Topology, slot: CpuSlot) -> list[int]:
+    """A pseries core's threads take cpu-index core-id and up; elsewhere the slot index."""
+    if topo.machine.slot_layout == "spapr":
+        return [slot.arch_id + t for t in range(slot.vcpus_count)]
+    return [slot.index]
 
 
 def _state(slot: CpuSlot) -> str:
@@ -97,6 +108,9 @@ def render_tree(topo: Topology) -> None:
             label = f"cpu {slot.props.get('core-id', slot.index)}"
         text = what[state] + (f" id={slot.device_id}" if state == "device" and slot.device_id
                               else "")
-        parent.add(f"[{style}]{escape(label)}: {escape(text)}[/] [dim]cpu-index {slot.index}[/]")
+        cpu_indexes = _cpu_indexes(topo, slot)
+        index = (f"{cpu_indexes[0]}-{cpu_indexes[-1]}" if len(cpu_indexes) > 1
+                 else str(cpu_indexes[0]))
+        parent.add(f"[{style}]{escape(label)}: {escape(text)}[/] [dim]cpu-index {index}[/]")
     console = Console()
     console.print(root)
