@@ -44,10 +44,11 @@ class Option:
 
     @property
     def is_json(self) -> bool:
+        """QEMU looks at the first character only: " {...}" is an option string."""
         return (
             self.name in optdb.JSON_CAPABLE
             and self.value is not None
-            and self.value.lstrip().startswith("{")
+            and self.value.startswith("{")
         )
 
     def _parse(self) -> None:

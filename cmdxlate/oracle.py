@@ -122,15 +122,22 @@ class QemuAnswer:
 def _split_stderr(text: str, binary: str) -> tuple[str | None, list[str]]:
     prefix = os.path.basename(binary) + ": "
     warnings: list[str] = []
-    errors: list[str] = []
+    reports: list[str] = []
+    others: list[str] = []
     for line in text.splitlines():
-        line = line[len(prefix):] if line.startswith(prefix) else line
-        if line.startswith("warning: "):
-            warnings.append(line[len("warning: "):])
+        if line.startswith(prefix):
+            line = line[len(prefix):]
+            # A report may carry the option's location: "-device ...: warning: ...".
+            if line.startswith("warning: ") or ": warning: " in line:
+                warnings.append(line.split("warning: ", 1)[1])
+            else:
+                reports.append(line)
         elif line.strip():
-            errors.append(line)
-    # QEMU's error is its first non-warning line; hints follow it.
-    return (errors[0] if errors else None), warnings
+            others.append(line)  # hints, continuation lines of warnings
+    # QEMU stops at its error: the last report; hints follow it, unprefixed.
+    if reports:
+        return reports[-1], warnings
+    return (others[0] if others else None), warnings
 
 
 def _stderr_answer(proc: subprocess.Popen[bytes], errlog: str, binary: QemuBinary

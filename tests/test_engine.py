@@ -501,3 +501,24 @@ def test_option_string_devices_are_created_before_json_ones() -> None:
     topo = resolve(parse_argv(argv))
     assert [c["props"]["core-id"] for c in topo.present_cpus()] == [0, 2, 1, 3]
     assert [c["cpu-index"] for c in topo.present_cpus()] == [0, 2, 1, 3]
+
+
+def test_json_only_when_the_value_starts_with_a_brace() -> None:
+    """QEMU checks optarg[0] == '{': a leading blank makes it an option string."""
+    text = '{"driver":"qemu64-x86_64-cpu","socket-id":0,"core-id":1,"thread-id":0}'
+    assert parse_argv(["-device", text]).options[0].is_json
+    cl = parse_argv(["-device", " " + text])
+    assert not cl.options[0].is_json
+    topo = resolve(parse_argv(["-smp", "1,maxcpus=2", "-device", " " + text]))
+    assert [s.plugged for s in topo.slots] == [True, False]
+
+
+def test_oracle_reads_the_error_after_located_warnings() -> None:
+    from cmdxlate.oracle import _split_stderr
+
+    text = ("qemu-system-x86_64: -device x,a: warning: short-form boolean option 'a' deprecated\n"
+            "Please use a=on instead\n"
+            "qemu-system-x86_64: -device x,a: 'x' is not a valid device model name\n")
+    err, warnings = _split_stderr(text, "/usr/bin/qemu-system-x86_64")
+    assert err == "-device x,a: 'x' is not a valid device model name"
+    assert warnings == ["short-form boolean option 'a' deprecated"]
