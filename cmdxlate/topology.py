@@ -353,6 +353,8 @@ def resolve(cl: CommandLine, target: str = "10.0", arch: str | None = None) -> T
                             f"{machine.data['numa_mem_align_mib']} MiB", qemu=True)
     warnings.extend(numa.warnings)
     _board_checks(machine, smp, accel, mprops)
+    if machine.data.get("numa_nodes_are_sockets"):
+        _socket_per_node_checks(machine, smp, numa, slots)
 
     apic_rule = None
     # Slots are in APIC ID order, so the last one has the highest.
@@ -426,6 +428,31 @@ def _board_checks(machine: MachineType, smp: SmpConfig, accel: str | None,
     mt = machine.max_threads
     if mt is not None and smp.threads > mt:
         raise CmdxlateError(f"S390 does not support more than {mt} threads.", qemu=True)
+
+
+def _socket_per_node_checks(machine: MachineType, smp: SmpConfig, numa: NumaState,
+                            slots: list[CpuSlot]) -> None:
+    """riscv virt: each NUMA node is a socket holding one contiguous run of present harts."""
+    count = len(numa.nodes) or 1
+    limit = machine.data.get("max_numa_nodes")
+    if limit is not None and count > limit:
+        raise CmdxlateError(f"number of sockets/nodes should be less than {limit}", qemu=True)
+    if not numa.nodes:
+        return
+    present = slots[:smp.cpus]
+    runs: list[tuple[int, int]] = []
+    for node in range(count):
+        harts = [s.index for s in present if s.node == node]
+        if not harts or harts[-1] - harts[0] + 1 != len(harts):
+            raise CmdxlateError(f"discontinuous hartids in socket{node}", qemu=True)
+        runs.append((harts[0], harts[-1]))
+    for node in range(1, count):
+        if runs[node][0] < runs[node - 1][1]:
+            # Measured: QEMU 10.0.2 dies from SIGSEGV here, with no message to reproduce.
+            raise CmdxlateError(
+                f"QEMU crashes on this line: NUMA node {node}'s CPUs come before node "
+                f"{node - 1}'s, and this board needs each node's CPUs after the previous "
+                "node's", hint="give the nodes ascending cpus= ranges")
 
 
 def _device_props(opt: Option) -> dict[str, str]:

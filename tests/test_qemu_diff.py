@@ -455,3 +455,41 @@ def test_device_ids_and_creation_order_match_qemu(target: str, devices: list[str
         return
     assert ans.startup_error is None and ans.cpus_fast is not None
     assert normalise_cpus_fast(ans.cpus_fast) == topo.present_cpus()
+
+
+RISCV_SOCKET_CASES = [
+    # (argv, QEMU's outcome: None = accepted, "CRASH" = dies without a message, else its error)
+    ("-smp 4 -m 1G -numa node,mem=512M,cpus=0-1 -numa node,mem=512M,cpus=2-3", None),
+    ("-smp 2,maxcpus=4 -m 1G -numa node,mem=512M,cpus=0-1 -numa node,mem=512M,cpus=2-3",
+     "discontinuous hartids in socket1"),
+    ("-smp 2,maxcpus=4 -m 1G -numa node,mem=512M,cpus=0,cpus=2 -numa node,mem=512M,cpus=1,cpus=3",
+     None),
+    ("-smp 3,maxcpus=4 -m 1G -numa node,mem=512M,cpus=0,cpus=2 -numa node,mem=512M,cpus=1,cpus=3",
+     "discontinuous hartids in socket0"),
+    ("-smp 3 -m 1G -numa node,mem=512M,cpus=0-2 -numa node,mem=512M",
+     "discontinuous hartids in socket1"),
+    ("-smp 5 -m 1280M" + " -numa node,mem=256M" * 5,
+     "number of sockets/nodes should be less than 4"),
+    ("-smp 2 -m 1G -numa node,mem=512M,cpus=1 -numa node,mem=512M,cpus=0", "CRASH"),
+    ("-smp 3 -m 768M -numa node,mem=256M,cpus=0 -numa node,mem=256M,cpus=2 "
+     "-numa node,mem=256M,cpus=1", "CRASH"),
+]
+
+
+@pytest.mark.parametrize(("args", "outcome"), RISCV_SOCKET_CASES)
+def test_riscv_nodes_as_sockets_match_qemu(args: str, outcome: str | None, qemu10_for) -> None:
+    """riscv virt: node count, contiguous harts per node, and the line QEMU crashes on."""
+    from cmdxlate.oracle import OracleCrash
+
+    argv = ["-M", "virt", *args.split()]
+    try:
+        real = run_topology_query(qemu10_for("riscv64"), argv).startup_error
+    except OracleCrash:
+        real = "CRASH"
+    assert real == outcome
+    try:
+        resolve(parse_argv(argv), "10.0", "riscv64")
+        ours = None
+    except CmdxlateError as e:
+        ours = "CRASH" if e.message.startswith("QEMU crashes on this line") else e.message
+    assert ours == outcome
