@@ -271,8 +271,35 @@ def _memdevs(cl: CommandLine) -> dict[str, int]:
     return out
 
 
+_HELP_WORDS = ("help", "?")
+
+
+def _asks_for_help(opt: Option) -> bool:
+    """Whether QEMU would print a list for this option and exit instead of starting."""
+    name = opt.name
+    if name == "cpu":
+        return opt.value in _HELP_WORDS
+    if name not in ("machine", "smp", "object", "device", "accel") or opt.is_json:
+        return False
+    o = opt.opts
+    if o is None:
+        return False
+    if o.help:
+        return True
+    if name == "device":
+        return o.get("driver") in _HELP_WORDS or any(p.flag and p.key in _HELP_WORDS
+                                                     for p in o.pairs)
+    return name == "accel" and o.get("accel") in _HELP_WORDS
+
+
 def resolve(cl: CommandLine, target: str = "10.0", arch: str | None = None) -> Topology:
     """Resolve ``cl`` for a target QEMU; raise QEMU's error where it would fail."""
+    for opt in cl.options:
+        if opt.name in ("machine", "smp", "object", "device", "accel", "cpu") and \
+                _asks_for_help(opt):
+            raise CmdxlateError(
+                f"{' '.join(opt.args())}: QEMU prints help for this and exits without starting "
+                "a machine, so there is no topology to resolve", option_index=opt.index)
     mtype, mprops, m_index = _machine_options(cl)
     arch = arch or cl.arch or infer_arch(mtype) or "x86_64"
     try:

@@ -522,3 +522,26 @@ def test_oracle_reads_the_error_after_located_warnings() -> None:
     err, warnings = _split_stderr(text, "/usr/bin/qemu-system-x86_64")
     assert err == "-device x,a: 'x' is not a valid device model name"
     assert warnings == ["short-form boolean option 'a' deprecated"]
+
+
+HELP_REQUESTS = [["-smp", "help"], ["-smp", "2,help"], ["-machine", "q35,help"], ["-M", "?"],
+                 ["-accel", "help"], ["-object", "memory-backend-ram,help"], ["-device", "help"],
+                 ["-device", "virtio-net-pci,help"], ["-cpu", "?"], ["-cpu", "help"]]
+
+
+@pytest.mark.parametrize("args", HELP_REQUESTS)
+def test_help_requests_have_no_topology(args: list[str]) -> None:
+    """QEMU lists and exits for these: cmdxlate says so instead of resolving a default."""
+    with pytest.raises(CmdxlateError) as ei:
+        resolve(parse_argv(["-smp", "2", *args]))
+    assert "QEMU prints help for this" in ei.value.message
+    assert ei.value.option_index == 2
+
+
+@pytest.mark.parametrize("args", [["-machine", "type=help"], ["-accel", "tcg,help"],
+                                  ["-numa", "help"], ["-cpu", "qemu64,help"]])
+def test_help_words_that_are_not_help_requests(args: list[str]) -> None:
+    try:
+        resolve(parse_argv(args))
+    except CmdxlateError as e:
+        assert "QEMU prints help" not in e.message

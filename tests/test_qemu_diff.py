@@ -493,3 +493,16 @@ def test_riscv_nodes_as_sockets_match_qemu(args: str, outcome: str | None, qemu1
     except CmdxlateError as e:
         ours = "CRASH" if e.message.startswith("QEMU crashes on this line") else e.message
     assert ours == outcome
+
+
+def test_help_requests_make_qemu_exit_without_a_machine(qemu10_x86: QemuBinary) -> None:
+    """The options cmdxlate calls help requests really make QEMU 10.0 print and exit 0."""
+    import subprocess
+
+    from test_engine import HELP_REQUESTS
+
+    for args in HELP_REQUESTS:
+        proc = subprocess.run([qemu10_x86.path, "-S", "-display", "none", "-nodefaults",
+                               "-smp", "2", *args], capture_output=True, text=True, timeout=30,
+                              stdin=subprocess.DEVNULL)
+        assert proc.returncode == 0 and proc.stdout, (args, proc.stderr)
