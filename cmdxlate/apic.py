@@ -8,11 +8,7 @@ from the CPU model (spec 1.4). The model table is data: ``cpus/x86.json``.
 
 from __future__ import annotations
 
-import json
-from functools import cache
-from importlib import resources
-from typing import Any
-
+from cmdxlate.cpumodels import has_x2apic, table
 from cmdxlate.errors import CmdxlateError
 
 X2APIC_HINT = "Try x2apic=on in -cpu."
@@ -21,33 +17,14 @@ _TRUE = ("on", "yes", "true", "y")
 _FALSE = ("off", "no", "false", "n")
 
 
-@cache
-def _table() -> dict[str, Any]:
-    text = (resources.files("cmdxlate.cpus") / "x86.json").read_text(encoding="utf-8")
-    data: dict[str, Any] = json.loads(text)
-    return data
-
-
 def _since(target: tuple[int, int]) -> bool:
-    major, minor = (int(x) for x in _table()["per_cpu_check_since_qemu"].split("."))
+    major, minor = (int(x) for x in table("x86")["per_cpu_check_since_qemu"].split("."))
     return target >= (major, minor)
 
 
 def _bool(value: str) -> bool | None:
     v = value.lower()
     return True if v in _TRUE else False if v in _FALSE else None
-
-
-def model_has_x2apic(model: str, target: tuple[int, int]) -> bool | None:
-    """Whether a -cpu model has x2apic by default under TCG; None if not in the table."""
-    models = _table()["models"]
-    key = f"{target[0]}.{target[1]}"
-    table = models.get(key) or models[max(models, key=lambda k: tuple(map(int, k.split("."))))]
-    if model in table["with_x2apic"]:
-        return True
-    if model in table["without_x2apic"]:
-        return False
-    return None
 
 
 class CpuFeatures:
@@ -105,9 +82,9 @@ def check_line(max_apic_id: int, accel: str | None, irqchip: str | None,
 
 def cpu_default(model: str, accel: str | None, target: tuple[int, int]) -> bool | None:
     """The x2apic a CPU of ``model`` starts with before any -cpu/-device setting."""
-    if accel == "kvm" and _table().get("kvm_default_x2apic"):
+    if accel == "kvm" and table("x86").get("kvm_default_x2apic"):
         return True
-    return model_has_x2apic(model, target)
+    return has_x2apic("x86", model, target)
 
 
 def check_cpu(apic_id: int, has_x2apic: bool | None, target: tuple[int, int]) -> bool:

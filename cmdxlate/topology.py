@@ -329,6 +329,14 @@ def resolve(cl: CommandLine, target: str = "10.0", arch: str | None = None) -> T
 
     accel = _accel(cl, mprops)
     model, cpu_index = _cpu_model(cl)
+    cpu_family = machine.data.get("cpu_models", {}).get(machine.arch)
+    if model is not None and cpu_family:
+        from cmdxlate.cpumodels import check_model
+
+        try:
+            check_model(cpu_family, model, tver, accel)
+        except CmdxlateError as e:
+            raise CmdxlateError(e.message, option_index=cpu_index, qemu=True) from None
     cpu_model = model if model is not None else machine.default_cpu_model(accel)
     cpu_type = machine.cpu_type(cpu_model)
     ram, ram_slots, maxram = _memory(cl, machine.default_ram_bytes)
@@ -383,6 +391,17 @@ def resolve(cl: CommandLine, target: str = "10.0", arch: str | None = None) -> T
     if machine.data.get("numa_nodes_are_sockets"):
         _socket_per_node_checks(machine, smp, numa, slots)
 
+    if cpu_family and slots:
+        from cmdxlate.cpumodels import check_accel, check_runnable
+
+        try:
+            check_accel(cpu_family, cpu_model, accel)
+            cpu_opts = cl.find("cpu")
+            check_runnable(cpu_family, cpu_opts[-1].value or "" if cpu_opts else cpu_model,
+                           accel, tver)
+        except CmdxlateError as e:
+            raise CmdxlateError(e.message, option_index=cpu_index, qemu=True,
+                                hint=e.hint) from None
     apic_rule = None
     # Slots are in APIC ID order, so the last one has the highest.
     if machine.data.get("x2apic_rules") and slots and slots[-1].arch_id >= 255:

@@ -471,10 +471,14 @@ def test_x2apic_rules(argv: list[str], target: str, message: str | None) -> None
 
 
 def test_x2apic_unknown_model_is_a_warning_not_a_guess() -> None:
+    """qemu-system-i386's model list is not in the data: no check, and no silent guess."""
     topo = resolve(parse_argv(["-M", "q35", "-smp", "300", "-cpu", "NoSuchModel"]), "10.0",
-                   "x86_64")
+                   "i386")
     assert any("cannot tell whether CPU model 'NoSuchModel' has x2apic" in w
                for w in topo.warnings)
+    with pytest.raises(CmdxlateError, match="unable to find CPU model 'NoSuchModel'"):
+        resolve(parse_argv(["-M", "q35", "-smp", "300", "-cpu", "NoSuchModel"]), "10.0",
+                "x86_64")
 
 
 def _cpu(core: int, dev_id: str, as_json: bool = False) -> str:

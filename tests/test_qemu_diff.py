@@ -506,3 +506,62 @@ def test_help_requests_make_qemu_exit_without_a_machine(qemu10_x86: QemuBinary) 
                                "-smp", "2", *args], capture_output=True, text=True, timeout=30,
                               stdin=subprocess.DEVNULL)
         assert proc.returncode == 0 and proc.stdout, (args, proc.stderr)
+
+
+@pytest.mark.parametrize("target", ["10.0", "7.2"])
+@pytest.mark.parametrize("cpu", ["foo", "host", "EPYC-Genoa", "Skylake-Client-v4", "qemu64-v1",
+                                 "max", "Qemu64"])
+def test_cpu_models_match_qemu(target: str, cpu: str, qemu10_x86: QemuBinary,
+                               qemu72_x86: QemuBinary) -> None:
+    """Unknown -cpu models and 'host' without KVM fail as QEMU fails; known ones resolve."""
+    argv = ["-M", "q35", "-smp", "2", "-cpu", cpu]
+    binary = qemu10_x86 if target == "10.0" else qemu72_x86
+    real = run_topology_query(binary, argv).startup_error
+    try:
+        resolve(parse_argv(argv), target, "x86_64")
+        ours = None
+    except CmdxlateError as e:
+        ours = e.message
+    assert ours == real
+
+
+def test_cpu_model_table_is_what_qemu_lists(qemu10_x86: QemuBinary,
+                                            qemu72_x86: QemuBinary) -> None:
+    from cmdxlate.cpumodels import known_models
+    from cmdxlate.oracle import cpu_definitions
+
+    for binary, target in ((qemu10_x86, (10, 0)), (qemu72_x86, (7, 2))):
+        assert known_models("x86", target) == {d["name"] for d in cpu_definitions(binary)}
+
+
+@pytest.mark.parametrize(("arch", "machine", "cpu"), [
+    ("ppc64", "pseries", "foo"), ("ppc64", "pseries", "POWER9"), ("ppc64", "pseries", "host"),
+    ("ppc64", "pseries", "power8_v2.0"), ("ppc64", "pseries", "max"),
+    ("s390x", "s390-ccw-virtio", "Z14"),
+    ("s390x", "s390-ccw-virtio", "host"), ("s390x", "s390-ccw-virtio", "z14"),
+    ("s390x", "s390-ccw-virtio", "z13-base,dfp=off"), ("s390x", "s390-ccw-virtio", "z900"),
+    ("s390x", "s390-ccw-virtio", "qemu"), ("s390x", "s390-ccw-virtio", "gen16a-base"),
+])
+def test_cpu_models_of_other_arches_match_qemu(arch: str, machine: str, cpu: str,
+                                               qemu10_for) -> None:
+    """Model names (ppc64 case-insensitive), KVM-only 'host', and s390x models TCG can't run."""
+    argv = ["-M", machine, "-cpu", cpu]
+    real = run_topology_query(qemu10_for(arch), argv).startup_error
+    try:
+        resolve(parse_argv(argv), "10.0", arch)
+        ours = None
+    except CmdxlateError as e:
+        ours = e.message
+    assert ours == real
+
+
+def test_s390x_model_table_is_what_qemu_lists(qemu10_for) -> None:
+    from cmdxlate.cpumodels import known_models, table
+    from cmdxlate.oracle import cpu_definitions
+
+    defs = cpu_definitions(qemu10_for("s390x"))
+    assert known_models("s390x", (10, 0)) == {d["name"] for d in defs}
+    assert table("s390x")["tcg_unavailable"]["10.0"] == {
+        d["name"]: d["unavailable-features"] for d in defs if d.get("unavailable-features")}
+    assert known_models("ppc64", (10, 0)) == {
+        d["name"] for d in cpu_definitions(qemu10_for("ppc64"))} | {"max"}
