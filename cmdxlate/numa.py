@@ -38,6 +38,19 @@ class NumaState:
     uses_memdev: bool = False
     warnings: list[str] = field(default_factory=list)
     explicit_cpu_options: int = 0
+    hmat: bool = False
+    # hmat-lb tables by (hierarchy, data-type): initiator/target pairs and the
+    # base and range QEMU keeps to compress entries to 16 bits.
+    hmat_lb: dict[tuple[str, str], HmatTable] = field(default_factory=dict)
+    lb_info: dict[int, int] = field(default_factory=dict)  # bit 0 latency, bit 1 bandwidth
+    hmat_cache: dict[tuple[int, int], int] = field(default_factory=dict)  # (node, level): size
+
+
+@dataclass
+class HmatTable:
+    pairs: set[tuple[int, int]] = field(default_factory=set)
+    base: int = 0
+    range_bitmap: int = 0
 
 
 def parse_uint(text: str, what: str, kind: str = "uint64") -> int:
@@ -94,11 +107,17 @@ def cpu_ranges(values: list[str], maxcpus: int) -> list[int]:
 
 
 def assign(slot: CpuSlot, node: int, state: NumaState) -> None:
+    """machine_set_cpu_numa_node(): with HMAT a node holding CPUs is its own initiator."""
     if slot.node is not None and slot.node != node:
         raise CmdxlateError(f"CPU is already assigned to node-id: {slot.node}", qemu=True)
+    info = state.nodes.get(node)
+    if state.hmat and info is not None:
+        if info.initiator is not None and info.initiator != node:
+            raise CmdxlateError(f"The initiator of CPU NUMA node {node} should be itself "
+                                f"(got {info.initiator})", qemu=True)
+        info.has_cpu = True
+        info.initiator = node
     slot.node = node
-    if node in state.nodes:
-        state.nodes[node].has_cpu = True
 
 
 def apply_numa_option(opt: Option, state: NumaState, slots: list[CpuSlot],
@@ -119,10 +138,9 @@ def apply_numa_option(opt: Option, state: NumaState, slots: list[CpuSlot],
         elif kind == "dist":
             _numa_dist(o, state)
         elif kind in ("hmat-lb", "hmat-cache"):
-            if not hmat:
-                raise CmdxlateError(
-                    "ACPI Heterogeneous Memory Attribute Table (HMAT) is disabled, enable it with "
-                    "-machine hmat=on before using any of hmat specific options", qemu=True)
+            from cmdxlate.hmat import hmat_cache, hmat_lb
+
+            (hmat_lb if kind == "hmat-lb" else hmat_cache)(o, state, hmat)
         elif kind is None:
             raise CmdxlateError("Parameter 'type' is missing", qemu=True)
         else:
@@ -156,6 +174,13 @@ def _numa_node(cpus: list[str], o: object, state: NumaState, slots: list[CpuSlot
         raise CmdxlateError(
             "ACPI Heterogeneous Memory Attribute Table (HMAT) is disabled, enable it with "
             "-machine hmat=on before using any of hmat specific options", qemu=True)
+    if o.has("initiator"):
+        # Set before the node's cpus are assigned, as QEMU does.
+        initiator = parse_uint(o.get("initiator") or "", "initiator", "uint16")
+        if initiator >= MAX_NODES:
+            raise CmdxlateError(f"The initiator id {initiator} expects an integer between 0 "
+                                f"and {MAX_NODES - 1}", qemu=True)
+        node.initiator = initiator
     state.nodes[nodeid] = node
     for idx in cpu_ranges(cpus, maxcpus):
         assign(slots[index_to_slot[idx]], nodeid, state)
@@ -179,8 +204,6 @@ def _numa_node(cpus: list[str], o: object, state: NumaState, slots: list[CpuSlot
         if node.memdev not in memdevs:
             raise CmdxlateError(f"memdev={node.memdev} is ambiguous", qemu=True)
         node.size = memdevs[node.memdev]
-    if o.has("initiator"):
-        node.initiator = parse_uint(o.get("initiator") or "", "initiator", "uint16")
 
 
 def _numa_cpu(o: object, state: NumaState, slots: list[CpuSlot], slot_keys: frozenset[str],
@@ -314,11 +337,27 @@ def finish_cpu_init(state: NumaState, slots: list[CpuSlot], default_node: list[i
         if slot.node is None:
             if explicit:
                 missing.append(f"CPU {i} [{slot.label()}]")
-                slot.node = 0
+                assign(slot, 0, state)
             else:
-                slot.node = default_node[i]
+                assign(slot, default_node[i], state)
+    if state.hmat:
+        _validate_initiators(state)
     if missing:
         state.warnings.append("CPU(s) not present in any NUMA nodes: " + ", ".join(missing))
         state.warnings.append(
             "All CPU(s) up to maxcpus should be described in NUMA config, ability to start up "
             "with partial NUMA mappings is obsoleted and will be removed in future")
+
+
+def _validate_initiators(state: NumaState) -> None:
+    """numa_validate_initiator(): an explicit initiator must be a node that holds CPUs."""
+    for nid in sorted(state.nodes):
+        initiator = state.nodes[nid].initiator
+        if initiator is None:
+            continue
+        target = state.nodes.get(initiator)
+        if target is None:
+            raise CmdxlateError(f"NUMA node {initiator} is missing, use '-numa node' option to "
+                                "declare it first", qemu=True)
+        if not target.has_cpu:
+            raise CmdxlateError(f"The initiator of NUMA node {nid} is invalid", qemu=True)

@@ -351,7 +351,7 @@ def resolve(cl: CommandLine, target: str = "10.0", arch: str | None = None) -> T
     slot_keys = frozenset(k for k in (slots[0].props if slots else {}) if k != "node-id")
     lookup = {tuple(sorted(s.props.items())): s for s in slots}
 
-    numa = NumaState()
+    numa = NumaState(hmat=hmat)
     numa_opts = cl.find("numa")
     if numa_opts and not machine.numa_supported:
         raise CmdxlateError("NUMA is not supported by this machine-type",

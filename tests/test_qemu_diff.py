@@ -565,3 +565,111 @@ def test_s390x_model_table_is_what_qemu_lists(qemu10_for) -> None:
         d["name"]: d["unavailable-features"] for d in defs if d.get("unavailable-features")}
     assert known_models("ppc64", (10, 0)) == {
         d["name"] for d in cpu_definitions(qemu10_for("ppc64"))} | {"max"}
+
+
+# -numa hmat-lb / hmat-cache / initiator: (hmat=, the -numa part of the line)
+N2 = ("-numa node,nodeid=0,memdev=m0,initiator=0,cpus=0-1 "
+      "-numa node,nodeid=1,memdev=m1,initiator=0 ")
+TWO = "-numa node,nodeid=0,memdev=m0 -numa node,nodeid=1,memdev=m1 "
+
+
+def _lb(fields: str) -> str:
+    return f"-numa hmat-lb,{fields} "
+
+
+def _lb0(rest: str) -> str:
+    return _lb("initiator=0,target=0,hierarchy=memory," + rest)
+
+
+def lat(t: int = 0, v: int = 10) -> str:
+    return _lb(f"initiator=0,target={t},hierarchy=memory,data-type=access-latency,latency={v}")
+
+
+def bw(t: int = 0, v: str = "1G") -> str:
+    return _lb(f"initiator=0,target={t},hierarchy=memory,data-type=access-bandwidth,"
+               f"bandwidth={v}")
+
+
+def cache(size: str, level: int, node: int = 0, assoc: str = "direct",
+          line: str = ",line=8") -> str:
+    return (f"-numa hmat-cache,node-id={node},size={size},level={level},"
+            f"associativity={assoc},policy=write-back{line} ")
+
+
+LB_OK = lat() + bw()
+HMAT_CASES = [
+    ("off", TWO + "-numa hmat-lb"),
+    ("off", TWO + lat()),
+    ("on", N2 + "-numa hmat-lb,initiator=0"),
+    ("on", N2 + _lb("initiator=0,target=0,hierarchy=foo,data-type=access-latency,latency=1")),
+    ("on", N2 + _lb0("data-type=foo,latency=1")),
+    ("on", N2 + _lb0("data-type=access-latency")),
+    ("on", N2 + _lb0("data-type=access-latency,latency=5,bandwidth=1M")),
+    ("on", N2 + _lb0("data-type=access-bandwidth,latency=5")),
+    ("on", N2 + _lb0("data-type=access-latency,latency=x")),
+    ("on", N2 + _lb0("data-type=access-bandwidth,bandwidth=x")),
+    ("on", N2 + _lb("initiator=70000,target=0,hierarchy=memory,data-type=access-latency,"
+                    "latency=5")),
+    ("on", N2 + _lb0("data-type=access-latency,latency=5,foo=1")),
+    ("on", N2 + _lb("initiator=2,target=0,hierarchy=memory,data-type=access-latency,latency=5")),
+    ("on", N2 + lat(t=2, v=5)),
+    ("on", N2 + bw(v="1000")),
+    ("on", N2 + bw() + bw()),
+    ("on", N2 + lat(0, 1) + lat(1, 100000)),
+    ("on", N2 + lat(0, 10) + lat(1, 70000)),
+    ("on", N2 + lat(0, 0) + lat(1, 5)),
+    ("on", N2 + bw(0, "1M") + bw(1, "128G")),
+    ("on", N2 + bw(0, "1M") + bw(1, "32G")),
+    ("on", N2 + LB_OK + cache("10K", 1)),
+    ("on", N2 + LB_OK + cache("10K", 0)),
+    ("on", N2 + LB_OK + cache("10K", 4)),
+    ("on", N2 + LB_OK + cache("10K", 2)),
+    ("on", N2 + LB_OK + cache("10K", 1) + cache("10K", 1)),
+    ("on", N2 + LB_OK + cache("10K", 1) + cache("8K", 2)),
+    ("on", N2 + LB_OK + cache("10K", 1) + cache("20K", 2) + cache("30K", 3)),
+    ("on", N2 + LB_OK + cache("1K", 1, node=5)),
+    ("on", N2 + LB_OK + cache("1K", 1, assoc="foo")),
+    ("on", N2 + LB_OK + cache("1K", 1, line="")),
+    ("on", N2 + lat(0, 0) + bw(0, "0") + cache("10K", 1)),
+    ("on", "-numa node,nodeid=0,memdev=m0,cpus=0-1,initiator=1 -numa node,nodeid=1,memdev=m1"),
+    ("on", "-numa node,nodeid=0,memdev=m0,initiator=1 -numa node,nodeid=1,memdev=m1,initiator=1"),
+    ("on", "-numa node,nodeid=0,memdev=m0,initiator=1 -numa node,nodeid=1,memdev=m1"),
+    ("on", "-numa node,nodeid=0,memdev=m0,initiator=5 -numa node,nodeid=1,memdev=m1"),
+    ("on", TWO + "-numa cpu,node-id=0,socket-id=0 -numa cpu,node-id=1,socket-id=1 "
+     + _lb("initiator=1,target=0,hierarchy=memory,data-type=access-latency,latency=5")),
+    ("on", TWO + lat(0, 5)),
+]
+
+
+def test_hmat_cases_are_not_one_sided() -> None:
+    from cmdxlate.topology import resolve as _resolve
+
+    outcomes = set()
+    for hmat, numa in HMAT_CASES:
+        try:
+            _resolve(parse_argv(_hmat_argv(hmat, numa)))
+            outcomes.add("ok")
+        except CmdxlateError:
+            outcomes.add("error")
+    assert outcomes == {"ok", "error"}
+
+
+def _hmat_argv(hmat: str, numa: str) -> list[str]:
+    return (f"-M q35,hmat={hmat} -smp 2,sockets=2 -m 2G -object memory-backend-ram,id=m0,size=1G "
+            "-object memory-backend-ram,id=m1,size=1G " + numa).split()
+
+
+@pytest.mark.parametrize("target", ["10.0", "7.2"])
+@pytest.mark.parametrize(("hmat", "numa"), HMAT_CASES)
+def test_hmat_rules_match_qemu(target: str, hmat: str, numa: str, qemu10_x86: QemuBinary,
+                               qemu72_x86: QemuBinary) -> None:
+    """Field parsing, the hmat=on gate, initiators, entry ranges, cache levels: as QEMU says."""
+    argv = _hmat_argv(hmat, numa)
+    binary = qemu10_x86 if target == "10.0" else qemu72_x86
+    real = run_topology_query(binary, argv).startup_error
+    try:
+        resolve(parse_argv(argv), target, "x86_64")
+    except CmdxlateError as e:
+        assert same_error(real, e.message), (real, e.message)
+        return
+    assert real is None, real

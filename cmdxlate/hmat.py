@@ -1,0 +1,193 @@
+"""``-numa hmat-lb`` and ``-numa hmat-cache``: QEMU's checks, in its order.
+
+QEMU reads every field of the option first (its options visitor), then
+refuses the option when ``-machine hmat=on`` is missing, then checks the
+entry against the nodes and entries defined before it on the command line.
+Latencies and bandwidths are kept the way QEMU compresses them to 16 bits,
+because an entry too far from the earlier ones is refused.
+"""
+
+from __future__ import annotations
+
+from cmdxlate.errors import CmdxlateError
+from cmdxlate.numa import HmatTable, NumaState, parse_uint
+from cmdxlate.numbers import c_size
+from cmdxlate.optstring import OptString
+
+HMAT_DISABLED = ("ACPI Heterogeneous Memory Attribute Table (HMAT) is disabled, enable it with "
+                 "-machine hmat=on before using any of hmat specific options")
+HIERARCHIES = ("memory", "first-level", "second-level", "third-level")
+DATA_TYPES = ("access-latency", "read-latency", "write-latency", "access-bandwidth",
+              "read-bandwidth", "write-bandwidth")
+ASSOCIATIVITIES = ("none", "direct", "complex")
+POLICIES = ("none", "write-back", "write-through")
+LB_LEVELS = 4  # HMAT_LB_LEVELS: memory plus three cache levels
+UINT16_MAX = 0xFFFF
+MIB = 1 << 20
+
+
+def _fields(o: OptString, allowed: tuple[str, ...]) -> None:
+    for key in o.keys():
+        if key not in ("type", *allowed):
+            raise CmdxlateError(f"Invalid parameter '{key}'", qemu=True)
+
+
+def _uint(o: OptString, key: str, bits: int, required: bool = True) -> int | None:
+    text = o.get(key)
+    if text is None:
+        if required:
+            raise CmdxlateError(f"Parameter '{key}' is missing", qemu=True)
+        return None
+    value = parse_uint(text, key)
+    if value >= 1 << bits:
+        raise CmdxlateError(f"Parameter '{key}' expects uint{bits}_t", qemu=True)
+    return value
+
+
+def _size(o: OptString, key: str, required: bool = True) -> int | None:
+    text = o.get(key)
+    if text is None:
+        if required:
+            raise CmdxlateError(f"Parameter '{key}' is missing", qemu=True)
+        return None
+    try:
+        return c_size(text)
+    except ValueError:
+        raise CmdxlateError(f"Parameter '{key}' expects a size value", qemu=True) from None
+
+
+def _enum(o: OptString, key: str, values: tuple[str, ...]) -> str:
+    text = o.get(key)
+    if text is None:
+        raise CmdxlateError(f"Parameter '{key}' is missing", qemu=True)
+    if text not in values:
+        raise CmdxlateError(f"Parameter '{key}' does not accept value '{text}'", qemu=True)
+    return text
+
+
+def hmat_lb(o: OptString, state: NumaState, enabled: bool) -> None:
+    """parse_numa_hmat_lb()."""
+    _fields(o, ("initiator", "target", "hierarchy", "data-type", "latency", "bandwidth"))
+    initiator = _uint(o, "initiator", 16)
+    target = _uint(o, "target", 16)
+    hierarchy = _enum(o, "hierarchy", HIERARCHIES)
+    data_type = _enum(o, "data-type", DATA_TYPES)
+    latency = _uint(o, "latency", 64, required=False)
+    bandwidth = _size(o, "bandwidth", required=False)
+    assert initiator is not None and target is not None
+    if not enabled:
+        raise CmdxlateError(HMAT_DISABLED, qemu=True)
+    count = len(state.nodes)
+    # QEMU compares with '>' here, so an id equal to the node count falls through
+    # to the checks below.
+    if initiator > count:
+        raise CmdxlateError(f"Invalid initiator={initiator}, it should be less than {count}",
+                            qemu=True)
+    if target > count:
+        raise CmdxlateError(f"Invalid target={target}, it should be less than {count}",
+                            qemu=True)
+    ini_node = state.nodes.get(initiator)
+    if ini_node is None or not ini_node.has_cpu:
+        raise CmdxlateError(
+            f"Invalid initiator={initiator}, it isn't an initiator proximity domain", qemu=True)
+    if target not in state.nodes:
+        raise CmdxlateError(f"The target={target} should point to an existing node", qemu=True)
+    table = state.hmat_lb.setdefault((hierarchy, data_type), HmatTable())
+    pair = (initiator, target)
+    if data_type.endswith("latency"):
+        if latency is None:
+            raise CmdxlateError("Missing 'latency' option", qemu=True)
+        if bandwidth is not None:
+            raise CmdxlateError("Invalid option 'bandwidth' since the data type is latency",
+                                qemu=True)
+        if pair in table.pairs:
+            raise CmdxlateError(f"Duplicate configuration of the latency for "
+                                f"initiator={initiator} and target={target}", qemu=True)
+        table.base = table.base or (1 << 64) - 1
+        if latency:
+            base, rng = _compress_latency(table, latency)
+            _record(state, table, target, 1, base, rng, rng < UINT16_MAX,
+                    f"Latency {latency} between initiator={initiator} and target={target} "
+                    "should not differ from previously entered min or max values on more "
+                    f"than {UINT16_MAX - 1}")
+    else:
+        if bandwidth is None:
+            raise CmdxlateError("Missing 'bandwidth' option", qemu=True)
+        if latency is not None:
+            raise CmdxlateError("Invalid option 'latency' since the data type is bandwidth",
+                                qemu=True)
+        if bandwidth % MIB:
+            raise CmdxlateError(f"Bandwidth {bandwidth} between initiator={initiator} and "
+                                f"target={target} should be 1MB aligned", qemu=True)
+        if pair in table.pairs:
+            raise CmdxlateError(f"Duplicate configuration of the bandwidth for "
+                                f"initiator={initiator} and target={target}", qemu=True)
+        table.base = table.base or 1
+        if bandwidth:
+            bits = table.range_bitmap | bandwidth
+            first_bit = (bits & -bits).bit_length() - 1
+            fits = bits.bit_length() - first_bit <= 16 and bandwidth >> first_bit < UINT16_MAX
+            _record(state, table, target, 2, 1 << first_bit, bits, fits,
+                    f"Bandwidth {bandwidth} between initiator={initiator} and target={target} "
+                    f"should not differ from previously entered values on more than "
+                    f"{UINT16_MAX - 1}")
+    table.pairs.add(pair)
+
+
+def _compress_latency(table: HmatTable, latency: int) -> tuple[int, int]:
+    """The base (a power of ten) and the largest compressed entry after adding ``latency``."""
+    entry, power = latency, 1
+    while entry % 10 == 0:
+        entry //= 10
+        power *= 10
+    return min(table.base, power), max(table.range_bitmap, latency // table.base)
+
+
+def _record(state: NumaState, table: HmatTable, target: int, bit: int, base: int, rng: int,
+            fits: bool, too_far: str) -> None:
+    """Keep the new base and range, or refuse an entry that no longer fits 16 bits."""
+    if not fits:
+        raise CmdxlateError(too_far, qemu=True)
+    table.base, table.range_bitmap = base, rng
+    state.lb_info[target] = state.lb_info.get(target, 0) | bit
+
+
+def hmat_cache(o: OptString, state: NumaState, enabled: bool) -> None:
+    """parse_numa_hmat_cache()."""
+    _fields(o, ("node-id", "size", "level", "associativity", "policy", "line"))
+    node_id = _uint(o, "node-id", 32)
+    size = _size(o, "size")
+    level = _uint(o, "level", 8)
+    _enum(o, "associativity", ASSOCIATIVITIES)
+    _enum(o, "policy", POLICIES)
+    _uint(o, "line", 16)
+    assert node_id is not None and size is not None and level is not None
+    if not enabled:
+        raise CmdxlateError(HMAT_DISABLED, qemu=True)
+    count = len(state.nodes)
+    if node_id >= count:
+        raise CmdxlateError(f"Invalid node-id={node_id}, it should be less than {count}",
+                            qemu=True)
+    if state.lb_info.get(node_id, 0) != 3:
+        raise CmdxlateError(f"The latency and bandwidth information of node-id={node_id} "
+                            "should be provided before memory side cache attributes", qemu=True)
+    if level < 1 or level >= LB_LEVELS:
+        raise CmdxlateError(f"Invalid level={level}, it should be larger than 0 and less than "
+                            f"or equal to {LB_LEVELS - 1}", qemu=True)
+    caches = state.hmat_cache
+    if (node_id, level) in caches:
+        raise CmdxlateError(f"Duplicate configuration of the side cache for node-id={node_id} "
+                            f"and level={level}", qemu=True)
+    below = caches.get((node_id, level - 1))
+    if level > 1 and below is None:
+        raise CmdxlateError(f"Cache level={level - 1} shall be defined first", qemu=True)
+    if level > 1 and below is not None and size <= below:
+        raise CmdxlateError(f"Invalid size={size}, the size of level={level} should be larger "
+                            f"than the size({below}) of level={level - 1}", qemu=True)
+    above = caches.get((node_id, level + 1))
+    if level < LB_LEVELS - 1 and above is not None and size >= above:
+        raise CmdxlateError(f"Invalid size={size}, the size of level={level} should be less "
+                            f"than the size({above}) of level={level + 1}", qemu=True)
+    caches[(node_id, level)] = size
+
+
