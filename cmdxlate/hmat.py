@@ -189,5 +189,3 @@ def hmat_cache(o: OptString, state: NumaState, enabled: bool) -> None:
         raise CmdxlateError(f"Invalid size={size}, the size of level={level} should be less "
                             f"than the size({above}) of level={level + 1}", qemu=True)
     caches[(node_id, level)] = size
-
-
