@@ -41,6 +41,8 @@ FAMILIES: dict[str, dict[str, Any]] = {
                  "levels": ["clusters"], "threads": [1, 2], "numa": True},
     "riscv": {"arch": "riscv64", "machines": ["virt"], "levels": [], "threads": [1],
               "numa": True, "numa_cpus": False},
+    "q35-hmat": {"arch": "x86_64", "machines": ["q35,hmat=on", "pc-q35-9.2,hmat=on"],
+                 "levels": [], "threads": [1, 2], "numa": True, "hmat": True},
     "pc-7.2": {"arch": "x86_64", "machines": ["pc", "pc-i440fx-6.1", "pc-q35-7.2", "q35"],
                "levels": ["dies"], "threads": [1, 2], "numa": True, "target": "7.2"},
 }
@@ -80,9 +82,12 @@ def smp_text(values: dict[str, int]) -> str:
 
 
 @st.composite
-def numa_args(draw: Any, maxcpus: int, with_cpus: bool = True, mib: int = 128) -> list[str]:
-    """Nodes with ``mib`` MiB backends each, and some way of mapping CPUs."""
-    n = draw(st.integers(0, 3))
+def numa_args(draw: Any, maxcpus: int, with_cpus: bool = True, mib: int = 128,
+              hmat: bool = False) -> list[str]:
+    """Nodes with ``mib`` MiB backends each, some way of mapping CPUs, and with ``hmat``
+    initiators and HMAT entries."""
+    n = draw(st.integers(1 if hmat else 0, 3))
+    initiators = hmat and draw(st.booleans())
     if n == 0:
         return []
     args = ["-m", f"{mib * n}M"]
@@ -91,12 +96,38 @@ def numa_args(draw: Any, maxcpus: int, with_cpus: bool = True, mib: int = 128) -
     mode = draw(st.sampled_from(["default", "cpus", "cpu-socket"])) if with_cpus else "default"
     for i in range(n):
         node = f"node,nodeid={i},memdev=m{i}"
+        if initiators:
+            node += f",initiator={draw(st.integers(0, n - 1))}"
         if mode == "cpus":
             picks = draw(st.lists(st.integers(0, maxcpus - 1), unique=True, max_size=3))
             node += "".join(f",cpus={p}" for p in sorted(picks))
         args += ["-numa", node]
     if mode == "cpu-socket":
         args += ["-numa", f"cpu,node-id={draw(st.integers(0, n - 1))},socket-id=0"]
+    if hmat:
+        args += draw(hmat_args(n))
+    return args
+
+
+@st.composite
+def hmat_args(draw: Any, nodes: int) -> list[str]:
+    """hmat-lb and hmat-cache entries over ``nodes`` nodes (QEMU refuses many of them)."""
+    args: list[str] = []
+    node = st.integers(0, max(0, nodes - 1))
+    for _ in range(draw(st.integers(0, 3))):
+        kind = draw(st.sampled_from(["access-latency", "read-latency", "access-bandwidth",
+                                     "write-bandwidth"]))
+        value = (f"latency={draw(st.sampled_from([0, 1, 10, 100, 70000]))}"
+                 if kind.endswith("latency") else
+                 f"bandwidth={draw(st.sampled_from(['0', '1M', '2G', '1000']))}")
+        args += ["-numa", f"hmat-lb,initiator={draw(node)},target={draw(node)},"
+                          f"hierarchy={draw(st.sampled_from(['memory', 'first-level']))},"
+                          f"data-type={kind},{value}"]
+    for _ in range(draw(st.integers(0, 2))):
+        args += ["-numa", f"hmat-cache,node-id={draw(node)},"
+                          f"size={draw(st.sampled_from(['1K', '2K', '4K']))},"
+                          f"level={draw(st.integers(1, 3))},associativity=direct,"
+                          "policy=write-back,line=8"]
     return args
 
 
@@ -115,5 +146,6 @@ def topology_lines(draw: Any, family: str, valid: bool = True) -> tuple[str, lis
             maxcpus = maxcpus // values.get("threads", 1)
         with_cpus = family != "pseries" and fam.get("numa_cpus", True)
         argv += draw(numa_args(max(1, maxcpus), with_cpus=with_cpus,
-                               mib=256 if family == "pseries" else 128))
+                               mib=256 if family == "pseries" else 128,
+                               hmat=fam.get("hmat", False)))
     return fam["arch"], argv
