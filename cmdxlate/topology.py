@@ -326,6 +326,9 @@ def resolve(cl: CommandLine, target: str = "10.0", arch: str | None = None) -> T
     except CmdxlateError as e:
         raise CmdxlateError(e.message, option_index=smp_index, qemu=True) from None
     warnings = list(smp.warnings)
+    if machine.slot_layout == "arm-virt" and mprops.get("gic-version", "2") not in GIC_VERSIONS:
+        # The machine property is set after -smp is read and before -numa.
+        raise CmdxlateError("Invalid gic-version value", option_index=m_index, qemu=True)
 
     accel = _accel(cl, mprops)
     model, cpu_index = _cpu_model(cl)
@@ -446,18 +449,7 @@ def _default_nodes(machine: MachineType, smp: SmpConfig, slots: list[CpuSlot], n
 def _board_checks(machine: MachineType, smp: SmpConfig, accel: str | None,
                   mprops: dict[str, str]) -> None:
     if machine.slot_layout == "arm-virt":
-        # The interrupt controller bounds the CPU count (machvirt_init).
-        gic = mprops.get("gic-version")
-        limit = None
-        if gic == "2":
-            limit = 8
-        elif gic in ("3", "4") and (mprops.get("highmem-redists") == "off"
-                                    or mprops.get("highmem") == "off"):
-            limit = 123
-        if limit is not None and smp.maxcpus > limit:
-            raise CmdxlateError(
-                f"Number of SMP CPUs requested ({smp.maxcpus}) exceeds max CPUs supported by "
-                f"machine 'mach-virt' ({limit})", qemu=True)
+        _arm_gic_checks(smp, accel, mprops)
     if machine.slot_layout == "spapr":
         t = smp.threads
         if smp.cpus % t:
@@ -499,6 +491,39 @@ def _socket_per_node_checks(machine: MachineType, smp: SmpConfig, numa: NumaStat
                 f"QEMU crashes on this line: NUMA node {node}'s CPUs come before node "
                 f"{node - 1}'s, and this board needs each node's CPUs after the previous "
                 "node's", hint="give the nodes ascending cpus= ranges")
+
+
+_ON = ("on", "yes", "true", "y")
+GIC_VERSIONS = ("2", "3", "4", "host", "max")
+
+
+def _arm_gic_checks(smp: SmpConfig, accel: str | None, mprops: dict[str, str]) -> None:
+    """machvirt_init(): the GIC version QEMU settles on, and the CPUs its redistributors fit.
+
+    Without gic-version QEMU keeps GICv2 while 8 CPUs fit and takes v3 beyond; under TCG
+    'max' is v3, or v4 with virtualization=on. The redistributor space below 4 GiB holds
+    123 GICv3 or 61 GICv4 CPUs, which is all there is with highmem(-redists)=off.
+    """
+    tcg = accel in (None, "tcg")
+    gic = mprops.get("gic-version") or ("3" if smp.maxcpus > 8 else "2")
+    virtualization = mprops.get("virtualization", "off").lower() in _ON
+    if gic == "host":
+        if accel != "kvm":
+            raise CmdxlateError("gic-version=host requires KVM", qemu=True)
+        return
+    if gic == "max":
+        if not tcg:
+            return
+        gic = "4" if virtualization else "3"
+    if gic == "4" and tcg and not virtualization:
+        raise CmdxlateError("tcg does not support GICv4 emulation, is virtualization=on?",
+                            qemu=True)
+    low_only = "off" in (mprops.get("highmem-redists"), mprops.get("highmem"))
+    limit = 8 if gic == "2" else (123 if gic == "3" else 61) if low_only else None
+    if limit is not None and smp.maxcpus > limit:
+        raise CmdxlateError(
+            f"Number of SMP CPUs requested ({smp.maxcpus}) exceeds max CPUs supported by "
+            f"machine 'mach-virt' ({limit})", qemu=True)
 
 
 def _device_props(opt: Option) -> dict[str, str]:

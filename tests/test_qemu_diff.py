@@ -673,3 +673,31 @@ def test_hmat_rules_match_qemu(target: str, hmat: str, numa: str, qemu10_x86: Qe
         assert same_error(real, e.message), (real, e.message)
         return
     assert real is None, real
+
+
+ARM_GIC_CASES = [
+    "-M virt -smp 9", "-M virt,gic-version=2 -smp 9", "-M virt,highmem=off -smp 124",
+    "-M virt,highmem=off -smp 123", "-M virt,gic-version=3,highmem=off -smp 124",
+    "-M virt,gic-version=max,highmem=off -smp 124",
+    "-M virt,gic-version=max,highmem=off,virtualization=on -smp 62",
+    "-M virt,gic-version=4 -smp 4", "-M virt,gic-version=4,virtualization=on -smp 4",
+    "-M virt,gic-version=4,virtualization=on,highmem=off -smp 62",
+    "-M virt,gic-version=4,virtualization=on,highmem-redists=off -smp 61",
+    "-M virt,gic-version=host -smp 4", "-M virt,gic-version=foo -smp 4",
+    "-M virt,gic-version=foo -smp x", "-M virt,gic-version=foo -numa node,foo=1",
+    "-M virt,virtualization=on,highmem=off -smp 124", "-M virt-6.1,highmem=off -smp 124",
+    "-M virt,gic-version=2,highmem=off -smp 8", "-M virt,gic-version=max -smp 300",
+]
+
+
+@pytest.mark.parametrize("args", ARM_GIC_CASES)
+def test_arm_virt_gic_rules_match_qemu(args: str, qemu10_for) -> None:
+    """GIC version defaults, TCG's GICv4 and host rules, and the redistributor CPU limits."""
+    argv = args.split()
+    real = run_topology_query(qemu10_for("aarch64"), argv).startup_error
+    try:
+        resolve(parse_argv(argv), "10.0", "aarch64")
+    except CmdxlateError as e:
+        assert same_error(real, e.message), (real, e.message)
+        return
+    assert real is None, real
