@@ -139,6 +139,15 @@ class CommandLine:
         return m.group(1) if m else None
 
     def find(self, *names: str) -> list[Option]:
+        """Options with these names, in argv order (an index built on first use)."""
+        index = self.__dict__.get("_by_name")
+        if index is None or self.__dict__.get("_indexed") != len(self.options):
+            index = {}
+            for o in self.options:
+                index.setdefault(o.name, []).append(o)
+            self.__dict__["_by_name"], self.__dict__["_indexed"] = index, len(self.options)
+        if len(names) == 1:
+            return list(index.get(names[0], ()))
         return [o for o in self.options if o.name in names]
 
 

@@ -92,7 +92,7 @@ JSON_CAPABLE: frozenset[str] = frozenset({"device", "object", "blockdev", "audio
 
 def canonical_name(arg: str) -> str | None:
     """``-smp``/``--smp`` -> ``smp``; None if ``arg`` is not an option."""
-    if len(arg) < 2 or not arg.startswith("-"):
+    if arg[:1] != "-" or len(arg) < 2:
         return None
     name = arg[2:] if arg.startswith("--") else arg[1:]
     if name == "M":

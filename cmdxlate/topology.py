@@ -272,6 +272,8 @@ def _memdevs(cl: CommandLine) -> dict[str, int]:
 
 
 _HELP_WORDS = ("help", "?")
+_HELP_CAPABLE = frozenset({"machine", "smp", "object", "device", "accel", "cpu"})
+_PARSED_WHILE_READING = frozenset({"numa", "smp", "machine", "device", "m", "object"})
 
 
 def _asks_for_help(opt: Option) -> bool:
@@ -294,12 +296,27 @@ def _asks_for_help(opt: Option) -> bool:
 
 def resolve(cl: CommandLine, target: str = "10.0", arch: str | None = None) -> Topology:
     """Resolve ``cl`` for a target QEMU; raise QEMU's error where it would fail."""
+    # Option syntax errors come first, as QEMU parses them while reading argv;
+    # so does a repeated id among option-string -device (one QemuOpts list).
+    # Help requests are acted on once argv has been read.
+    device_ids: set[str] = set()
+    help_opt: Option | None = None
     for opt in cl.options:
-        if opt.name in ("machine", "smp", "object", "device", "accel", "cpu") and \
-                _asks_for_help(opt):
-            raise CmdxlateError(
-                f"{' '.join(opt.args())}: QEMU prints help for this and exits without starting "
-                "a machine, so there is no topology to resolve", option_index=opt.index)
+        name = opt.name
+        if name in _PARSED_WHILE_READING:
+            o = opt.opts
+            if name == "device" and o is not None and o.id is not None:
+                if o.id in device_ids:
+                    raise CmdxlateError(f"Duplicate ID '{o.id}' for device",
+                                        option_index=opt.index, qemu=True)
+                device_ids.add(o.id)
+        if help_opt is None and name in _HELP_CAPABLE and _asks_for_help(opt):
+            help_opt = opt
+    if help_opt is not None:
+        raise CmdxlateError(
+            f"{' '.join(help_opt.args())}: QEMU prints help for this and exits without "
+            "starting a machine, so there is no topology to resolve",
+            option_index=help_opt.index)
     mtype, mprops, m_index = _machine_options(cl)
     arch = arch or cl.arch or infer_arch(mtype) or "x86_64"
     try:
@@ -307,17 +324,6 @@ def resolve(cl: CommandLine, target: str = "10.0", arch: str | None = None) -> T
     except CmdxlateError as e:
         raise CmdxlateError(e.message, option_index=m_index, qemu=e.qemu, hint=e.hint) from None
     tver = machine.target
-    # Option syntax errors come first, as QEMU parses them while reading argv;
-    # so does a repeated id among option-string -device (one QemuOpts list).
-    device_ids: set[str] = set()
-    for opt in cl.options:
-        if opt.name in ("numa", "smp", "machine", "device", "m", "object"):
-            o = opt.opts
-            if opt.name == "device" and o is not None and o.id is not None:
-                if o.id in device_ids:
-                    raise CmdxlateError(f"Duplicate ID '{o.id}' for device",
-                                        option_index=opt.index, qemu=True)
-                device_ids.add(o.id)
     given, smp_index = _collect_smp(cl, tver)
     support = SmpSupport(machine.name, machine.levels, machine.prefer_sockets,
                          machine.min_cpus, machine.max_cpus, tver)
