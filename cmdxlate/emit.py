@@ -51,9 +51,11 @@ def _slot_ids(slot: CpuSlot, layout: str) -> list[tuple[str, str]]:
 
 
 def _used_ids(cl: CommandLine) -> set[str]:
+    """Ids on the line that a generated ``vcpuN`` id could collide with."""
     ids: set[str] = set()
     for opt in cl.options:
-        if opt.value is None or opt.name is None or "id" not in opt.value:
+        # Generated ids all start with "vcpu": other values cannot collide.
+        if opt.value is None or opt.name is None or "vcpu" not in opt.value:
             continue
         try:
             v = opt.get("id")
