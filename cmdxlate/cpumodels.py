@@ -17,9 +17,27 @@ from cmdxlate.errors import CmdxlateError
 
 @cache
 def table(family: str) -> dict[str, Any]:
+    """The family's table: from a probed database (--machines) if it has one, else built in.
+
+    A probed database without CPU models knows none for its release, so nothing is
+    checked against the built-in lists of other releases.
+    """
+    from cmdxlate.machine import cpu_model_table, using_machine_file
+
+    probed = cpu_model_table(family)
+    if probed is not None:
+        return probed
     text = (resources.files("cmdxlate.cpus") / f"{family}.json").read_text(encoding="utf-8")
     data: dict[str, Any] = json.loads(text)
+    if using_machine_file():
+        data = dict(data, models={})
     return data
+
+
+def clear_caches() -> None:
+    table.cache_clear()
+    known_models.cache_clear()
+    _folded.cache_clear()
 
 
 def _models(family: str, target: tuple[int, int]) -> dict[str, Any] | None:

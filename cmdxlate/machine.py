@@ -47,7 +47,11 @@ def use_machine_file(path: str | None) -> None:
         return
     _override_file = path
     _families.cache_clear()
+    _override_cpu_models.cache_clear()
     lookup_machine.cache_clear()
+    from cmdxlate import cpumodels
+
+    cpumodels.clear_caches()
 
 
 @lru_cache(maxsize=1024)
@@ -101,13 +105,46 @@ def _valid_family(f: Any) -> bool:
 
 
 @cache
+def _override_data() -> Any:
+    assert _override_file is not None
+    try:
+        with open(_override_file, encoding="utf-8") as f:
+            return json.load(f)
+    except (OSError, ValueError) as e:
+        raise CmdxlateError(f"cannot read machine database {_override_file}: {e}") from None
+
+
+@cache
+def _override_cpu_models() -> dict[str, Any] | None:
+    if _override_file is None:
+        return None
+    models = _override_data().get("cpu_models") if isinstance(_override_data(), dict) else None
+    if models is None:
+        return None
+    if not isinstance(models, dict) or not all(
+            isinstance(t, dict) and isinstance(t.get("models"), dict) for t in models.values()):
+        raise CmdxlateError(f"{_override_file}: not a cmdxlate machine database")
+    return models
+
+
+def using_machine_file() -> bool:
+    return _override_file is not None
+
+
+def cpu_model_table(family: str) -> dict[str, Any] | None:
+    """A probed database's CPU model table for ``family`` (None: use the built-in one)."""
+    models = _override_cpu_models()
+    if models is None:
+        return None
+    table = models.get(family)
+    return table if isinstance(table, dict) else None
+
+
+@cache
 def _families() -> tuple[dict[str, Any], ...]:
     if _override_file is not None:
-        try:
-            with open(_override_file, encoding="utf-8") as f:
-                data = json.load(f)
-        except (OSError, ValueError) as e:
-            raise CmdxlateError(f"cannot read machine database {_override_file}: {e}") from None
+        _override_data.cache_clear()
+        data = _override_data()
         fams = data.get("families") if isinstance(data, dict) else None
         if not isinstance(fams, list) or not all(_valid_family(f) for f in fams):
             raise CmdxlateError(f"{_override_file}: not a cmdxlate machine database")

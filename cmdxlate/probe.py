@@ -119,4 +119,41 @@ def probe_binary(path: str, timeout: float = 30.0) -> dict[str, Any]:
             keys = sorted({k for e in ans.hotpluggable for k in e["props"]})
             slot_props[fam["family"]] = keys
             fam["probed_slot_props"] = keys
+    cpu_family = next((f["cpu_models"][arch] for f in db["families"]
+                       if arch in f.get("cpu_models", {})), None)
+    if cpu_family is not None:
+        db["cpu_models"] = {cpu_family: probe_cpu_models(binary, cpu_family, db["target"],
+                                                         db["qemu_version"], timeout)}
     return db
+
+
+def probe_cpu_models(binary: Any, family: str, target: str, version: str,
+                     timeout: float) -> dict[str, Any]:
+    """The binary's CPU models in the shape of ``cmdxlate/cpus/<family>.json``.
+
+    The rules around the lists (messages, which accelerators a model needs) are
+    cmdxlate's own and are kept; only what this binary lists is probed.
+    """
+    from cmdxlate.cpumodels import table
+    from cmdxlate.oracle import cpu_definitions, run_qmp_commands
+
+    defs = cpu_definitions(binary, timeout)
+    names = sorted(d["name"] for d in defs)
+    out = {k: v for k, v in table(family).items() if k not in ("models", "tcg_unavailable")}
+    out["sources"] = [f"probed from QEMU {version} under TCG"]
+    if "per_cpu_check_since_qemu" in out:  # x86: which models have x2apic by default
+        cmds = [("query-cpu-model-expansion", {"type": "full", "model": {"name": n}})
+                for n in names]
+        results, _ = run_qmp_commands(binary, ["-machine", "none"], cmds, timeout)
+        with_x2apic = [n for n, r in zip(names, results, strict=False)
+                       if isinstance(r, dict) and r.get("return", {}).get("model", {})
+                       .get("props", {}).get("x2apic")]
+        out["models"] = {target: {"with_x2apic": with_x2apic, "without_x2apic": [
+            n for n in names if n not in set(with_x2apic)]}}
+    else:
+        out["models"] = {target: {"names": names}}
+    missing = {d["name"]: d["unavailable-features"] for d in defs
+               if d.get("unavailable-features")}
+    if missing and "unavailable_message" in out:
+        out["tcg_unavailable"] = {target: dict(sorted(missing.items()))}
+    return out

@@ -245,6 +245,10 @@ def test_probe_agrees_with_builtin_database(qemu10_x86: QemuBinary) -> None:
                    if "max_version" not in r or _vk(v) <= _vk(r["max_version"]))
         assert got == want, v
     assert probed["microvm"]["hotpluggable_cpus"] is False
+    # CPU models: the same lists as the built-in table of that release.
+    from cmdxlate.cpumodels import table
+
+    assert db["cpu_models"]["x86"]["models"]["10.0"] == table("x86")["models"]["10.0"]
 
 
 def _vk(v: str) -> tuple[int, ...]:
@@ -701,3 +705,22 @@ def test_arm_virt_gic_rules_match_qemu(args: str, qemu10_for) -> None:
         assert same_error(real, e.message), (real, e.message)
         return
     assert real is None, real
+
+
+def test_probed_database_checks_its_own_cpu_models(tmp_path: Path, qemu10_for) -> None:
+    """--machines carries the binary's CPU models; a database without them checks none."""
+    from cmdxlate.machine import use_machine_file
+    from cmdxlate.probe import probe_binary
+
+    db = probe_binary(qemu10_for("s390x").path)
+    path = tmp_path / "m.json"
+    path.write_text(json.dumps(db))
+    argv = ["-M", "s390-ccw-virtio", "-cpu", "z14"]
+    use_machine_file(str(path))
+    with pytest.raises(CmdxlateError, match="not available in the current configuration"):
+        resolve(parse_argv(argv), "10.0", "s390x")
+    del db["cpu_models"]
+    bare = tmp_path / "bare.json"
+    bare.write_text(json.dumps(db))
+    use_machine_file(str(bare))
+    resolve(parse_argv(["-M", "s390-ccw-virtio", "-cpu", "no-such-model"]), "10.0", "s390x")
