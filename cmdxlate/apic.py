@@ -54,8 +54,9 @@ class CpuFeatures:
             else:
                 self.prop = parsed
 
-    def effective(self, default: bool | None, device_value: str | None = None) -> bool | None:
-        """x2apic of one CPU: model/KVM default < -cpu prop < -device prop < +/-."""
+    def effective(self, default: bool | None, device_value: str | None = None,
+                  global_value: str | None = None) -> bool | None:
+        """x2apic of one CPU: model/KVM default < -global < -cpu prop < -device prop < +/-."""
         if self.minus:
             return False
         if self.plus:
@@ -64,7 +65,31 @@ class CpuFeatures:
             return _bool(device_value)
         if self.unknown:
             return None
-        return self.prop if self.prop is not None else default
+        if self.prop is not None:
+            return self.prop
+        if global_value is not None:
+            return _bool(global_value)
+        return default
+
+
+def global_x2apic(globals_: list[str], cpu_type: str) -> str | None:
+    """The last ``-global`` setting x2apic on the CPU type or its base class.
+
+    ``-global DRIVER.PROP=VALUE`` and ``-global driver=..,property=..,value=..``
+    both count; a base class (``x86_64-cpu``) reaches every model.
+    """
+    base = "x86_64-cpu" if cpu_type.endswith("-x86_64-cpu") else "i386-cpu"
+    value: str | None = None
+    for text in globals_:
+        if text.startswith("driver="):
+            fields = dict(p.partition("=")[::2] for p in text.split(","))
+            driver, prop, val = fields.get("driver"), fields.get("property"), fields.get("value")
+        else:
+            head, _, val = text.partition("=")
+            driver, _, prop = head.partition(".")
+        if driver in (cpu_type, base) and prop == "x2apic" and val is not None:
+            value = val
+    return value
 
 
 def check_line(max_apic_id: int, accel: str | None, irqchip: str | None,

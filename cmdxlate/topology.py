@@ -184,7 +184,7 @@ def _kernel_irqchip(cl: CommandLine, mprops: dict[str, str]) -> str | None:
 class _ApicRule:
     """The x2APIC checks of an x86 board, applied to each CPU as QEMU realizes it."""
 
-    def __init__(self, cl: CommandLine, model: str, accel: str | None,
+    def __init__(self, cl: CommandLine, model: str, cpu_type: str, accel: str | None,
                  target: tuple[int, int]) -> None:
         from cmdxlate import apic
 
@@ -192,12 +192,14 @@ class _ApicRule:
         cpus = cl.find("cpu")
         self.features = apic.CpuFeatures(cpus[-1].value if cpus else None)
         self.default = apic.cpu_default(model, accel, target)
+        self.global_value = apic.global_x2apic(
+            [o.value for o in cl.find("global") if o.value is not None], cpu_type)
         self.model = model
         self.target = target
         self.untold = False
 
     def check(self, slot: CpuSlot, device_value: str | None = None) -> None:
-        has = self.features.effective(self.default, device_value)
+        has = self.features.effective(self.default, device_value, self.global_value)
         if not self.apic.check_cpu(slot.arch_id, has, self.target):
             self.untold = True
 
@@ -417,7 +419,7 @@ def resolve(cl: CommandLine, target: str = "10.0", arch: str | None = None) -> T
         from cmdxlate.apic import check_line
 
         check_line(slots[-1].arch_id, accel, _kernel_irqchip(cl, mprops), tver)
-        apic_rule = _ApicRule(cl, cpu_model, accel, tver)
+        apic_rule = _ApicRule(cl, cpu_model, cpu_type, accel, tver)
 
     # Boot CPUs fill the first slots.
     boot_units = smp.cpus // smp.threads if layout == "spapr" else smp.cpus
