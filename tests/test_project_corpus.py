@@ -53,3 +53,36 @@ def test_batch_example() -> None:
     out = [json.loads(x) for x in res.stdout.splitlines()]
     assert [next(iter(o)) for o in out] == ["slots", "slots", "error", "error"]
     assert out[3]["error"] == "machine does not support hot-plugging CPUs"
+
+
+EXAMPLE_CFG = ROOT / "corpus" / "readconfig-example.cfg"
+
+
+def test_readconfig_example_reads_back() -> None:
+    """Indented entries and a comment after a value, as in QEMU's docs/config examples."""
+    res = runner.invoke(app, ["readconfig", "--format", "json", str(EXAMPLE_CFG)])
+    assert res.exit_code == 0, res.output
+    argv = json.loads(res.stdout)
+    assert argv[:4] == ["-machine", "type=q35", "-m", "size=1024"]
+    assert argv[-2:] == ["-device",
+                         "id=cpu2,driver=qemu64-x86_64-cpu,socket-id=1,core-id=0,thread-id=0"]
+
+
+@pytest.mark.qemu
+def test_readconfig_example_matches_qemu_reading_it(qemu10_x86) -> None:
+    """QEMU reading the file itself, QEMU reading cmdxlate's argv, and cmdxlate's
+    prediction all agree."""
+    from cmdxlate.oracle import run_topology_query
+    from cmdxlate.verify import normalise_hotpluggable
+
+    direct = run_topology_query(qemu10_x86, ["-readconfig", str(EXAMPLE_CFG)])
+    argv = json.loads(runner.invoke(app, ["readconfig", "--format", "json",
+                                          str(EXAMPLE_CFG)]).stdout)
+    via_argv = run_topology_query(qemu10_x86, argv)
+    predicted = json.loads(runner.invoke(
+        app, ["slots", "--format", "json", "--", "-readconfig", str(EXAMPLE_CFG)]).stdout)
+    assert direct.startup_error is None and direct.hotpluggable is not None
+    assert via_argv.hotpluggable is not None
+    assert normalise_hotpluggable(direct.hotpluggable) == predicted
+    assert normalise_hotpluggable(via_argv.hotpluggable) == predicted
+    assert sum(1 for s in predicted if s["plugged"]) == 3
