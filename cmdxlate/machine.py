@@ -226,6 +226,16 @@ class MachineType:
                          if level is None or getattr(smp, level) > 1)
 
     @cached_property
+    def checked_props(self) -> frozenset[str]:
+        """-machine properties whose values cmdxlate checks as QEMU sets them.
+
+        ``hmat`` is listed everywhere: where the machine has no NUMA, QEMU has no
+        such property and says so.
+        """
+        return frozenset(self.data.get("bool_props", ())) | frozenset(
+            self.data.get("enum_props", {})) | {"hmat"}
+
+    @cached_property
     def hotpluggable_cpus(self) -> bool:
         return bool(self.data.get("hotpluggable_cpus"))
 

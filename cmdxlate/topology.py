@@ -326,17 +326,25 @@ def resolve(cl: CommandLine, target: str = "10.0", arch: str | None = None) -> T
     except CmdxlateError as e:
         raise CmdxlateError(e.message, option_index=m_index, qemu=e.qemu, hint=e.hint) from None
     tver = machine.target
-    given, smp_index = _collect_smp(cl, tver)
     support = SmpSupport(machine.name, machine.levels, machine.prefer_sockets,
                          machine.min_cpus, machine.max_cpus, tver)
-    try:
-        smp = resolve_smp(given, support)
-    except CmdxlateError as e:
-        raise CmdxlateError(e.message, option_index=smp_index, qemu=True) from None
+    # QEMU sets the machine's properties, "smp" among them, in its QDict's order.
+    checked = [k for k in mprops if k in machine.checked_props]
+    order = ["smp"]
+    if checked:
+        from cmdxlate.qdict_order import qdict_iteration_order
+
+        order = qdict_iteration_order(checked + ["smp"])
+    for key in order:
+        if key != "smp":
+            _check_machine_prop(machine, key, mprops[key], m_index)
+            continue
+        given, smp_index = _collect_smp(cl, tver)
+        try:
+            smp = resolve_smp(given, support)
+        except CmdxlateError as e:
+            raise CmdxlateError(e.message, option_index=smp_index, qemu=True) from None
     warnings = list(smp.warnings)
-    if machine.slot_layout == "arm-virt" and mprops.get("gic-version", "2") not in GIC_VERSIONS:
-        # The machine property is set after -smp is read and before -numa.
-        raise CmdxlateError("Invalid gic-version value", option_index=m_index, qemu=True)
 
     accel = _accel(cl, mprops)
     model, cpu_index = _cpu_model(cl)
@@ -351,7 +359,7 @@ def resolve(cl: CommandLine, target: str = "10.0", arch: str | None = None) -> T
     cpu_model = model if model is not None else machine.default_cpu_model(accel)
     cpu_type = machine.cpu_type(cpu_model)
     ram, ram_slots, maxram = _memory(cl, machine.default_ram_bytes)
-    hmat = mprops.get("hmat") in ("on", "yes", "true")
+    hmat = _bool_prop(mprops.get("hmat")) is True
 
     layout = machine.slot_layout
     slots = LAYOUTS[layout](smp, machine.slot_prop_names(smp))
@@ -501,8 +509,30 @@ def _socket_per_node_checks(machine: MachineType, smp: SmpConfig, numa: NumaStat
                 "node's", hint="give the nodes ascending cpus= ranges")
 
 
-_ON = ("on", "yes", "true", "y")
-GIC_VERSIONS = ("2", "3", "4", "host", "max")
+def _bool_prop(value: str | None) -> bool | None:
+    """A machine property as QEMU's keyval visitor reads a bool (case matters)."""
+    if value in ("on", "yes", "true", "y"):
+        return True
+    if value in ("off", "no", "false", "n"):
+        return False
+    return None
+
+
+def _check_machine_prop(machine: MachineType, key: str, value: str,
+                        index: int | None) -> None:
+    if key in machine.data.get("bool_props", ()):
+        if _bool_prop(value) is None:
+            raise CmdxlateError(f"Parameter '{key}' expects 'on' or 'off'", option_index=index,
+                                qemu=True)
+        return
+    enum = machine.data.get("enum_props", {}).get(key)
+    if enum is not None:
+        if value not in enum["values"]:
+            raise CmdxlateError(enum["message"], option_index=index, qemu=True)
+        return
+    # A property the machine does not have at all (only those cmdxlate reads).
+    raise CmdxlateError(f"Property '{machine.name}-machine.{key}' not found",
+                        option_index=index, qemu=True)
 
 
 def _arm_gic_checks(smp: SmpConfig, accel: str | None, mprops: dict[str, str]) -> None:
@@ -514,7 +544,7 @@ def _arm_gic_checks(smp: SmpConfig, accel: str | None, mprops: dict[str, str]) -
     """
     tcg = accel in (None, "tcg")
     gic = mprops.get("gic-version") or ("3" if smp.maxcpus > 8 else "2")
-    virtualization = mprops.get("virtualization", "off").lower() in _ON
+    virtualization = _bool_prop(mprops.get("virtualization")) is True
     if gic == "host":
         if accel != "kvm":
             raise CmdxlateError("gic-version=host requires KVM", qemu=True)
@@ -526,7 +556,8 @@ def _arm_gic_checks(smp: SmpConfig, accel: str | None, mprops: dict[str, str]) -
     if gic == "4" and tcg and not virtualization:
         raise CmdxlateError("tcg does not support GICv4 emulation, is virtualization=on?",
                             qemu=True)
-    low_only = "off" in (mprops.get("highmem-redists"), mprops.get("highmem"))
+    low_only = False in (_bool_prop(mprops.get("highmem-redists")),
+                         _bool_prop(mprops.get("highmem")))
     limit = 8 if gic == "2" else (123 if gic == "3" else 61) if low_only else None
     if limit is not None and smp.maxcpus > limit:
         raise CmdxlateError(

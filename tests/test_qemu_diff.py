@@ -732,3 +732,46 @@ def test_probed_database_checks_its_own_cpu_models(tmp_path: Path, qemu10_for) -
     bare.write_text(json.dumps(db))
     use_machine_file(str(bare))
     resolve(parse_argv(["-M", "s390-ccw-virtio", "-cpu", "no-such-model"]), "10.0", "s390x")
+
+
+MACHINE_PROP_CASES = [
+    ("x86_64", '-M q35,hmat=maybe'),
+    ("x86_64", '-M q35,hmat=y -smp 2 -m 1G -numa node,mem=1G'),
+    ("x86_64", '-M q35,hmat=ON'),
+    ("x86_64", '-M q35,hmat=maybe -smp x'),
+    ("x86_64", '-M q35,hmat=maybe -numa foo'),
+    ("x86_64", '-M q35,hmat= -smp 1000'),
+    ("x86_64", '-M pc-i440fx-2.12,hmat=1 -smp 1,maxcpus=300'),
+    ("x86_64", '-M q35,hmat=n -smp 2 -m 1G -object memory-backend-ram,id=m,size=1G '
+     '-numa node,memdev=m -numa '
+     'hmat-lb,initiator=0,target=0,hierarchy=memory,data-type=access-latency,latency=1'),
+    ("x86_64", '-M q35,hmat=y -smp 2 -m 1G -object memory-backend-ram,id=m,size=1G '
+     '-numa node,memdev=m,cpus=0-1 -numa '
+     'hmat-lb,initiator=0,target=0,hierarchy=memory,data-type=access-latency,latency=1'),
+    ("aarch64", '-M virt,highmem=maybe'),
+    ("aarch64", '-M virt,virtualization=maybe'),
+    ("aarch64", '-M virt,highmem-redists=x'),
+    ("aarch64", '-M virt,gic-version=foo -smp x'),
+    ("aarch64", '-M virt,gic-version=foo,hmat=maybe'),
+    ("aarch64", '-M virt,highmem=maybe -smp x'),
+    ("aarch64", '-M virt,virtualization=x -smp 1000'),
+    ("aarch64", '-M virt,highmem=n -smp 124'),
+    ("aarch64", '-M virt,gic-version=4,virtualization=y -smp 4'),
+    ("s390x", '-M s390-ccw-virtio,hmat=on'),
+    ("s390x", '-M s390-ccw-virtio,hmat=on -smp x'),
+    ("ppc64", '-M pseries,hmat=x'),
+    ("riscv64", '-M virt,hmat=x -smp 1000'),
+]
+
+
+@pytest.mark.parametrize(("arch", "args"), MACHINE_PROP_CASES)
+def test_machine_properties_match_qemu(arch: str, args: str, qemu10_for) -> None:
+    """Bool and enum -machine properties, and which error comes first next to -smp's."""
+    argv = args.split()
+    real = run_topology_query(qemu10_for(arch), argv).startup_error
+    try:
+        resolve(parse_argv(argv), "10.0", arch)
+    except CmdxlateError as e:
+        assert same_error(real, e.message), (real, e.message)
+        return
+    assert real is None, real
