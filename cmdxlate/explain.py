@@ -112,5 +112,8 @@ def render_tree(topo: Topology) -> None:
         index = (f"{cpu_indexes[0]}-{cpu_indexes[-1]}" if len(cpu_indexes) > 1
                  else str(cpu_indexes[0]))
         parent.add(f"[{style}]{escape(label)}: {escape(text)}[/] [dim]cpu-index {index}[/]")
+    for nid in sorted(n for n in topo.numa.nodes if n not in nodes):
+        size = topo.numa.nodes[nid].size
+        root.add(f"[bold cyan]NUMA node {nid}[/] [dim]({size >> 20} MiB)[/]: no CPUs")
     console = Console()
     console.print(root)

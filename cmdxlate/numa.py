@@ -147,7 +147,8 @@ def apply_numa_option(opt: Option, state: NumaState, slots: list[CpuSlot],
             raise CmdxlateError(
                 f"Parameter 'type' does not accept value '{kind}'", qemu=True)
     except CmdxlateError as e:
-        raise CmdxlateError(e.message, option_index=opt.index, qemu=e.qemu) from None
+        raise CmdxlateError(e.message, option_index=opt.index, qemu=e.qemu,
+                            hint=e.hint) from None
 
 
 def _numa_node(cpus: list[str], o: object, state: NumaState, slots: list[CpuSlot],
@@ -186,7 +187,7 @@ def _numa_node(cpus: list[str], o: object, state: NumaState, slots: list[CpuSlot
         assign(slots[index_to_slot[idx]], nodeid, state)
     if o.has("mem") and not numa_mem_supported:
         raise CmdxlateError("Parameter -numa node,mem is not supported by this machine type",
-                            qemu=True)
+                            qemu=True, hint="Use -numa node,memdev instead")
     if o.has("mem"):
         node.mem = parse_size(o.get("mem") or "", "mem", 1 << 20)
         node.size = node.mem

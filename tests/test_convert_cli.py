@@ -301,6 +301,15 @@ def test_explain_draws_the_tree() -> None:
     assert [s["state"] for s in data["slots"]] == ["boot", "boot"]
 
 
+def test_explain_shows_memory_only_nodes() -> None:
+    res = runner.invoke(app, ["explain", "--", "-M", "q35", "-smp", "2", "-m", "1G",
+                              "-object", "memory-backend-ram,id=a,size=512M",
+                              "-object", "memory-backend-ram,id=b,size=512M",
+                              "-numa", "node,memdev=a,cpus=0-1", "-numa", "node,memdev=b"])
+    assert res.exit_code == 0, res.output
+    assert "NUMA node 1 (512 MiB): no CPUs" in res.stdout
+
+
 def test_explain_shows_cpu_indexes_and_device_ids() -> None:
     """pseries threads take cpu-index core-id and up (as query-cpus-fast reports)."""
     res = runner.invoke(app, ["explain", "--format", "json", "--", "-M", "pseries",
