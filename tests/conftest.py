@@ -7,8 +7,14 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, settings
 
 from cmdxlate.oracle import OracleUnavailable, QemuBinary, find_qemu
+
+# A loaded CI machine must not turn slow example generation into a failure.
+settings.register_profile("cmdxlate", deadline=None,
+                          suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile("cmdxlate")
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared"
