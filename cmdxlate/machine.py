@@ -227,13 +227,11 @@ class MachineType:
 
     @cached_property
     def checked_props(self) -> frozenset[str]:
-        """-machine properties whose values cmdxlate checks as QEMU sets them.
-
-        ``hmat`` is listed everywhere: where the machine has no NUMA, QEMU has no
-        such property and says so.
-        """
-        return frozenset(self.data.get("bool_props", ())) | frozenset(
-            self.data.get("enum_props", {})) | {"hmat"}
+        """-machine properties whose values cmdxlate checks as QEMU sets them, and
+        those the machine is known not to have (QEMU: "Property ... not found")."""
+        return (frozenset(self.data.get("bool_props", ()))
+                | frozenset(self.data.get("enum_props", {}))
+                | frozenset(self.data.get("absent_props", ())))
 
     @cached_property
     def hotpluggable_cpus(self) -> bool:

@@ -530,7 +530,7 @@ def _check_machine_prop(machine: MachineType, key: str, value: str,
         if value not in enum["values"]:
             raise CmdxlateError(enum["message"], option_index=index, qemu=True)
         return
-    # A property the machine does not have at all (only those cmdxlate reads).
+    # absent_props: a property this machine does not have at all.
     raise CmdxlateError(f"Property '{machine.name}-machine.{key}' not found",
                         option_index=index, qemu=True)
 
