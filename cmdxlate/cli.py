@@ -393,7 +393,7 @@ def probe(
     force: bool = typer.Option(False, "--force"),
     fmt: TextJson = typer.Option(TextJson.json, "--format"),
 ) -> None:
-    """Ask a QEMU binary about its machines and write a machine database file."""
+    """Ask a QEMU binary about its machines and CPU models; write a machine database file."""
     from cmdxlate.probe import probe_binary
 
     try:
