@@ -10,21 +10,15 @@ from __future__ import annotations
 
 from cmdxlate.cpumodels import has_x2apic, table
 from cmdxlate.errors import CmdxlateError
+from cmdxlate.numbers import qemu_bool
 
 X2APIC_HINT = "Try x2apic=on in -cpu."
 IRQCHIP_MESSAGE = "current -smp configuration requires kernel irqchip and X2APIC API support."
-_TRUE = ("on", "yes", "true", "y")
-_FALSE = ("off", "no", "false", "n")
 
 
 def _since(target: tuple[int, int]) -> bool:
     major, minor = (int(x) for x in table("x86")["per_cpu_check_since_qemu"].split("."))
     return target >= (major, minor)
-
-
-def _bool(value: str) -> bool | None:
-    v = value.lower()
-    return True if v in _TRUE else False if v in _FALSE else None
 
 
 class CpuFeatures:
@@ -48,7 +42,7 @@ class CpuFeatures:
             name, eq, value = item.partition("=")
             if name.replace("_", "-") != "x2apic":
                 continue
-            parsed = _bool(value) if eq else True
+            parsed = qemu_bool(value) if eq else True
             if parsed is None:
                 self.unknown = True
             else:
@@ -62,13 +56,13 @@ class CpuFeatures:
         if self.plus:
             return True
         if device_value is not None:
-            return _bool(device_value)
+            return qemu_bool(device_value)
         if self.unknown:
             return None
         if self.prop is not None:
             return self.prop
         if global_value is not None:
-            return _bool(global_value)
+            return qemu_bool(global_value)
         return default
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 from cmdxlate.errors import CmdxlateError
 from cmdxlate.machine import MachineType
 from cmdxlate.numa import NumaState
+from cmdxlate.numbers import qemu_bool
 from cmdxlate.slots import CpuSlot
 from cmdxlate.smp import SmpConfig
 
@@ -62,19 +63,10 @@ def socket_per_node_checks(machine: MachineType, smp: SmpConfig, numa: NumaState
                 "node's", hint="give the nodes ascending cpus= ranges")
 
 
-def bool_prop(value: str | None) -> bool | None:
-    """A machine property as QEMU's keyval visitor reads a bool (case matters)."""
-    if value in ("on", "yes", "true", "y"):
-        return True
-    if value in ("off", "no", "false", "n"):
-        return False
-    return None
-
-
 def check_machine_prop(machine: MachineType, key: str, value: str,
                        index: int | None) -> None:
     if key in machine.data.get("bool_props", ()):
-        if bool_prop(value) is None:
+        if qemu_bool(value) is None:
             raise CmdxlateError(f"Parameter '{key}' expects 'on' or 'off'", option_index=index,
                                 qemu=True)
         return
@@ -97,7 +89,7 @@ def _arm_gic_checks(smp: SmpConfig, accel: str | None, mprops: dict[str, str]) -
     """
     tcg = accel in (None, "tcg")
     gic = mprops.get("gic-version") or ("3" if smp.maxcpus > 8 else "2")
-    virtualization = bool_prop(mprops.get("virtualization")) is True
+    virtualization = qemu_bool(mprops.get("virtualization")) is True
     if gic == "host":
         if accel != "kvm":
             raise CmdxlateError("gic-version=host requires KVM", qemu=True)
@@ -109,8 +101,8 @@ def _arm_gic_checks(smp: SmpConfig, accel: str | None, mprops: dict[str, str]) -
     if gic == "4" and tcg and not virtualization:
         raise CmdxlateError("tcg does not support GICv4 emulation, is virtualization=on?",
                             qemu=True)
-    low_only = False in (bool_prop(mprops.get("highmem-redists")),
-                         bool_prop(mprops.get("highmem")))
+    low_only = False in (qemu_bool(mprops.get("highmem-redists")),
+                         qemu_bool(mprops.get("highmem")))
     limit = 8 if gic == "2" else (123 if gic == "3" else 61) if low_only else None
     if limit is not None and smp.maxcpus > limit:
         raise CmdxlateError(

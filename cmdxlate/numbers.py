@@ -1,4 +1,5 @@
-"""Numbers as QEMU's C parsers read them (strtoll/strtoull, qemu_strtosz).
+"""Numbers (and booleans) as QEMU's C parsers read them (strtoll/strtoull, qemu_strtosz,
+qapi_bool_parse).
 
 Python's int() and float() are far more lenient ('1_0', Unicode digits,
 surrounding blanks, '1e999'); QEMU is not, so neither is cmdxlate.
@@ -50,3 +51,12 @@ def c_size(text: str, default_shift: int = 0) -> int:
     if value >= 1 << 64:
         raise ValueError(text)
     return value
+
+
+def qemu_bool(value: str | None) -> bool | None:
+    """A bool as QEMU's visitors read one: on/yes/true/y, off/no/false/n; case matters."""
+    if value in ("on", "yes", "true", "y"):
+        return True
+    if value in ("off", "no", "false", "n"):
+        return False
+    return None

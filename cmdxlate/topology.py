@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from cmdxlate.boards import board_checks, bool_prop, check_machine_prop, socket_per_node_checks
+from cmdxlate.boards import board_checks, check_machine_prop, socket_per_node_checks
 from cmdxlate.cmdline import CommandLine, Option
 from cmdxlate.errors import CmdxlateError
 from cmdxlate.machine import SMP_KEY_SINCE, MachineType, infer_arch, lookup_machine
@@ -21,7 +21,7 @@ from cmdxlate.numa import (
     finish_cpu_init,
     parse_size,
 )
-from cmdxlate.numbers import c_int
+from cmdxlate.numbers import c_int, qemu_bool
 from cmdxlate.plug import ApicRule, plug_devices
 from cmdxlate.slots import LAYOUTS, PROP_ORDER, CpuSlot
 from cmdxlate.smp import SmpConfig, SmpSupport, resolve_smp
@@ -331,7 +331,7 @@ def resolve(cl: CommandLine, target: str = "10.0", arch: str | None = None) -> T
     cpu_model = model if model is not None else machine.default_cpu_model(accel)
     cpu_type = machine.cpu_type(cpu_model)
     ram, ram_slots, maxram = _memory(cl, machine.default_ram_bytes)
-    hmat = bool_prop(mprops.get("hmat")) is True
+    hmat = qemu_bool(mprops.get("hmat")) is True
 
     layout = machine.slot_layout
     slots = LAYOUTS[layout](smp, machine.slot_prop_names(smp))

@@ -549,3 +549,14 @@ def test_help_words_that_are_not_help_requests(args: list[str]) -> None:
         resolve(parse_argv(args))
     except CmdxlateError as e:
         assert "QEMU prints help" not in e.message
+
+
+def test_x2apic_values_are_read_case_sensitively() -> None:
+    """QEMU refuses x2apic=ON (measured: "expects 'on' or 'off'"); cmdxlate does not take it
+    as on, and says it cannot tell."""
+    from cmdxlate.apic import CpuFeatures
+
+    assert CpuFeatures("qemu64,x2apic=y").effective(False) is True
+    assert CpuFeatures("qemu64,x2apic=ON").effective(False) is None
+    topo = resolve(parse_argv(["-M", "q35", "-smp", "256", "-cpu", "qemu64,x2apic=ON"]))
+    assert any("cannot tell whether CPU model 'qemu64' has x2apic" in w for w in topo.warnings)
