@@ -10,7 +10,7 @@ because an entry too far from the earlier ones is refused.
 from __future__ import annotations
 
 from cmdxlate.errors import CmdxlateError
-from cmdxlate.numa import HmatTable, NumaState, parse_uint
+from cmdxlate.numa import HmatTable, NumaState, bounded_uint
 from cmdxlate.numbers import c_size
 from cmdxlate.optstring import OptString
 
@@ -34,14 +34,9 @@ def _fields(o: OptString, allowed: tuple[str, ...]) -> None:
 
 def _uint(o: OptString, key: str, bits: int, required: bool = True) -> int | None:
     text = o.get(key)
-    if text is None:
-        if required:
-            raise CmdxlateError(f"Parameter '{key}' is missing", qemu=True)
+    if text is None and not required:
         return None
-    value = parse_uint(text, key)
-    if value >= 1 << bits:
-        raise CmdxlateError(f"Parameter '{key}' expects uint{bits}_t", qemu=True)
-    return value
+    return bounded_uint(text, key, bits)
 
 
 def _size(o: OptString, key: str, required: bool = True) -> int | None:

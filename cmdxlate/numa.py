@@ -256,7 +256,7 @@ def _match_and_assign(sel: dict[str, int], node: int, state: NumaState, slots: l
         raise CmdxlateError("no match found", qemu=True)
 
 
-def _bounded(text: str | None, what: str, bits: int) -> int:
+def bounded_uint(text: str | None, what: str, bits: int) -> int:
     """An OptsVisitor uintN member: missing, malformed and too big are errors."""
     if text is None:
         raise CmdxlateError(f"Parameter '{what}' is missing", qemu=True)
@@ -270,9 +270,9 @@ def _numa_dist(o: object, state: NumaState) -> None:
     from cmdxlate.optstring import OptString
 
     assert isinstance(o, OptString)
-    src = _bounded(o.get("src"), "src", 16)
-    dst = _bounded(o.get("dst"), "dst", 16)
-    val = _bounded(o.get("val"), "val", 8)
+    src = bounded_uint(o.get("src"), "src", 16)
+    dst = bounded_uint(o.get("dst"), "dst", 16)
+    val = bounded_uint(o.get("val"), "val", 8)
     if src >= MAX_NODES or dst >= MAX_NODES:
         raise CmdxlateError(
             f"Parameter '{'src' if src >= MAX_NODES else 'dst'}' expects an integer between 0 "
