@@ -46,6 +46,7 @@ def use_machine_file(path: str | None) -> None:
     if path == _override_file:
         return
     _override_file = path
+    _override_data.cache_clear()
     _families.cache_clear()
     _override_cpu_models.cache_clear()
     lookup_machine.cache_clear()
@@ -143,7 +144,6 @@ def cpu_model_table(family: str) -> dict[str, Any] | None:
 @cache
 def _families() -> tuple[dict[str, Any], ...]:
     if _override_file is not None:
-        _override_data.cache_clear()
         data = _override_data()
         fams = data.get("families") if isinstance(data, dict) else None
         if not isinstance(fams, list) or not all(_valid_family(f) for f in fams):

@@ -560,3 +560,17 @@ def test_x2apic_values_are_read_case_sensitively() -> None:
     assert CpuFeatures("qemu64,x2apic=ON").effective(False) is None
     topo = resolve(parse_argv(["-M", "q35", "-smp", "256", "-cpu", "qemu64,x2apic=ON"]))
     assert any("cannot tell whether CPU model 'qemu64' has x2apic" in w for w in topo.warnings)
+
+
+def test_switching_machine_files_never_reads_the_previous_one(tmp_path: Path) -> None:
+    """CPU model tables come from the file in use, even when asked before any machine."""
+    from cmdxlate.machine import all_families, cpu_model_table, use_machine_file
+
+    fams = list(all_families())
+    a, b = tmp_path / "a.json", tmp_path / "b.json"
+    a.write_text(json.dumps({"families": fams, "cpu_models": {"x86": {"models": {"9.9": {}}}}}))
+    b.write_text(json.dumps({"families": fams}))
+    use_machine_file(str(a))
+    assert cpu_model_table("x86") == {"models": {"9.9": {}}}
+    use_machine_file(str(b))
+    assert cpu_model_table("x86") is None
