@@ -32,7 +32,7 @@ def explain_data(topo: Topology) -> dict[str, Any]:
     for s in topo.slots:
         entry: dict[str, Any] = {"index": s.index, "props": topo.slot_props(s),
                                  "state": _state(s), "vcpus-count": s.vcpus_count,
-                                 "cpu-index": _cpu_indexes(topo, s)}
+                                 "cpu-index": topo.cpu_indexes(s)}
         if s.device_id:
             entry["device-id"] = s.device_id
         slots.append(entry)
@@ -46,13 +46,6 @@ def explain_data(topo: Topology) -> dict[str, Any]:
         "slots": slots,
         "warnings": topo.warnings,
     }
-
-
-def _cpu_indexes(topo: Topology, slot: CpuSlot) -> list[int]:
-    """A pseries core's threads take cpu-index core-id and up; elsewhere the slot index."""
-    if topo.machine.slot_layout == "spapr":
-        return [slot.arch_id + t for t in range(slot.vcpus_count)]
-    return [slot.index]
 
 
 def _state(slot: CpuSlot) -> str:
@@ -108,7 +101,7 @@ def render_tree(topo: Topology) -> None:
             label = f"cpu {slot.props.get('core-id', slot.index)}"
         text = what[state] + (f" id={slot.device_id}" if state == "device" and slot.device_id
                               else "")
-        cpu_indexes = _cpu_indexes(topo, slot)
+        cpu_indexes = topo.cpu_indexes(slot)
         index = (f"{cpu_indexes[0]}-{cpu_indexes[-1]}" if len(cpu_indexes) > 1
                  else str(cpu_indexes[0]))
         parent.add(f"[{style}]{escape(label)}: {escape(text)}[/] [dim]cpu-index {index}[/]")

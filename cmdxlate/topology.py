@@ -70,15 +70,21 @@ class Topology:
             })
         return out
 
+    def cpu_indexes(self, slot: CpuSlot) -> list[int]:
+        """The cpu-index of each vCPU of a slot: a pseries core's threads take core-id and
+        up; elsewhere a slot is one vCPU with the slot's index."""
+        if self.machine.slot_layout == "spapr":
+            return [slot.arch_id + t for t in range(slot.vcpus_count)]
+        return [slot.index]
+
     def present_cpus(self) -> list[dict[str, Any]]:
-        """What query-cpus-fast answers: present vCPUs in cpu-index order."""
+        """What query-cpus-fast answers: present vCPUs in the CPU list's order, which is
+        creation order (boot CPUs, then -device CPUs as QEMU creates them)."""
         out = []
-        # The CPU list is in creation order: boot CPUs, then -device CPUs as created.
         created = sorted((s for s in self.slots if s.plugged), key=lambda s: s.created)
         for slot in created:
             props = self.slot_props(slot)
-            for t in range(slot.vcpus_count):
-                index = slot.arch_id + t if self.machine.slot_layout == "spapr" else slot.index
+            for index in self.cpu_indexes(slot):
                 p = dict(props)
                 if self.machine.slot_layout == "spapr":
                     p["core-id"] = slot.props["core-id"]
