@@ -119,13 +119,9 @@ def _plug_one(topo: Topology, props: dict[str, str], driver: str,
         want: dict[str, int] = {}
         limits = {"socket-id": smp.sockets, "die-id": smp.dies, "module-id": smp.modules,
                   "core-id": smp.cores, "thread-id": smp.threads}
-        keys = ["socket-id"]
-        if smp.dies > 1:
-            keys.append("die-id")
-        if smp.modules > 1:
-            keys.append("module-id")
-        keys += ["core-id", "thread-id"]
-        for key in keys:
+        # The ids the slots carry (machine data: die-id only with dies > 1, ...).
+        names = machine.slot_prop_names(smp)
+        for key in [k for k in limits if k in names]:
             v = _num(props, key)
             if v is None or v < 0:
                 raise CmdxlateError(f"CPU {key} is not set", qemu=True)
