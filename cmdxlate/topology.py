@@ -340,12 +340,12 @@ def resolve(cl: CommandLine, target: str = "10.0", arch: str | None = None) -> T
     hmat = qemu_bool(mprops.get("hmat")) is True
 
     layout = machine.slot_layout
-    slots = LAYOUTS[layout](smp, machine.slot_prop_names(smp))
+    slot_keys = machine.slot_prop_names(smp)
+    slots = LAYOUTS[layout](smp, slot_keys)
     if layout == "spapr":
         index_to_slot = [i // smp.threads for i in range(smp.maxcpus)]
     else:
         index_to_slot = list(range(len(slots)))
-    slot_keys = frozenset(k for k in (slots[0].props if slots else {}) if k != "node-id")
     lookup = {tuple(sorted(s.props.items())): s for s in slots}
 
     numa = NumaState(hmat=hmat)
