@@ -145,11 +145,12 @@ def probe_cpu_models(binary: Any, family: str, target: str, version: str,
         cmds = [("query-cpu-model-expansion", {"type": "full", "model": {"name": n}})
                 for n in names]
         results, _ = run_qmp_commands(binary, ["-machine", "none"], cmds, timeout)
-        with_x2apic = [n for n, r in zip(names, results, strict=False)
+        with_x2apic = {n for n, r in zip(names, results, strict=False)
                        if isinstance(r, dict) and r.get("return", {}).get("model", {})
-                       .get("props", {}).get("x2apic")]
-        out["models"] = {target: {"with_x2apic": with_x2apic, "without_x2apic": [
-            n for n in names if n not in set(with_x2apic)]}}
+                       .get("props", {}).get("x2apic")}
+        out["models"] = {target: {
+            "with_x2apic": [n for n in names if n in with_x2apic],
+            "without_x2apic": [n for n in names if n not in with_x2apic]}}
     else:
         out["models"] = {target: {"names": names}}
     missing = {d["name"]: d["unavailable-features"] for d in defs
