@@ -35,6 +35,17 @@ def same_error(qemu_msg: str | None, ours: str) -> bool:
     return qemu_msg is not None and (qemu_msg == ours or qemu_msg.endswith(": " + ours))
 
 
+def assert_same_outcome(binary: QemuBinary, argv: list[str], target: str, arch: str) -> None:
+    """QEMU and cmdxlate both accept the line, or refuse it with the same message."""
+    real = run_topology_query(binary, argv).startup_error
+    try:
+        resolve(parse_argv(argv), target, arch)
+    except CmdxlateError as e:
+        assert same_error(real, e.message), (real, e.message)
+        return
+    assert real is None, real
+
+
 def check_line(binary: QemuBinary, arch: str, argv: list[str], target: str) -> None:
     """Prediction == QEMU, and the conversion makes QEMU answer the same."""
     cl = parse_argv(argv)
@@ -678,13 +689,7 @@ def test_hmat_rules_match_qemu(target: str, hmat: str, numa: str, qemu10_x86: Qe
     """Field parsing, the hmat=on gate, initiators, entry ranges, cache levels: as QEMU says."""
     argv = _hmat_argv(hmat, numa)
     binary = qemu10_x86 if target == "10.0" else qemu72_x86
-    real = run_topology_query(binary, argv).startup_error
-    try:
-        resolve(parse_argv(argv), target, "x86_64")
-    except CmdxlateError as e:
-        assert same_error(real, e.message), (real, e.message)
-        return
-    assert real is None, real
+    assert_same_outcome(binary, argv, target, "x86_64")
 
 
 ARM_GIC_CASES = [
@@ -706,13 +711,7 @@ ARM_GIC_CASES = [
 def test_arm_virt_gic_rules_match_qemu(args: str, qemu10_for) -> None:
     """GIC version defaults, TCG's GICv4 and host rules, and the redistributor CPU limits."""
     argv = args.split()
-    real = run_topology_query(qemu10_for("aarch64"), argv).startup_error
-    try:
-        resolve(parse_argv(argv), "10.0", "aarch64")
-    except CmdxlateError as e:
-        assert same_error(real, e.message), (real, e.message)
-        return
-    assert real is None, real
+    assert_same_outcome(qemu10_for("aarch64"), argv, "10.0", "aarch64")
 
 
 def test_probed_database_checks_its_own_cpu_models(tmp_path: Path, qemu10_for) -> None:
@@ -768,10 +767,4 @@ MACHINE_PROP_CASES = [
 def test_machine_properties_match_qemu(arch: str, args: str, qemu10_for) -> None:
     """Bool and enum -machine properties, and which error comes first next to -smp's."""
     argv = args.split()
-    real = run_topology_query(qemu10_for(arch), argv).startup_error
-    try:
-        resolve(parse_argv(argv), "10.0", arch)
-    except CmdxlateError as e:
-        assert same_error(real, e.message), (real, e.message)
-        return
-    assert real is None, real
+    assert_same_outcome(qemu10_for(arch), argv, "10.0", arch)
