@@ -64,7 +64,7 @@ def bench_startup(runs: int) -> dict[str, object]:
 
 def _corpus_jsonl(path: Path) -> int:
     sys.path.insert(0, str(ROOT))
-    from cmdxlate.shellwords import read_command_file
+    from cmdxlate.syntax.shell import read_command_file
 
     n = 0
     with open(path, "w", encoding="utf-8") as f:
@@ -104,7 +104,7 @@ def bench_throughput(runs: int) -> dict[str, object]:
 def _in_process_rate(lines: list[list[str]]) -> int:
     """The per-line cost alone: cmdxlate.batch.process over the corpus, already warm."""
     sys.path.insert(0, str(ROOT))
-    from cmdxlate.batch import process
+    from cmdxlate.cli.batch import process
 
     for argv in lines:
         process(("argv", argv), "convert", "10.0")
@@ -129,9 +129,9 @@ def _scale_line(maxcpus: int, nodes: int) -> list[str]:
 
 def bench_scale(runs: int) -> dict[str, object]:
     sys.path.insert(0, str(ROOT))
-    from cmdxlate.cmdline import parse_argv
-    from cmdxlate.emit import convert
-    from cmdxlate.topology import resolve
+    from cmdxlate.syntax.argv import parse_argv
+    from cmdxlate.emit.convert import convert
+    from cmdxlate.resolve.resolver import resolve
 
     def once(maxcpus: int) -> float:
         best = float("inf")

@@ -8,7 +8,7 @@ import sys
 def main() -> None:
     argv = sys.argv[1:]
     if argv[:1] in (["convert"], ["slots"]):
-        from cmdxlate.commands import EXIT_INTERNAL, fast_main
+        from cmdxlate.cli.commands import EXIT_INTERNAL, fast_main
 
         try:
             code = fast_main(argv)
@@ -23,7 +23,7 @@ def main() -> None:
         if code is not None:
             sys.stdout.flush()
             raise SystemExit(code)
-    from cmdxlate.cli import run
+    from cmdxlate.cli.app import run
 
     run()
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, settings
 
-from cmdxlate.oracle import OracleUnavailable, QemuBinary, find_qemu
+from cmdxlate.oracle.qemu import OracleUnavailable, QemuBinary, find_qemu
 
 # A loaded CI machine must not turn slow example generation into a failure.
 settings.register_profile("cmdxlate", deadline=None,
@@ -63,7 +63,7 @@ def shared() -> Path:
 @pytest.fixture(autouse=True)
 def _builtin_machine_database() -> Iterator[None]:
     """--machines is process-wide; every test starts and ends with the built-in data."""
-    from cmdxlate.machine import use_machine_file
+    from cmdxlate.catalog.machines import use_machine_file
 
     use_machine_file(None)
     yield

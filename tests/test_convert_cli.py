@@ -13,15 +13,15 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from typer.testing import CliRunner
 
-from cmdxlate.cfgfile import ConfigFileError, ConfigSection, format_config, parse_config
-from cmdxlate.cfgmap import expand_readconfig, sections_to_argv, split_for_config
-from cmdxlate.cli import app
-from cmdxlate.cmdline import parse_argv
-from cmdxlate.emit import convert
+from cmdxlate.syntax.config import ConfigFileError, ConfigSection, format_config, parse_config
+from cmdxlate.emit.readconfig import expand_readconfig, sections_to_argv, split_for_config
+from cmdxlate.cli.app import app
+from cmdxlate.syntax.argv import parse_argv
+from cmdxlate.emit.convert import convert
 from cmdxlate.errors import CmdxlateError
-from cmdxlate.shellwords import read_command_file, split
-from cmdxlate.strategies import FAMILIES, topology_lines
-from cmdxlate.topology import resolve
+from cmdxlate.syntax.shell import read_command_file, split
+from cmdxlate.testing.strategies import FAMILIES, topology_lines
+from cmdxlate.resolve.resolver import resolve
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared"
@@ -339,7 +339,7 @@ def test_console_entry_point_fast_path() -> None:
 
 
 def test_completion_offers_qemu_options_after_dashdash() -> None:
-    from cmdxlate.cli import complete_qemu_args
+    from cmdxlate.cli.app import complete_qemu_args
 
     assert complete_qemu_args("-sm") == ["-smbios", "-smp"]
     assert "-numa" in complete_qemu_args("-nu")

@@ -9,13 +9,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from cmdxlate.cmdline import parse_argv
+from cmdxlate.syntax.argv import parse_argv
 from cmdxlate.errors import CmdxlateError
-from cmdxlate.machine import lookup_machine
-from cmdxlate.optstring import _qemuopts_items, parse_keyval, parse_qemuopts
-from cmdxlate.shellwords import format_command, read_command_file, split
-from cmdxlate.smp import SmpSupport, resolve_smp
-from cmdxlate.topology import resolve
+from cmdxlate.catalog.machines import lookup_machine
+from cmdxlate.syntax.optstring import _qemuopts_items, parse_keyval, parse_qemuopts
+from cmdxlate.syntax.shell import format_command, read_command_file, split
+from cmdxlate.resolve.smp import SmpSupport, resolve_smp
+from cmdxlate.resolve.resolver import resolve
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared"
@@ -87,7 +87,7 @@ def test_grammar_split_equals_reference_scan(text: str, implied: str | None) -> 
 @given(st.one_of(st.text(alphabet="ab=,.-\x00\n", max_size=30), st.text(max_size=30)))
 def test_split_fast_path_equals_the_grammar(text: str) -> None:
     """Strings without ',,' skip the LALR parser: the split must be the grammar's tree."""
-    from cmdxlate.optstring import _grammar_items, _items
+    from cmdxlate.syntax.optstring import _grammar_items, _items
 
     assert _items(text) == _grammar_items(text)
 
@@ -99,7 +99,7 @@ def test_generated_parser_is_current(text: str) -> None:
     scripts/gen-parser)."""
     import lark
 
-    from cmdxlate.optstring import _get_parser
+    from cmdxlate.syntax.optstring import _get_parser
 
     fresh = _fresh_parser()
     assert _shape(_get_parser().parse(text)) == _shape(fresh.parse(text))
@@ -320,7 +320,7 @@ def test_live_qemu_answers(path: Path) -> None:
     if "-readconfig" in argv:
         i = argv.index("-readconfig")
         argv = argv[:i + 1] + [str(path.parent / argv[i + 1])] + argv[i + 2:]
-        from cmdxlate.cfgmap import expand_readconfig
+        from cmdxlate.emit.readconfig import expand_readconfig
 
         cl = expand_readconfig(parse_argv(argv[1:], argv[0]))
     else:
@@ -518,7 +518,7 @@ def test_json_only_when_the_value_starts_with_a_brace() -> None:
 
 
 def test_oracle_reads_the_error_after_located_warnings() -> None:
-    from cmdxlate.oracle import _split_stderr
+    from cmdxlate.oracle.qemu import _split_stderr
 
     text = ("qemu-system-x86_64: -device x,a: warning: short-form boolean option 'a' deprecated\n"
             "Please use a=on instead\n"
@@ -554,7 +554,7 @@ def test_help_words_that_are_not_help_requests(args: list[str]) -> None:
 def test_x2apic_values_are_read_case_sensitively() -> None:
     """QEMU refuses x2apic=ON (measured: "expects 'on' or 'off'"); cmdxlate does not take it
     as on, and says it cannot tell."""
-    from cmdxlate.apic import CpuFeatures
+    from cmdxlate.boards.apic import CpuFeatures
 
     assert CpuFeatures("qemu64,x2apic=y").effective(False) is True
     assert CpuFeatures("qemu64,x2apic=ON").effective(False) is None
@@ -564,7 +564,7 @@ def test_x2apic_values_are_read_case_sensitively() -> None:
 
 def test_switching_machine_files_never_reads_the_previous_one(tmp_path: Path) -> None:
     """CPU model tables come from the file in use, even when asked before any machine."""
-    from cmdxlate.machine import all_families, cpu_model_table, use_machine_file
+    from cmdxlate.catalog.machines import all_families, cpu_model_table, use_machine_file
 
     fams = list(all_families())
     a, b = tmp_path / "a.json", tmp_path / "b.json"

@@ -16,8 +16,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from typer.testing import CliRunner
 
-from cmdxlate.cli import app
-from cmdxlate.options import FLAGS, WITH_ARG
+from cmdxlate.cli.app import app
+from cmdxlate.syntax.options import FLAGS, WITH_ARG
 
 EXAMPLES = int(os.environ.get("CMDXLATE_FUZZ_EXAMPLES", "150"))
 FUZZ = settings(max_examples=EXAMPLES, deadline=None,
@@ -136,7 +136,7 @@ def test_hundred_thousand_arguments() -> None:
 
 def test_input_files_over_the_limit_or_binary(tmp_path: Path,
                                              monkeypatch: pytest.MonkeyPatch) -> None:
-    import cmdxlate.shellwords as sw
+    import cmdxlate.syntax.shell as sw
 
     monkeypatch.setattr(sw, "MAX_INPUT_BYTES", 100)
     big = tmp_path / "big.args"

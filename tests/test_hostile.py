@@ -43,14 +43,14 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from typer.testing import CliRunner, Result
 
-import cmdxlate.shellwords as shellwords
-import cmdxlate.slots as slots_mod
-import cmdxlate.topology as topology_mod
-from cmdxlate.cli import app
-from cmdxlate.cmdline import parse_argv
-from cmdxlate.inputs import command_from_argv
-from cmdxlate.options import FLAGS, WITH_ARG
-from cmdxlate.strategies import FAMILIES, topology_lines
+import cmdxlate.syntax.shell as shellwords
+import cmdxlate.boards.layouts as slots_mod
+import cmdxlate.resolve.resolver as topology_mod
+from cmdxlate.cli.app import app
+from cmdxlate.syntax.argv import parse_argv
+from cmdxlate.syntax.source import command_from_argv
+from cmdxlate.syntax.options import FLAGS, WITH_ARG
+from cmdxlate.testing.strategies import FAMILIES, topology_lines
 
 # ---------------------------------------------------------------- budget
 
@@ -102,7 +102,7 @@ def _write_stats() -> Iterator[None]:
 def _builtin_machine_db() -> Iterator[None]:
     """--machines changes a process-wide setting; put the built-in database back."""
     yield
-    from cmdxlate.machine import use_machine_file
+    from cmdxlate.catalog.machines import use_machine_file
 
     use_machine_file(None)
 
@@ -341,7 +341,7 @@ topology_group = st.one_of(
 def qemu_lines(draw: Any) -> list[str]:
     """A hostile QEMU command line: topology options and anything else, mixed.
 
-    A third start from a line QEMU accepts (cmdxlate.strategies), so the hostile
+    A third start from a line QEMU accepts (cmdxlate.testing.strategies), so the hostile
     parts also reach the converter and the config writer, not only the parser.
     """
     prefix: list[str] = draw(st.one_of(
@@ -892,7 +892,7 @@ def test_from_file_missing_or_directory(tmp_path: Path) -> None:
 
 @pytest.fixture
 def cfgfile() -> Any:
-    return pytest.importorskip("cmdxlate.cfgfile",
+    return pytest.importorskip("cmdxlate.syntax.config",
                                reason="cmdxlate/cfgfile.py (the -readconfig format) not there yet")
 
 

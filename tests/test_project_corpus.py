@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from cmdxlate.cli import app
-from cmdxlate.shellwords import read_command_file
+from cmdxlate.cli.app import app
+from cmdxlate.syntax.shell import read_command_file
 
 ROOT = Path(__file__).resolve().parents[1]
 FILES = sorted((ROOT / "corpus").glob("*.args"))
@@ -72,8 +72,8 @@ def test_readconfig_example_reads_back() -> None:
 def test_readconfig_example_matches_qemu_reading_it(qemu10_x86) -> None:
     """QEMU reading the file itself, QEMU reading cmdxlate's argv, and cmdxlate's
     prediction all agree."""
-    from cmdxlate.oracle import run_topology_query
-    from cmdxlate.verify import normalise_hotpluggable
+    from cmdxlate.oracle.qemu import run_topology_query
+    from cmdxlate.oracle.verify import normalise_hotpluggable
 
     direct = run_topology_query(qemu10_x86, ["-readconfig", str(EXAMPLE_CFG)])
     argv = json.loads(runner.invoke(app, ["readconfig", "--format", "json",

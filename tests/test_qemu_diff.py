@@ -14,14 +14,14 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, given, settings
 
-from cmdxlate.cmdline import parse_argv
-from cmdxlate.emit import convert
+from cmdxlate.syntax.argv import parse_argv
+from cmdxlate.emit.convert import convert
 from cmdxlate.errors import CmdxlateError
-from cmdxlate.oracle import QemuBinary, find_qemu, run_topology_query
-from cmdxlate.shellwords import read_command_file
-from cmdxlate.strategies import FAMILIES, topology_lines
-from cmdxlate.topology import resolve
-from cmdxlate.verify import normalise_cpus_fast, normalise_hotpluggable, project, verify_line
+from cmdxlate.oracle.qemu import QemuBinary, find_qemu, run_topology_query
+from cmdxlate.syntax.shell import read_command_file
+from cmdxlate.testing.strategies import FAMILIES, topology_lines
+from cmdxlate.resolve.resolver import resolve
+from cmdxlate.oracle.verify import normalise_cpus_fast, normalise_hotpluggable, project, verify_line
 
 pytestmark = pytest.mark.qemu
 
@@ -194,7 +194,7 @@ def test_writeconfig_file_is_equivalent(tmp_path: Path, qemu10_x86: QemuBinary) 
     """QEMU reading the written -readconfig file answers like the original line."""
     from typer.testing import CliRunner
 
-    from cmdxlate.cli import app
+    from cmdxlate.cli.app import app
 
     argv = ["-M", "pc", "-m", "256", "-smp", "2,sockets=2,cores=2,maxcpus=4",
             "-object", "memory-backend-ram,id=m0,size=128M",
@@ -228,8 +228,8 @@ def test_verify_runs_no_user_resources(tmp_path: Path, qemu10_x86: QemuBinary) -
 
 
 def test_probe_agrees_with_builtin_database(qemu10_x86: QemuBinary) -> None:
-    from cmdxlate.machine import all_families
-    from cmdxlate.probe import probe_binary
+    from cmdxlate.catalog.machines import all_families
+    from cmdxlate.oracle.probe import probe_binary
 
     db = probe_binary(qemu10_x86.path)
     assert db["qemu_version"].startswith("10.0")
@@ -240,9 +240,9 @@ def test_probe_agrees_with_builtin_database(qemu10_x86: QemuBinary) -> None:
         assert probed[fam]["hotpluggable_cpus"] is True
         assert probed[fam]["default_cpu"] == builtin[fam]["default_cpu"]
         assert probed[fam]["probed_slot_props"] == ["core-id", "socket-id", "thread-id"]
-    from cmdxlate.cmdline import parse_argv
-    from cmdxlate.machine import lookup_machine
-    from cmdxlate.topology import resolve
+    from cmdxlate.syntax.argv import parse_argv
+    from cmdxlate.catalog.machines import lookup_machine
+    from cmdxlate.resolve.resolver import resolve
 
     # What the probe saw is what the data's slot_props rules predict for its -smp.
     for fam, name in (("pc-q35", "q35"), ("pc-i440fx", "pc")):
@@ -257,13 +257,13 @@ def test_probe_agrees_with_builtin_database(qemu10_x86: QemuBinary) -> None:
         assert got == want, v
     assert probed["microvm"]["hotpluggable_cpus"] is False
     # CPU models: the same lists as the built-in table of that release.
-    from cmdxlate.cpumodels import table
+    from cmdxlate.catalog.cpus import table
 
     assert db["cpu_models"]["x86"]["models"]["10.0"] == table("x86")["models"]["10.0"]
 
 
 def _vk(v: str) -> tuple[int, ...]:
-    from cmdxlate.machine import version_key
+    from cmdxlate.catalog.machines import version_key
 
     return version_key(v)
 
@@ -271,7 +271,7 @@ def _vk(v: str) -> tuple[int, ...]:
 def test_probe_database_drives_cli(tmp_path: Path, qemu10_x86: QemuBinary) -> None:
     from typer.testing import CliRunner
 
-    from cmdxlate.cli import app
+    from cmdxlate.cli.app import app
 
     out = tmp_path / "m.json"
     res = CliRunner().invoke(app, ["probe", "--qemu", qemu10_x86.path, "-o", str(out)])
@@ -285,7 +285,7 @@ def test_probe_database_drives_cli(tmp_path: Path, qemu10_x86: QemuBinary) -> No
 def test_oracle_timeout_kills_qemu(qemu10_x86: QemuBinary) -> None:
     import subprocess
 
-    from cmdxlate.oracle import OracleTimeout
+    from cmdxlate.oracle.qemu import OracleTimeout
 
     with pytest.raises(OracleTimeout):
         run_topology_query(qemu10_x86, ["-M", "pc"], timeout=0.001)
@@ -415,7 +415,7 @@ X2APIC_CASES = [
 
 def _qemu_error(binary: QemuBinary, argv: list[str]) -> str | None:
     """QEMU's refusal: a clean exit with a message, or an abort after one (the 10.0 APIC path)."""
-    from cmdxlate.oracle import OracleCrash
+    from cmdxlate.oracle.qemu import OracleCrash
 
     try:
         return run_topology_query(binary, argv).startup_error
@@ -502,7 +502,7 @@ RISCV_SOCKET_CASES = [
 @pytest.mark.parametrize(("args", "outcome"), RISCV_SOCKET_CASES)
 def test_riscv_nodes_as_sockets_match_qemu(args: str, outcome: str | None, qemu10_for) -> None:
     """riscv virt: node count, contiguous harts per node, and the line QEMU crashes on."""
-    from cmdxlate.oracle import OracleCrash
+    from cmdxlate.oracle.qemu import OracleCrash
 
     argv = ["-M", "virt", *args.split()]
     try:
@@ -550,8 +550,8 @@ def test_cpu_models_match_qemu(target: str, cpu: str, qemu10_x86: QemuBinary,
 
 def test_cpu_model_table_is_what_qemu_lists(qemu10_x86: QemuBinary,
                                             qemu72_x86: QemuBinary) -> None:
-    from cmdxlate.cpumodels import known_models
-    from cmdxlate.oracle import cpu_definitions
+    from cmdxlate.catalog.cpus import known_models
+    from cmdxlate.oracle.qemu import cpu_definitions
 
     for binary, target in ((qemu10_x86, (10, 0)), (qemu72_x86, (7, 2))):
         assert known_models("x86", target) == {d["name"] for d in cpu_definitions(binary)}
@@ -579,8 +579,8 @@ def test_cpu_models_of_other_arches_match_qemu(arch: str, machine: str, cpu: str
 
 
 def test_s390x_model_table_is_what_qemu_lists(qemu10_for) -> None:
-    from cmdxlate.cpumodels import known_models, table
-    from cmdxlate.oracle import cpu_definitions
+    from cmdxlate.catalog.cpus import known_models, table
+    from cmdxlate.oracle.qemu import cpu_definitions
 
     defs = cpu_definitions(qemu10_for("s390x"))
     assert known_models("s390x", (10, 0)) == {d["name"] for d in defs}
@@ -665,7 +665,7 @@ HMAT_CASES = [
 
 
 def test_hmat_cases_are_not_one_sided() -> None:
-    from cmdxlate.topology import resolve as _resolve
+    from cmdxlate.resolve.resolver import resolve as _resolve
 
     outcomes = set()
     for hmat, numa in HMAT_CASES:
@@ -716,8 +716,8 @@ def test_arm_virt_gic_rules_match_qemu(args: str, qemu10_for) -> None:
 
 def test_probed_database_checks_its_own_cpu_models(tmp_path: Path, qemu10_for) -> None:
     """--machines carries the binary's CPU models; a database without them checks none."""
-    from cmdxlate.machine import use_machine_file
-    from cmdxlate.probe import probe_binary
+    from cmdxlate.catalog.machines import use_machine_file
+    from cmdxlate.oracle.probe import probe_binary
 
     db = probe_binary(qemu10_for("s390x").path)
     path = tmp_path / "m.json"

@@ -24,9 +24,9 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from typer.testing import CliRunner
 
-from cmdxlate.cli import app
+from cmdxlate.cli.app import app
 from cmdxlate.errors import CmdxlateError
-from cmdxlate.shellwords import format_command, quote, split
+from cmdxlate.syntax.shell import format_command, quote, split
 
 _ENV_EXAMPLES = os.environ.get("CMDXLATE_FUZZ_EXAMPLES")
 EXAMPLES = int(_ENV_EXAMPLES) if _ENV_EXAMPLES else 100

@@ -9,8 +9,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from typer.testing import CliRunner
 
-from cmdxlate.cli import app
-from cmdxlate.shellwords import quote, split
+from cmdxlate.cli.app import app
+from cmdxlate.syntax.shell import quote, split
 
 runner = CliRunner()
 # Anything a shell word can hold (no NUL), with the characters that bite.

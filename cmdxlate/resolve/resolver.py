@@ -10,21 +10,21 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from cmdxlate.boards import board_checks, check_machine_prop, socket_per_node_checks
-from cmdxlate.cmdline import CommandLine, Option
+from cmdxlate.boards.checks import board_checks, check_machine_prop, socket_per_node_checks
+from cmdxlate.syntax.argv import CommandLine, Option
 from cmdxlate.errors import CmdxlateError
-from cmdxlate.machine import SMP_KEY_SINCE, MachineType, infer_arch, lookup_machine
-from cmdxlate.numa import (
+from cmdxlate.catalog.machines import SMP_KEY_SINCE, MachineType, infer_arch, lookup_machine
+from cmdxlate.resolve.numa import (
     NumaState,
     apply_numa_option,
     complete,
     finish_cpu_init,
     parse_size,
 )
-from cmdxlate.numbers import c_int, qemu_bool
-from cmdxlate.plug import ApicRule, plug_devices
-from cmdxlate.slots import LAYOUTS, PROP_ORDER, CpuSlot
-from cmdxlate.smp import SmpConfig, SmpSupport, resolve_smp
+from cmdxlate.syntax.numbers import c_int, qemu_bool
+from cmdxlate.resolve.devices import ApicRule, plug_devices
+from cmdxlate.boards.layouts import LAYOUTS, PROP_ORDER, CpuSlot
+from cmdxlate.resolve.smp import SmpConfig, SmpSupport, resolve_smp
 
 _INT64 = 1 << 63
 
@@ -141,7 +141,7 @@ def _collect_smp(cl: CommandLine, target: tuple[int, int]) -> tuple[dict[str, in
                 raise CmdxlateError(e.message, option_index=index, qemu=True) from None
     unknown = [k for k in merged if k not in members]
     if unknown:
-        from cmdxlate.qdict_order import first_unexpected
+        from cmdxlate.resolve.qdict_order import first_unexpected
 
         key = first_unexpected(list(merged), members) or unknown[0]
         raise CmdxlateError(f"Parameter 'smp.{key}' is unexpected",
@@ -310,7 +310,7 @@ def resolve(cl: CommandLine, target: str = "10.0", arch: str | None = None) -> T
     checked = [k for k in mprops if k in machine.checked_props]
     order = ["smp"]
     if checked:
-        from cmdxlate.qdict_order import qdict_iteration_order
+        from cmdxlate.resolve.qdict_order import qdict_iteration_order
 
         order = qdict_iteration_order(checked + ["smp"])
     for key in order:
@@ -328,7 +328,7 @@ def resolve(cl: CommandLine, target: str = "10.0", arch: str | None = None) -> T
     model, cpu_index = _cpu_model(cl)
     cpu_family = machine.data.get("cpu_models", {}).get(machine.arch)
     if model is not None and cpu_family:
-        from cmdxlate.cpumodels import check_model
+        from cmdxlate.catalog.cpus import check_model
 
         try:
             check_model(cpu_family, model, tver, accel)
@@ -358,7 +358,7 @@ def resolve(cl: CommandLine, target: str = "10.0", arch: str | None = None) -> T
         apply_numa_option(opt, numa, slots, index_to_slot, smp.maxcpus,
                           machine.numa_mem_supported, hmat, slot_keys, lookup, memdevs)
     if not numa.nodes and machine.auto_numa(ram_slots, maxram, ram):
-        from cmdxlate.numa import NumaNode
+        from cmdxlate.resolve.numa import NumaNode
 
         numa.nodes[0] = NumaNode(0, size=ram)
     try:
@@ -389,7 +389,7 @@ def resolve(cl: CommandLine, target: str = "10.0", arch: str | None = None) -> T
         socket_per_node_checks(machine, smp, numa, slots)
 
     if cpu_family and slots:
-        from cmdxlate.cpumodels import check_accel, check_runnable
+        from cmdxlate.catalog.cpus import check_accel, check_runnable
 
         try:
             check_accel(cpu_family, cpu_model, accel)
@@ -402,7 +402,7 @@ def resolve(cl: CommandLine, target: str = "10.0", arch: str | None = None) -> T
     apic_rule = None
     # Slots are in APIC ID order, so the last one has the highest.
     if machine.data.get("x2apic_rules") and slots and slots[-1].arch_id >= 255:
-        from cmdxlate.apic import check_line
+        from cmdxlate.boards.apic import check_line
 
         check_line(slots[-1].arch_id, accel, _kernel_irqchip(cl, mprops), tver)
         apic_rule = ApicRule(cl, cpu_model, cpu_type, accel, tver)

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from cmdxlate.cmdline import Option
+from cmdxlate.syntax.argv import Option
 from cmdxlate.errors import CmdxlateError
-from cmdxlate.numbers import c_int, c_size
-from cmdxlate.slots import CpuSlot
+from cmdxlate.syntax.numbers import c_int, c_size
+from cmdxlate.boards.layouts import CpuSlot
 
 MAX_NODES = 128
 CPU_PROP_KEYS = ("drawer-id", "book-id", "socket-id", "die-id", "cluster-id", "module-id",
@@ -138,7 +138,7 @@ def apply_numa_option(opt: Option, state: NumaState, slots: list[CpuSlot],
         elif kind == "dist":
             _numa_dist(o, state)
         elif kind in ("hmat-lb", "hmat-cache"):
-            from cmdxlate.hmat import hmat_cache, hmat_lb
+            from cmdxlate.resolve.hmat import hmat_cache, hmat_lb
 
             (hmat_lb if kind == "hmat-lb" else hmat_cache)(o, state, hmat)
         elif kind is None:
@@ -154,7 +154,7 @@ def apply_numa_option(opt: Option, state: NumaState, slots: list[CpuSlot],
 def _numa_node(cpus: list[str], o: object, state: NumaState, slots: list[CpuSlot],
                index_to_slot: list[int], maxcpus: int, numa_mem_supported: bool, hmat: bool,
                index: int, memdevs: dict[str, int]) -> None:
-    from cmdxlate.optstring import OptString
+    from cmdxlate.syntax.optstring import OptString
 
     assert isinstance(o, OptString)
     for key in o.keys():
@@ -209,7 +209,7 @@ def _numa_node(cpus: list[str], o: object, state: NumaState, slots: list[CpuSlot
 
 def _numa_cpu(o: object, state: NumaState, slots: list[CpuSlot], slot_keys: frozenset[str],
               slot_lookup: dict[tuple[tuple[str, int], ...], CpuSlot] | None) -> None:
-    from cmdxlate.optstring import OptString
+    from cmdxlate.syntax.optstring import OptString
 
     assert isinstance(o, OptString)
     for key in o.keys():
@@ -267,7 +267,7 @@ def bounded_uint(text: str | None, what: str, bits: int) -> int:
 
 
 def _numa_dist(o: object, state: NumaState) -> None:
-    from cmdxlate.optstring import OptString
+    from cmdxlate.syntax.optstring import OptString
 
     assert isinstance(o, OptString)
     src = bounded_uint(o.get("src"), "src", 16)

@@ -5,9 +5,9 @@ from __future__ import annotations
 import os
 import re
 
-from cmdxlate.cmdline import CommandLine, parse_argv
+from cmdxlate.syntax.argv import CommandLine, parse_argv
 from cmdxlate.errors import CmdxlateError
-from cmdxlate.shellwords import read_command_file, split_command
+from cmdxlate.syntax.shell import read_command_file, split_command
 
 _QEMU_BINARY = re.compile(r"(^|/)qemu(-system-[A-Za-z0-9_]+|-kvm)?$")
 

@@ -10,9 +10,9 @@ because an entry too far from the earlier ones is refused.
 from __future__ import annotations
 
 from cmdxlate.errors import CmdxlateError
-from cmdxlate.numa import HmatTable, NumaState, bounded_uint
-from cmdxlate.numbers import c_size
-from cmdxlate.optstring import OptString
+from cmdxlate.resolve.numa import HmatTable, NumaState, bounded_uint
+from cmdxlate.syntax.numbers import c_size
+from cmdxlate.syntax.optstring import OptString
 
 HMAT_DISABLED = ("ACPI Heterogeneous Memory Attribute Table (HMAT) is disabled, enable it with "
                  "-machine hmat=on before using any of hmat specific options")

@@ -8,9 +8,9 @@ from the CPU model (spec 1.4). The model table is data: ``cpus/x86.json``.
 
 from __future__ import annotations
 
-from cmdxlate.cpumodels import has_x2apic, table
+from cmdxlate.catalog.cpus import has_x2apic, table
 from cmdxlate.errors import CmdxlateError
-from cmdxlate.numbers import qemu_bool
+from cmdxlate.syntax.numbers import qemu_bool
 
 X2APIC_HINT = "Try x2apic=on in -cpu."
 IRQCHIP_MESSAGE = "current -smp configuration requires kernel irqchip and X2APIC API support."

@@ -77,31 +77,31 @@ def process(item: tuple[str, Any], op: str, target: str) -> dict[str, Any]:
     if kind == "error":
         return {"error": payload}
     try:
-        from cmdxlate.cmdline import parse_argv
-        from cmdxlate.inputs import command_from_argv
+        from cmdxlate.syntax.argv import parse_argv
+        from cmdxlate.syntax.source import command_from_argv
 
         if kind == "file":
-            from cmdxlate.shellwords import read_command_file
+            from cmdxlate.syntax.shell import read_command_file
 
             sc = read_command_file(payload)
             cl = parse_argv(sc.args, sc.binary, sc.env)
         else:
             cl = command_from_argv(payload)
         if cl.find("readconfig"):
-            from cmdxlate.cfgmap import expand_readconfig
+            from cmdxlate.emit.readconfig import expand_readconfig
 
             cl = expand_readconfig(cl)
-        from cmdxlate.topology import resolve
+        from cmdxlate.resolve.resolver import resolve
 
         if op == "verify":
-            from cmdxlate.verify import verify_line
+            from cmdxlate.oracle.verify import verify_line
 
             report = verify_line(cl, target=target)
             return {"verify": report.as_dict()}
         topo = resolve(cl, target)
         if op == "slots":
             return {"slots": topo.hotpluggable_cpus()}
-        from cmdxlate.emit import convert
+        from cmdxlate.emit.convert import convert
 
         conv = convert(cl, topo)
         argv = ([cl.binary] if cl.binary else []) + conv.argv()
@@ -117,7 +117,7 @@ def process(item: tuple[str, Any], op: str, target: str) -> dict[str, Any]:
 def _worker(args: tuple[tuple[str, Any], str, str, str | None]) -> dict[str, Any]:
     item, op, target, machines = args
     if machines:
-        from cmdxlate.machine import use_machine_file
+        from cmdxlate.catalog.machines import use_machine_file
 
         use_machine_file(machines)
     return process(item, op, target)
@@ -125,7 +125,7 @@ def _worker(args: tuple[tuple[str, Any], str, str, str | None]) -> dict[str, Any
 
 def run_batch(source: str, op: str, output: str | None, force: bool, target: str,
               jobs: int, machines: str | None = None) -> dict[str, int]:
-    from cmdxlate.machine import parse_target
+    from cmdxlate.catalog.machines import parse_target
 
     parse_target(target)
     items = list(iter_inputs(source))

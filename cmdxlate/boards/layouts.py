@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from cmdxlate.smp import SmpConfig
+from cmdxlate.resolve.smp import SmpConfig
 
 # The order QEMU's CpuInstanceProperties declares its members; output uses it.
 PROP_ORDER: tuple[str, ...] = (

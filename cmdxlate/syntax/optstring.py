@@ -99,7 +99,7 @@ _parser: Any = None
 def _get_parser() -> Any:
     global _parser
     if _parser is None:
-        from cmdxlate._optparser import Lark_StandAlone
+        from cmdxlate.syntax._optparser import Lark_StandAlone
 
         _parser = Lark_StandAlone()  # type: ignore[no-untyped-call]
     return _parser

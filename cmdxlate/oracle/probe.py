@@ -13,7 +13,7 @@ import re
 from typing import Any
 
 from cmdxlate.errors import CmdxlateError
-from cmdxlate.machine import ARCH_ALIASES, all_families, version_key
+from cmdxlate.catalog.machines import ARCH_ALIASES, all_families, version_key
 
 FORMAT = "cmdxlate-machines/1"
 
@@ -98,7 +98,7 @@ def build_database(arch: str, version: tuple[int, int, int], machines: list[dict
 
 
 def probe_binary(path: str, timeout: float = 30.0) -> dict[str, Any]:
-    from cmdxlate.oracle import find_qemu, machine_list, qemu_version, run_topology_query
+    from cmdxlate.oracle.qemu import find_qemu, machine_list, qemu_version, run_topology_query
 
     binary = find_qemu(path=path)
     arch = _arch_of(path)
@@ -134,8 +134,8 @@ def probe_cpu_models(binary: Any, family: str, target: str, version: str,
     The rules around the lists (messages, which accelerators a model needs) are
     cmdxlate's own and are kept; only what this binary lists is probed.
     """
-    from cmdxlate.cpumodels import table
-    from cmdxlate.oracle import cpu_definitions, run_qmp_commands
+    from cmdxlate.catalog.cpus import table
+    from cmdxlate.oracle.qemu import cpu_definitions, run_qmp_commands
 
     defs = cpu_definitions(binary, timeout)
     names = sorted(d["name"] for d in defs)

@@ -19,7 +19,7 @@ import typer
 from typer.core import TyperGroup
 
 from cmdxlate import __version__
-from cmdxlate.commands import _clean as clean_text
+from cmdxlate.cli.commands import _clean as clean_text
 from cmdxlate.errors import CmdxlateError
 
 EXIT_INPUT = 2
@@ -93,7 +93,7 @@ class Op(str, Enum):
 
 # ---------------------------------------------------------------- helpers
 
-from cmdxlate.commands import (  # noqa: E402 - after the enums typer needs
+from cmdxlate.cli.commands import (  # noqa: E402 - after the enums typer needs
     CommandExit,
     _fail,
     _format_argv,
@@ -111,7 +111,7 @@ from cmdxlate.commands import (  # noqa: E402 - after the enums typer needs
 
 def complete_qemu_args(incomplete: str) -> list[str]:
     """Shell completion after --: QEMU option names."""
-    from cmdxlate.options import FLAGS, WITH_ARG
+    from cmdxlate.syntax.options import FLAGS, WITH_ARG
 
     names = sorted({"-" + n for n in FLAGS | WITH_ARG})
     return [n for n in names if n.startswith(incomplete)] if incomplete.startswith("-") else []
@@ -167,8 +167,8 @@ def parse(
     from_file: str = FromFile,
 ) -> None:
     """Show how a QEMU command line splits into options and key=value pairs."""
-    import cmdxlate.commands as cmds
-    from cmdxlate.inputs import load_command
+    import cmdxlate.cli.commands as cmds
+    from cmdxlate.syntax.source import load_command
 
     try:
         cl, _ = load_command(args, from_file)
@@ -268,9 +268,9 @@ def writeconfig(
     machines: str = MachinesOpt,
 ) -> None:
     """Write the converted line as a -readconfig file plus the argv that must stay."""
-    from cmdxlate.cfgfile import format_config
-    from cmdxlate.cfgmap import split_for_config
-    from cmdxlate.emit import convert as do_convert
+    from cmdxlate.syntax.config import format_config
+    from cmdxlate.emit.readconfig import split_for_config
+    from cmdxlate.emit.convert import convert as do_convert
 
     _machine_db(machines)
     cl = _load(args, from_file, fmt.value)
@@ -301,8 +301,8 @@ def readconfig(
     fmt: ShellJson = typer.Option(ShellJson.shell, "--format"),
 ) -> None:
     """Turn a -readconfig file back into command-line arguments."""
-    from cmdxlate.cfgfile import read_config_file
-    from cmdxlate.cfgmap import sections_to_argv
+    from cmdxlate.syntax.config import read_config_file
+    from cmdxlate.emit.readconfig import sections_to_argv
 
     try:
         argv, warnings = sections_to_argv(read_config_file(path))
@@ -311,7 +311,7 @@ def readconfig(
     _warn(warnings)
     groups = [argv[i:i + 2] for i in range(0, len(argv), 2)]
     if extra:
-        from cmdxlate.cmdline import parse_argv
+        from cmdxlate.syntax.argv import parse_argv
 
         try:
             groups += [o.args() for o in parse_argv(list(extra)).options]
@@ -335,7 +335,7 @@ def explain(
     machines: str = MachinesOpt,
 ) -> None:
     """Draw the topology: NUMA nodes, sockets, cores, threads, and where defaults came from."""
-    from cmdxlate.explain import explain_data, render_tree
+    from cmdxlate.emit.explain import explain_data, render_tree
 
     _machine_db(machines)
     cl = _load(args, from_file, fmt.value)
@@ -368,7 +368,7 @@ def verify(
     memory and CPU devices), paused, so no disk, socket or file of yours is opened.
     Exit 0 when equal, 1 when different, 2 on error.
     """
-    from cmdxlate.verify import verify_line
+    from cmdxlate.oracle.verify import verify_line
 
     _machine_db(machines)
     cl = _load(args, from_file, fmt.value)
@@ -394,7 +394,7 @@ def probe(
     fmt: TextJson = typer.Option(TextJson.json, "--format"),
 ) -> None:
     """Ask a QEMU binary about its machines and CPU models; write a machine database file."""
-    from cmdxlate.probe import probe_binary
+    from cmdxlate.oracle.probe import probe_binary
 
     try:
         db = probe_binary(qemu)
@@ -428,7 +428,7 @@ def batch(
     machines: str = MachinesOpt,
 ) -> None:
     """Run convert, slots or verify over many command lines; one JSON line out per line in."""
-    from cmdxlate.batch import run_batch
+    from cmdxlate.cli.batch import run_batch
 
     _machine_db(machines)
     try:
@@ -439,7 +439,7 @@ def batch(
 
 def run() -> None:
     """Console entry point: no traceback reaches the user."""
-    from cmdxlate.commands import CommandExit
+    from cmdxlate.cli.commands import CommandExit
 
     try:
         app(prog_name="cmdxlate", standalone_mode=True)

@@ -12,9 +12,9 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from cmdxlate import options as optdb
+from cmdxlate.syntax import options as optdb
 from cmdxlate.errors import CmdxlateError
-from cmdxlate.optstring import OptString, parse_keyval, parse_qemuopts
+from cmdxlate.syntax.optstring import OptString, parse_keyval, parse_qemuopts
 
 _ARCH = re.compile(r"qemu-system-([A-Za-z0-9_]+)$")
 

@@ -13,7 +13,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
-from cmdxlate.cmdline import CommandLine, Option, parse_argv
+from cmdxlate.syntax.argv import CommandLine, Option, parse_argv
 from cmdxlate.errors import CmdxlateError
 
 # -machine properties that shape CPUs or memory and never open anything.
@@ -38,14 +38,14 @@ def _project_machine(opt: Option) -> list[str] | None:
 
 def _project_object(opt: Option) -> list[str] | None:
     """Memory backends become plain RAM of the same size; other objects go."""
-    from cmdxlate.topology import memory_backend
+    from cmdxlate.resolve.resolver import memory_backend
 
     backend = memory_backend(opt)
     if backend is None:
         return None
     oid, size = backend
     if not isinstance(size, int):
-        from cmdxlate.numa import parse_size
+        from cmdxlate.resolve.numa import parse_size
 
         size = parse_size(size, "size")
     return ["-object", json.dumps({"qom-type": "memory-backend-ram", "id": oid, "size": size})]
@@ -53,7 +53,7 @@ def _project_object(opt: Option) -> list[str] | None:
 
 def _project_memory(opt: Option) -> list[str]:
     """-m with maxmem capped: TCG's address space is smaller than a KVM host's."""
-    from cmdxlate.numa import parse_size
+    from cmdxlate.resolve.numa import parse_size
 
     o = opt.opts
     assert o is not None
@@ -215,10 +215,10 @@ def _diff(a: dict[str, Any], b: dict[str, Any]) -> list[str]:
 
 def verify_line(cl: CommandLine, qemu: str | None = None, target: str = "10.0",
                 arch: str | None = None, timeout: float = 30.0) -> VerifyReport:
-    from cmdxlate.emit import convert
-    from cmdxlate.machine import ARCH_ALIASES, infer_arch
-    from cmdxlate.oracle import find_qemu, run_topology_query
-    from cmdxlate.topology import _machine_options, resolve
+    from cmdxlate.emit.convert import convert
+    from cmdxlate.catalog.machines import ARCH_ALIASES, infer_arch
+    from cmdxlate.oracle.qemu import find_qemu, run_topology_query
+    from cmdxlate.resolve.resolver import _machine_options, resolve
 
     arch = arch or cl.arch or infer_arch(_machine_options(cl)[0]) or "x86_64"
     arch = ARCH_ALIASES.get(arch, arch)

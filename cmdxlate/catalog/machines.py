@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 from cmdxlate.errors import CmdxlateError
 
 if TYPE_CHECKING:
-    from cmdxlate.smp import SmpConfig
+    from cmdxlate.resolve.smp import SmpConfig
 
 SUPPORTED_TARGETS: tuple[str, ...] = ("7.2", "10.0")
 DEFAULT_TARGET = "10.0"
@@ -50,7 +50,7 @@ def use_machine_file(path: str | None) -> None:
     _families.cache_clear()
     _override_cpu_models.cache_clear()
     lookup_machine.cache_clear()
-    from cmdxlate import cpumodels
+    from cmdxlate.catalog import cpus as cpumodels
 
     cpumodels.clear_caches()
 
@@ -150,7 +150,7 @@ def _families() -> tuple[dict[str, Any], ...]:
             raise CmdxlateError(f"{_override_file}: not a cmdxlate machine database")
         return tuple(fams)
     out = []
-    pkg = resources.files("cmdxlate.machines")
+    pkg = resources.files("cmdxlate.catalog") / "data" / "boards"
     for name in FAMILY_FILES:
         out.append(json.loads((pkg / f"{name}.json").read_text(encoding="utf-8")))
     return tuple(out)

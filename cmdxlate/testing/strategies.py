@@ -4,7 +4,7 @@ For your own property tests, e.g. that a management layer computes the same
 CPU slots as QEMU::
 
     from hypothesis import given
-    from cmdxlate.strategies import topology_lines
+    from cmdxlate.testing.strategies import topology_lines
 
     @given(topology_lines("pc"))
     def test_my_layer(line):

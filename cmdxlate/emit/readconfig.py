@@ -10,10 +10,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from cmdxlate.cfgfile import ConfigSection, check_writable
-from cmdxlate.cmdline import CommandLine, Option, parse_argv
+from cmdxlate.syntax.config import ConfigSection, check_writable
+from cmdxlate.syntax.argv import CommandLine, Option, parse_argv
 from cmdxlate.errors import CmdxlateError
-from cmdxlate.optstring import escape_value
+from cmdxlate.syntax.optstring import escape_value
 
 # option name -> config group
 GROUP_OF: dict[str, str] = {
@@ -159,7 +159,7 @@ def expand_readconfig(cl: CommandLine, base_dir: str | None = None) -> CommandLi
     """Replace each -readconfig FILE by the options the file holds."""
     if not cl.find("readconfig"):
         return cl
-    from cmdxlate.cfgfile import read_config_file
+    from cmdxlate.syntax.config import read_config_file
 
     argv: list[str] = []
     for opt in cl.options:

@@ -10,13 +10,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from cmdxlate.cmdline import CommandLine, Option
+from cmdxlate.syntax.argv import CommandLine, Option
 from cmdxlate.errors import CmdxlateError
-from cmdxlate.numa import parse_uint
-from cmdxlate.optstring import render_pairs
-from cmdxlate.slots import CpuSlot
-from cmdxlate.smp import LEVELS
-from cmdxlate.topology import Topology
+from cmdxlate.resolve.numa import parse_uint
+from cmdxlate.syntax.optstring import render_pairs
+from cmdxlate.boards.layouts import CpuSlot
+from cmdxlate.resolve.smp import LEVELS
+from cmdxlate.resolve.resolver import Topology
 
 
 @dataclass

@@ -9,13 +9,13 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING
 
-from cmdxlate.cmdline import CommandLine, Option
+from cmdxlate.syntax.argv import CommandLine, Option
 from cmdxlate.errors import CmdxlateError
-from cmdxlate.numbers import c_int
-from cmdxlate.slots import CpuSlot
+from cmdxlate.syntax.numbers import c_int
+from cmdxlate.boards.layouts import CpuSlot
 
 if TYPE_CHECKING:
-    from cmdxlate.topology import Topology
+    from cmdxlate.resolve.resolver import Topology
 
 
 class ApicRule:
@@ -23,7 +23,7 @@ class ApicRule:
 
     def __init__(self, cl: CommandLine, model: str, cpu_type: str, accel: str | None,
                  target: tuple[int, int]) -> None:
-        from cmdxlate import apic
+        from cmdxlate.boards import apic
 
         self.apic = apic
         cpus = cl.find("cpu")

@@ -22,12 +22,12 @@ def table(family: str) -> dict[str, Any]:
     A probed database without CPU models knows none for its release, so nothing is
     checked against the built-in lists of other releases.
     """
-    from cmdxlate.machine import cpu_model_table, using_machine_file
+    from cmdxlate.catalog.machines import cpu_model_table, using_machine_file
 
     probed = cpu_model_table(family)
     if probed is not None:
         return probed
-    text = (resources.files("cmdxlate.cpus") / f"{family}.json").read_text(encoding="utf-8")
+    text = (resources.files("cmdxlate.catalog") / "data" / "cpus" / f"{family}.json").read_text(encoding="utf-8")
     data: dict[str, Any] = json.loads(text)
     if using_machine_file():
         data = dict(data, models={})

@@ -53,7 +53,7 @@ def _fail(err: CmdxlateError, fmt: str = "text") -> NoReturn:
     lines = [f"cmdxlate: error: {msg}"]
     idx = err.option_index
     if idx is not None and 0 <= idx < len(_current_argv):
-        from cmdxlate.shellwords import quote
+        from cmdxlate.syntax.shell import quote
 
         start = max(0, idx - 2)
         words = [_clean(quote(w)) for w in _current_argv[start: idx + 2]]
@@ -70,13 +70,13 @@ def _fail(err: CmdxlateError, fmt: str = "text") -> NoReturn:
 
 def _machine_db(path: str | None) -> None:
     """Each command uses the database it was given, or the built-in one."""
-    from cmdxlate.machine import use_machine_file
+    from cmdxlate.catalog.machines import use_machine_file
 
     use_machine_file(path)
 
 
 def _load(args: list[str] | None, from_file: str | None, fmt: str = "text") -> Any:
-    from cmdxlate.inputs import load_command
+    from cmdxlate.syntax.source import load_command
 
     global _current_argv
     try:
@@ -84,7 +84,7 @@ def _load(args: list[str] | None, from_file: str | None, fmt: str = "text") -> A
         _current_argv = cl.to_argv()
         if not cl.find("readconfig"):
             return cl
-        from cmdxlate.cfgmap import expand_readconfig
+        from cmdxlate.emit.readconfig import expand_readconfig
 
         return expand_readconfig(cl, base)
     except CmdxlateError as e:
@@ -92,7 +92,7 @@ def _load(args: list[str] | None, from_file: str | None, fmt: str = "text") -> A
 
 
 def _resolve(cl: Any, target: str, arch: str | None, fmt: str) -> Any:
-    from cmdxlate.topology import resolve
+    from cmdxlate.resolve.resolver import resolve
 
     try:
         return resolve(cl, target, arch)
@@ -136,7 +136,7 @@ def _format_argv(groups: list[list[str]], fmt: str, env: list[str] | None = None
     if fmt == "json":
         argv = ([binary] if binary else []) + [w for g in groups for w in g]
         return json.dumps(argv) + "\n"
-    from cmdxlate.shellwords import format_command
+    from cmdxlate.syntax.shell import format_command
 
     return format_command(env or [], binary, groups)
 
@@ -173,7 +173,7 @@ def run_slots(args: list[str] | None, fmt: str, target: str, arch: str | None,
 def run_convert(args: list[str] | None, fmt: str, target: str, arch: str | None,
                 from_file: str | None, output: str | None, force: bool,
                 machines: str | None) -> int:
-    from cmdxlate.emit import convert as do_convert
+    from cmdxlate.emit.convert import convert as do_convert
 
     _machine_db(machines)
     cl = _load(args, from_file, fmt)

@@ -8,11 +8,11 @@ checks after -numa is complete, before any CPU exists.
 from __future__ import annotations
 
 from cmdxlate.errors import CmdxlateError
-from cmdxlate.machine import MachineType
-from cmdxlate.numa import NumaState
-from cmdxlate.numbers import qemu_bool
-from cmdxlate.slots import CpuSlot
-from cmdxlate.smp import SmpConfig
+from cmdxlate.catalog.machines import MachineType
+from cmdxlate.resolve.numa import NumaState
+from cmdxlate.syntax.numbers import qemu_bool
+from cmdxlate.boards.layouts import CpuSlot
+from cmdxlate.resolve.smp import SmpConfig
 
 
 def board_checks(machine: MachineType, smp: SmpConfig, accel: str | None,

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from cmdxlate.slots import CpuSlot
-from cmdxlate.smp import LEVELS, SMP_KEYS
-from cmdxlate.topology import Topology
+from cmdxlate.boards.layouts import CpuSlot
+from cmdxlate.resolve.smp import LEVELS, SMP_KEYS
+from cmdxlate.resolve.resolver import Topology
 
 # Container levels drawn between node and thread, by slot prop.
 _TREE_LEVELS = (

@@ -1,0 +1,182 @@
+"""Every error cmdxlate raises, and the exit code each one ends with.
+
+::
+
+    CmdxlateError                 base: a message, where in the input, a hint
+     ├── InputError          (2)  cmdxlate refuses the input: syntax, limits, files,
+     │    │                       a machine type or release it does not model
+     │    └── UsageError     (2)  cmdxlate's own options are wrong (before ``--``)
+     ├── QemuRefusal         (2)  QEMU would refuse the line: ``message`` is exactly
+     │                            what QEMU prints after its program name, with QEMU's
+     │                            own location (``-smp 2,foo=1: ...``, ``vm.cfg:3: ...``)
+     │                            where QEMU gives one
+     └── OracleError         (4)  a real QEMU could not answer
+          ├── OracleUnavailable   missing, not executable, not the release asked for
+          ├── OracleTimeout       did not answer in time (it was killed)
+          └── OracleCrash         died from a signal or stopped answering
+
+An error may point at the offending option (``where``): the argv index, the
+option as written, and the key inside it.  That pointer is cmdxlate's help for a
+person (the caret under the option, JSON fields ``option``/``index``); it is
+never part of ``message``.  Code attaches it where it knows the option, without
+rebuilding the error: ``raise err.at(source)`` or ``with pointing_at(source): ...``.
+
+Exit code 3 is reserved for bugs (anything that is not a CmdxlateError);
+1 is ``verify``'s "different", and signals end with 128 + the signal number.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+EXIT_OK = 0
+EXIT_DIFFERENT = 1
+EXIT_INPUT = 2
+EXIT_INTERNAL = 3
+EXIT_ORACLE = 4
+
+
+@dataclass(frozen=True, slots=True)
+class Where:
+    """Where an option came from: argv words (with the index of the first), or a file line."""
+
+    index: int | None = None
+    words: tuple[str, ...] = ()
+    file: str | None = None
+    line: int | None = None
+
+    @property
+    def qemu_location(self) -> str:
+        """The location QEMU prints before a message it reports for this option."""
+        if self.file is not None:
+            return f"{self.file}:{self.line}"
+        return " ".join(self.words)
+
+    @property
+    def option(self) -> str | None:
+        return self.words[0] if self.words else None
+
+
+class CmdxlateError(Exception):
+    """Base of every error cmdxlate reports; see the module docstring for the tree."""
+
+    exit_code = EXIT_INPUT
+
+    def __init__(self, message: str, *, hint: str | None = None,
+                 where: Where | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+        self.where = where
+
+    def __str__(self) -> str:
+        return self.message
+
+    def at(self, where: Where | None) -> CmdxlateError:
+        """Point at ``where`` unless a more precise place is already known; returns self."""
+        if self.where is None and where is not None:
+            self.where = where
+        return self
+
+    def as_dict(self) -> dict[str, object]:
+        """The JSON form: ``error`` is the message; the pointer goes in its own fields."""
+        out: dict[str, object] = {"error": self.message, "kind": self.kind}
+        if self.where is not None:
+            if self.where.file is not None:
+                out["file"], out["line"] = self.where.file, self.where.line
+            if self.where.words:
+                out["option"] = self.where.option
+                out["args"] = list(self.where.words)
+            if self.where.index is not None:
+                out["index"] = self.where.index
+        if self.hint:
+            out["hint"] = self.hint
+        return out
+
+    kind = "input"
+
+
+class InputError(CmdxlateError):
+    """Input cmdxlate refuses in its own words (not a QEMU message)."""
+
+
+class UsageError(InputError):
+    """cmdxlate's own command-line options are wrong."""
+
+    kind = "usage"
+
+
+class QemuRefusal(CmdxlateError):
+    """QEMU would refuse the line with exactly ``message``.
+
+    ``located`` says QEMU itself prints the option's location before the text
+    (errors raised while QEMU reads an option, or replays it later); the
+    location is then part of ``message``, as QEMU prints it.
+    """
+
+    kind = "qemu"
+
+    def __init__(self, text: str, *, hint: str | None = None, where: Where | None = None,
+                 located: bool = False) -> None:
+        super().__init__(text, hint=hint, where=where)
+        self.text = text
+        self.located = located
+        if located and where is not None:
+            self.message = f"{where.qemu_location}: {text}"
+
+    def at(self, where: Where | None) -> CmdxlateError:
+        super().at(where)
+        return self
+
+    def locate(self, where: Where) -> QemuRefusal:
+        """QEMU reports this error with ``where``'s location (``-numa ...: text``)."""
+        if not self.located:
+            self.located = True
+            self.where = self.where or where
+            self.message = f"{where.qemu_location}: {self.text}"
+        return self
+
+
+class OracleError(CmdxlateError):
+    """A real QEMU could not give an answer: it is missing, hung or crashed."""
+
+    exit_code = EXIT_ORACLE
+    kind = "oracle"
+
+
+class OracleUnavailable(OracleError):
+    """No usable QEMU binary for what was asked."""
+
+
+class OracleTimeout(OracleError):
+    """QEMU did not answer in time (it was killed)."""
+
+
+class OracleCrash(OracleError):
+    """QEMU died from a signal or stopped answering."""
+
+
+@contextmanager
+def pointing_at(where: Where | None) -> Iterator[None]:
+    """Errors raised inside point at ``where`` (unless they already point somewhere)."""
+    try:
+        yield
+    except CmdxlateError as e:
+        e.at(where)
+        raise
+
+
+@contextmanager
+def qemu_located(where: Where | None) -> Iterator[None]:
+    """QEMU prints ``where``'s location before errors raised inside (its ``loc`` is set)."""
+    try:
+        yield
+    except QemuRefusal as e:
+        if where is not None:
+            e.locate(where)
+        raise
+    except CmdxlateError as e:
+        e.at(where)
+        raise
