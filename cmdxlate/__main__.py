@@ -1,28 +1,9 @@
-"""Entry point: the hot commands run without importing typer at all."""
+"""``python -m cmdxlate`` and the ``cmdxlate`` console script."""
 
 from __future__ import annotations
 
-import sys
-
 
 def main() -> None:
-    argv = sys.argv[1:]
-    if argv[:1] in (["convert"], ["slots"]):
-        from cmdxlate.cli.commands import EXIT_INTERNAL, fast_main
-
-        try:
-            code = fast_main(argv)
-        except Exception as e:  # noqa: BLE001 - never a traceback for the user
-            import os
-
-            if os.environ.get("CMDXLATE_DEBUG"):
-                raise
-            sys.stderr.write(f"cmdxlate: internal error: {type(e).__name__}: {e} "
-                             "(set CMDXLATE_DEBUG=1 for details; please report it)\n")
-            code = EXIT_INTERNAL
-        if code is not None:
-            sys.stdout.flush()
-            raise SystemExit(code)
     from cmdxlate.cli.app import run
 
     run()

@@ -6,7 +6,7 @@ import os
 import stat
 import tempfile
 
-from cmdxlate.errors import CmdxlateError
+from cmdxlate.error import InputError
 
 
 def read_text_limited(path: str | os.PathLike[str], max_bytes: int) -> str:
@@ -14,20 +14,20 @@ def read_text_limited(path: str | os.PathLike[str], max_bytes: int) -> str:
     name = os.fspath(path)
     try:
         if os.path.isdir(name):
-            raise CmdxlateError(f"{name}: is a directory")
+            raise InputError(f"{name}: is a directory")
         with open(name, "rb") as f:
             data = f.read(max_bytes + 1)
     except (OSError, ValueError) as e:
-        raise CmdxlateError(f"cannot read {name!r}: {getattr(e, 'strerror', None) or e}"
+        raise InputError(f"cannot read {name!r}: {getattr(e, 'strerror', None) or e}"
                             ) from None
     if len(data) > max_bytes:
-        raise CmdxlateError(f"{name}: larger than {max_bytes} bytes, refusing to read it")
+        raise InputError(f"{name}: larger than {max_bytes} bytes, refusing to read it")
     if b"\0" in data:
-        raise CmdxlateError(f"{name}: binary file (NUL bytes)")
+        raise InputError(f"{name}: binary file (NUL bytes)")
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError:
-        raise CmdxlateError(f"{name}: not UTF-8 text") from None
+        raise InputError(f"{name}: not UTF-8 text") from None
 
 
 def write_atomic(path: str | os.PathLike[str], data: str, force: bool = False) -> None:
@@ -37,22 +37,22 @@ def write_atomic(path: str | os.PathLike[str], data: str, force: bool = False) -
     """
     name = os.fspath(path)
     if not name:
-        raise CmdxlateError("no output file name given")
+        raise InputError("no output file name given")
     if "\0" in name:
-        raise CmdxlateError(f"cannot write {name!r}: the name contains a NUL byte")
+        raise InputError(f"cannot write {name!r}: the name contains a NUL byte")
     if os.path.islink(name):
-        raise CmdxlateError(f"{name} is a symbolic link; refusing to write through it")
+        raise InputError(f"{name} is a symbolic link; refusing to write through it")
     if os.path.isdir(name):
-        raise CmdxlateError(f"{name} is a directory")
+        raise InputError(f"{name} is a directory")
     exists = os.path.exists(name)
     if exists and not force:
-        raise CmdxlateError(f"{name} exists; use --force to overwrite it")
+        raise InputError(f"{name} exists; use --force to overwrite it")
     folder = os.path.dirname(os.path.abspath(name))
     mode = stat.S_IMODE(os.stat(name).st_mode) if exists else None
     try:
         fd, tmp = tempfile.mkstemp(prefix=".cmdxlate-", dir=folder)
     except OSError as e:
-        raise CmdxlateError(f"cannot write in {folder}: {e.strerror or e}") from None
+        raise InputError(f"cannot write in {folder}: {e.strerror or e}") from None
     try:
         with os.fdopen(fd, "w", encoding="utf-8", errors="surrogateescape") as f:
             f.write(data)
@@ -64,7 +64,7 @@ def write_atomic(path: str | os.PathLike[str], data: str, force: bool = False) -
             mode = 0o666 & ~umask
         os.chmod(tmp, mode)
         if not force and os.path.exists(name):
-            raise CmdxlateError(f"{name} exists; use --force to overwrite it")
+            raise InputError(f"{name} exists; use --force to overwrite it")
         os.replace(tmp, name)
     except BaseException as e:
         try:
@@ -72,5 +72,5 @@ def write_atomic(path: str | os.PathLike[str], data: str, force: bool = False) -
         except OSError:
             pass
         if isinstance(e, OSError):
-            raise CmdxlateError(f"cannot write {name}: {e.strerror or e}") from None
+            raise InputError(f"cannot write {name}: {e.strerror or e}") from None
         raise

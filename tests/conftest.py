@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, settings
 
-from cmdxlate.oracle.qemu import OracleUnavailable, QemuBinary, find_qemu
+from cmdxlate.error import OracleUnavailable
+from cmdxlate.oracle.qemu import QemuBinary, find_qemu
 
 # A loaded CI machine must not turn slow example generation into a failure.
 settings.register_profile("cmdxlate", deadline=None,
@@ -60,11 +61,14 @@ def shared() -> Path:
     return SHARED
 
 
-@pytest.fixture(autouse=True)
-def _builtin_machine_database() -> Iterator[None]:
-    """--machines is process-wide; every test starts and ends with the built-in data."""
-    from cmdxlate.catalog.machines import use_machine_file
+def qemu_text(e: Exception) -> str:
+    """QEMU's text of an error without the location QEMU prints before some of them."""
+    return str(getattr(e, "text", None) or getattr(e, "message", e))
 
-    use_machine_file(None)
-    yield
-    use_machine_file(None)
+
+def lookup_machine(name: str | None, arch: str = "x86_64", target: str = "10.0"):  # type: ignore[no-untyped-def]
+    """The machine type a name selects in a release of the built-in catalog."""
+    from cmdxlate.catalog import Catalog
+
+    catalog = Catalog.builtin()
+    return catalog.machine(name, arch, catalog.release(target))

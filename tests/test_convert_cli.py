@@ -13,15 +13,16 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from typer.testing import CliRunner
 
-from cmdxlate.syntax.config import ConfigFileError, ConfigSection, format_config, parse_config
-from cmdxlate.emit.readconfig import expand_readconfig, sections_to_argv, split_for_config
 from cmdxlate.cli.app import app
-from cmdxlate.syntax.argv import parse_argv
 from cmdxlate.emit.convert import convert
-from cmdxlate.errors import CmdxlateError
+from cmdxlate.emit.readconfig import sections_to_argv, split_for_config
+from cmdxlate.error import CmdxlateError
+from cmdxlate.resolve import resolve
+from cmdxlate.syntax.argv import parse_argv
+from cmdxlate.syntax.config import ConfigFileError, ConfigSection, format_config, parse_config
 from cmdxlate.syntax.shell import read_command_file, split
+from cmdxlate.syntax.source import expand_readconfig
 from cmdxlate.testing.strategies import FAMILIES, topology_lines
-from cmdxlate.resolve.resolver import resolve
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared"
@@ -149,7 +150,7 @@ def test_corpus_converts(path: Path) -> None:
             rejected_by_qemu = "Number of SMP CPUs requested (16) exceeds max CPUs supported"
             assert e.message == "machine does not support hot-plugging CPUs" or (
                 e.message.startswith(rejected_by_qemu) or
-                "not in cmdxlate's machine database" in e.message
+                e.message.startswith('unsupported machine type: "')
                 or e.message.startswith("unknown architecture")), e.message
         return
     try:
@@ -164,11 +165,11 @@ def test_corpus_converts(path: Path) -> None:
         else:
             raise
     if not topo.machine.hotpluggable_cpus:
-        assert topo.machine.family == "other"  # powernv, mac99, ...
+        assert topo.machine.board == "no-cpu-hotplug"  # powernv, mac99, ...
         return
     out = convert(cl, topo)
     cl2 = parse_argv(out.argv(), cl.binary)
-    t2 = resolve(cl2, f"{topo.machine.target[0]}.{topo.machine.target[1]}")
+    t2 = resolve(cl2, str(topo.machine.target))
     assert t2.hotpluggable_cpus() == topo.hotpluggable_cpus()
     assert t2.present_cpus() == topo.present_cpus()
 
@@ -225,7 +226,9 @@ def test_error_is_one_line_with_caret_and_exit_2() -> None:
     res = runner.invoke(app, ["slots", "--", "-M", "pc", "-smp", "8,sockets=3"])
     assert res.exit_code == 2
     lines = res.stderr.splitlines()
-    assert lines[0].startswith("cmdxlate: error: -smp 8,sockets=3: Invalid CPU topology")
+    # QEMU prints no location for this error, so neither does the message; the caret
+    # below it points at the option for a person.
+    assert lines[0].startswith("cmdxlate: error: Invalid CPU topology")
     assert lines[2].strip().startswith("^")
     assert "Traceback" not in res.output
     res = runner.invoke(app, ["slots", "--format", "json", "--", "-smp", "8,sockets=3"])
@@ -324,7 +327,7 @@ def test_explain_shows_cpu_indexes_and_device_ids() -> None:
     assert "core 4 (2 threads): -device CPU id=c4 cpu-index 4-5" in res.stdout
 
 
-def test_console_entry_point_fast_path() -> None:
+def test_console_entry_point() -> None:
     env = dict(os.environ)
     res = subprocess.run([sys.executable, "-m", "cmdxlate", "slots", "--format", "json", "--",
                           "-smp", "2"], capture_output=True, text=True, env=env)
@@ -332,10 +335,7 @@ def test_console_entry_point_fast_path() -> None:
     res = subprocess.run([sys.executable, "-m", "cmdxlate", "convert", "--", "-smp", "x"],
                          capture_output=True, text=True, env=env)
     assert res.returncode == 2
-    assert res.stderr.startswith("cmdxlate: error: -smp x: Parameter 'smp.cpus' expects integer")
-    assert "typer" not in subprocess.run(
-        [sys.executable, "-X", "importtime", "-m", "cmdxlate", "convert", "--", "-smp", "2"],
-        capture_output=True, text=True, env=env).stderr
+    assert res.stderr.startswith("cmdxlate: error: Parameter 'smp.cpus' expects integer")
 
 
 def test_completion_offers_qemu_options_after_dashdash() -> None:

@@ -14,14 +14,14 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, given, settings
 
-from cmdxlate.syntax.argv import parse_argv
 from cmdxlate.emit.convert import convert
-from cmdxlate.errors import CmdxlateError
+from cmdxlate.error import CmdxlateError
 from cmdxlate.oracle.qemu import QemuBinary, find_qemu, run_topology_query
+from cmdxlate.oracle.verify import normalise_cpus_fast, normalise_hotpluggable, project, verify_line
+from cmdxlate.resolve import resolve
+from cmdxlate.syntax.argv import parse_argv
 from cmdxlate.syntax.shell import read_command_file
 from cmdxlate.testing.strategies import FAMILIES, topology_lines
-from cmdxlate.resolve.resolver import resolve
-from cmdxlate.oracle.verify import normalise_cpus_fast, normalise_hotpluggable, project, verify_line
 
 pytestmark = pytest.mark.qemu
 
@@ -228,44 +228,46 @@ def test_verify_runs_no_user_resources(tmp_path: Path, qemu10_x86: QemuBinary) -
 
 
 def test_probe_agrees_with_builtin_database(qemu10_x86: QemuBinary) -> None:
-    from cmdxlate.catalog.machines import all_families
+    from cmdxlate.catalog import Catalog, _read_data
     from cmdxlate.oracle.probe import probe_binary
 
     db = probe_binary(qemu10_x86.path)
     assert db["qemu_version"].startswith("10.0")
     probed = {f["family"]: f for f in db["families"]}
-    builtin = {f["family"]: f for f in all_families()}
+    builtin = Catalog.builtin()
+    release = builtin.release("10.0")
+    fams = {f.name: f for f in builtin.families}
     for fam in ("pc-i440fx", "pc-q35"):
-        assert probed[fam]["versions"]["10.0"] == builtin[fam]["versions"]["10.0"], fam
-        assert probed[fam]["hotpluggable_cpus"] is True
-        assert probed[fam]["default_cpu"] == builtin[fam]["default_cpu"]
+        assert [e["version"] for e in probed[fam]["machine_versions"]] == [
+            str(v) for v in fams[fam].versions_in(release.version)], fam
+        assert probed[fam]["facts"]["hotpluggable_cpus"] is True
+        assert probed[fam]["facts"]["default_cpu"] == _read_data(
+            "boards", fam.replace("-", "_") + ".json")["facts"]["default_cpu"]
         assert probed[fam]["probed_slot_props"] == ["core-id", "socket-id", "thread-id"]
+    from cmdxlate.resolve import resolve
     from cmdxlate.syntax.argv import parse_argv
-    from cmdxlate.catalog.machines import lookup_machine
-    from cmdxlate.resolve.resolver import resolve
 
     # What the probe saw is what the data's slot_props rules predict for its -smp.
     for fam, name in (("pc-q35", "q35"), ("pc-i440fx", "pc")):
         topo = resolve(parse_argv(["-M", name, "-smp", "2,maxcpus=4"]), "10.0", "x86_64")
-        assert sorted(topo.machine.slot_prop_names(topo.smp)) == probed[fam]["probed_slot_props"]
+        assert sorted(topo.slot_keys) == probed[fam]["probed_slot_props"]
 
-    for v in builtin["pc-q35"]["versions"]["10.0"]:
-        rules = probed["pc-q35"]["max_cpus"]
-        want = lookup_machine(f"pc-q35-{v}", "x86_64", "10.0").max_cpus
-        got = next(r["value"] for r in rules
-                   if "max_version" not in r or _vk(v) <= _vk(r["max_version"]))
-        assert got == want, v
-    assert probed["microvm"]["hotpluggable_cpus"] is False
-    # CPU models: the same lists as the built-in table of that release.
-    from cmdxlate.catalog.cpus import table
+    # The probed database, read back, gives every machine the limit the built-in data does.
+    import tempfile
 
-    assert db["cpu_models"]["x86"]["models"]["10.0"] == table("x86")["models"]["10.0"]
-
-
-def _vk(v: str) -> tuple[int, ...]:
-    from cmdxlate.catalog.machines import version_key
-
-    return version_key(v)
+    with tempfile.NamedTemporaryFile("w", suffix=".json") as f:
+        json.dump(db, f)
+        f.flush()
+        probed_catalog = Catalog.from_file(f.name)
+        for v in fams["pc-q35"].versions_in(release.version):
+            name = f"pc-q35-{v}"
+            want = builtin.machine(name, "x86_64", release).max_cpus
+            got = probed_catalog.machine(name, "x86_64", probed_catalog.release("10.0"))
+            assert got.max_cpus == want, v
+        # CPU models: the same list as the built-in table of that release.
+        table = probed_catalog.cpu_tables["x86"]
+        assert table.names(release.version) == builtin.cpu_tables["x86"].names(release.version)
+    assert probed["microvm"]["facts"]["hotpluggable_cpus"] is False
 
 
 def test_probe_database_drives_cli(tmp_path: Path, qemu10_x86: QemuBinary) -> None:
@@ -285,7 +287,7 @@ def test_probe_database_drives_cli(tmp_path: Path, qemu10_x86: QemuBinary) -> No
 def test_oracle_timeout_kills_qemu(qemu10_x86: QemuBinary) -> None:
     import subprocess
 
-    from cmdxlate.oracle.qemu import OracleTimeout
+    from cmdxlate.error import OracleTimeout
 
     with pytest.raises(OracleTimeout):
         run_topology_query(qemu10_x86, ["-M", "pc"], timeout=0.001)
@@ -415,7 +417,7 @@ X2APIC_CASES = [
 
 def _qemu_error(binary: QemuBinary, argv: list[str]) -> str | None:
     """QEMU's refusal: a clean exit with a message, or an abort after one (the 10.0 APIC path)."""
-    from cmdxlate.oracle.qemu import OracleCrash
+    from cmdxlate.error import OracleCrash
 
     try:
         return run_topology_query(binary, argv).startup_error
@@ -502,7 +504,7 @@ RISCV_SOCKET_CASES = [
 @pytest.mark.parametrize(("args", "outcome"), RISCV_SOCKET_CASES)
 def test_riscv_nodes_as_sockets_match_qemu(args: str, outcome: str | None, qemu10_for) -> None:
     """riscv virt: node count, contiguous harts per node, and the line QEMU crashes on."""
-    from cmdxlate.oracle.qemu import OracleCrash
+    from cmdxlate.error import OracleCrash
 
     argv = ["-M", "virt", *args.split()]
     try:
@@ -550,11 +552,13 @@ def test_cpu_models_match_qemu(target: str, cpu: str, qemu10_x86: QemuBinary,
 
 def test_cpu_model_table_is_what_qemu_lists(qemu10_x86: QemuBinary,
                                             qemu72_x86: QemuBinary) -> None:
-    from cmdxlate.catalog.cpus import known_models
+    from cmdxlate.catalog import Catalog
     from cmdxlate.oracle.qemu import cpu_definitions
 
-    for binary, target in ((qemu10_x86, (10, 0)), (qemu72_x86, (7, 2))):
-        assert known_models("x86", target) == {d["name"] for d in cpu_definitions(binary)}
+    table = Catalog.builtin().cpu_tables["x86"]
+    for binary, target in ((qemu10_x86, "10.0"), (qemu72_x86, "7.2")):
+        release = Catalog.builtin().release(target).version
+        assert table.names(release) == {d["name"] for d in cpu_definitions(binary)}
 
 
 @pytest.mark.parametrize(("arch", "machine", "cpu"), [
@@ -579,14 +583,16 @@ def test_cpu_models_of_other_arches_match_qemu(arch: str, machine: str, cpu: str
 
 
 def test_s390x_model_table_is_what_qemu_lists(qemu10_for) -> None:
-    from cmdxlate.catalog.cpus import known_models, table
+    from cmdxlate.catalog import Catalog
     from cmdxlate.oracle.qemu import cpu_definitions
 
+    catalog = Catalog.builtin()
+    v = catalog.release("10.0").version
     defs = cpu_definitions(qemu10_for("s390x"))
-    assert known_models("s390x", (10, 0)) == {d["name"] for d in defs}
-    assert table("s390x")["tcg_unavailable"]["10.0"] == {
+    assert catalog.cpu_tables["s390x"].names(v) == {d["name"] for d in defs}
+    assert {m: list(f) for m, f in catalog.cpu_tables["s390x"].tcg_unavailable[v].items()} == {
         d["name"]: d["unavailable-features"] for d in defs if d.get("unavailable-features")}
-    assert known_models("ppc64", (10, 0)) == {
+    assert catalog.cpu_tables["ppc64"].names(v) == {
         d["name"] for d in cpu_definitions(qemu10_for("ppc64"))} | {"max"}
 
 
@@ -665,7 +671,7 @@ HMAT_CASES = [
 
 
 def test_hmat_cases_are_not_one_sided() -> None:
-    from cmdxlate.resolve.resolver import resolve as _resolve
+    from cmdxlate.resolve import resolve as _resolve
 
     outcomes = set()
     for hmat, numa in HMAT_CASES:
@@ -716,21 +722,20 @@ def test_arm_virt_gic_rules_match_qemu(args: str, qemu10_for) -> None:
 
 def test_probed_database_checks_its_own_cpu_models(tmp_path: Path, qemu10_for) -> None:
     """--machines carries the binary's CPU models; a database without them checks none."""
-    from cmdxlate.catalog.machines import use_machine_file
+    from cmdxlate.catalog import Catalog
     from cmdxlate.oracle.probe import probe_binary
 
     db = probe_binary(qemu10_for("s390x").path)
     path = tmp_path / "m.json"
     path.write_text(json.dumps(db))
     argv = ["-M", "s390-ccw-virtio", "-cpu", "z14"]
-    use_machine_file(str(path))
     with pytest.raises(CmdxlateError, match="not available in the current configuration"):
-        resolve(parse_argv(argv), "10.0", "s390x")
-    del db["cpu_models"]
+        resolve(parse_argv(argv), "10.0", "s390x", Catalog.from_file(str(path)))
+    del db["cpu_tables"]
     bare = tmp_path / "bare.json"
     bare.write_text(json.dumps(db))
-    use_machine_file(str(bare))
-    resolve(parse_argv(["-M", "s390-ccw-virtio", "-cpu", "no-such-model"]), "10.0", "s390x")
+    resolve(parse_argv(["-M", "s390-ccw-virtio", "-cpu", "no-such-model"]), "10.0", "s390x",
+            Catalog.from_file(str(bare)))
 
 
 MACHINE_PROP_CASES = [

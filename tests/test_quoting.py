@@ -25,7 +25,7 @@ from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from cmdxlate.cli.app import app
-from cmdxlate.errors import CmdxlateError
+from cmdxlate.error import CmdxlateError
 from cmdxlate.syntax.shell import format_command, quote, split
 
 _ENV_EXAMPLES = os.environ.get("CMDXLATE_FUZZ_EXAMPLES")

@@ -1,24 +1,21 @@
 """x86 APIC IDs of 255 and up: the x2APIC rules QEMU applies at board init.
 
-QEMU before 9.0 refuses the whole line unless KVM runs the interrupt
-controller in the kernel; from 9.0 each CPU whose APIC ID is 255 or more
-must have the x2apic feature, which KVM turns on by default and TCG takes
-from the CPU model (spec 1.4). The model table is data: ``cpus/x86.json``.
+Releases without the per-CPU check refuse the whole line unless KVM runs the
+interrupt controller in the kernel; with it (``x2apic-per-cpu-check``) each CPU
+whose APIC ID is 255 or more must have the x2apic feature, which KVM turns on
+by default and TCG takes from the CPU model (spec 1.4). Which models have it is
+data: the x86 CPU table.
 """
 
 from __future__ import annotations
 
-from cmdxlate.catalog.cpus import has_x2apic, table
-from cmdxlate.errors import CmdxlateError
+from cmdxlate.catalog.cpus import CpuTable
+from cmdxlate.catalog.releases import Release
+from cmdxlate.error import QemuRefusal
 from cmdxlate.syntax.numbers import qemu_bool
 
 X2APIC_HINT = "Try x2apic=on in -cpu."
 IRQCHIP_MESSAGE = "current -smp configuration requires kernel irqchip and X2APIC API support."
-
-
-def _since(target: tuple[int, int]) -> bool:
-    major, minor = (int(x) for x in table("x86")["per_cpu_check_since_qemu"].split("."))
-    return target >= (major, minor)
 
 
 class CpuFeatures:
@@ -87,32 +84,46 @@ def global_x2apic(globals_: list[str], cpu_type: str) -> str | None:
 
 
 def check_line(max_apic_id: int, accel: str | None, irqchip: str | None,
-               target: tuple[int, int]) -> None:
+               release: Release) -> None:
     """x86_cpus_init: the whole-line check, by apic_id_limit (every slot, empty ones too)."""
     if max_apic_id < 255 or accel == "xen":
         return
     if accel == "kvm":
         if irqchip == "off":
-            raise CmdxlateError(IRQCHIP_MESSAGE, qemu=True)
+            raise QemuRefusal(IRQCHIP_MESSAGE)
         return
-    if not _since(target) and accel in (None, "tcg"):
-        raise CmdxlateError(IRQCHIP_MESSAGE, qemu=True)
+    if not release.has("x2apic-per-cpu-check") and accel in (None, "tcg"):
+        raise QemuRefusal(IRQCHIP_MESSAGE)
 
 
-def cpu_default(model: str, accel: str | None, target: tuple[int, int]) -> bool | None:
-    """The x2apic a CPU of ``model`` starts with before any -cpu/-device setting."""
-    if accel == "kvm" and table("x86").get("kvm_default_x2apic"):
-        return True
-    return has_x2apic("x86", model, target)
+class ApicRule:
+    """The per-CPU x2APIC check, applied to each CPU as QEMU realizes it."""
 
+    def __init__(self, table: CpuTable | None, release: Release, cpu_value: str | None,
+                 model: str, cpu_type: str, accel: str | None, globals_: list[str]) -> None:
+        self.release = release
+        self.features = CpuFeatures(cpu_value)
+        if accel == "kvm" and table is not None and table.kvm_default_x2apic:
+            self.default: bool | None = True
+        else:
+            self.default = None if table is None else table.x2apic(model, release.version)
+        self.global_value = global_x2apic(globals_, cpu_type)
+        self.model = model
+        self.untold = False
 
-def check_cpu(apic_id: int, has_x2apic: bool | None, target: tuple[int, int]) -> bool:
-    """apic_common_set_id: False when the answer can't be told (model not in the table)."""
-    if apic_id < 255 or not _since(target):
-        return True
-    if has_x2apic is None:
-        return False
-    if not has_x2apic:
-        raise CmdxlateError(f"APIC ID {apic_id} requires x2APIC feature in CPU", qemu=True,
-                            hint=X2APIC_HINT)
-    return True
+    def check(self, apic_id: int, device_value: str | None = None) -> None:
+        """apic_common_set_id: refuse, or note that the answer can't be told."""
+        if apic_id < 255 or not self.release.has("x2apic-per-cpu-check"):
+            return
+        has = self.features.effective(self.default, device_value, self.global_value)
+        if has is None:
+            self.untold = True
+        elif not has:
+            raise QemuRefusal(f"APIC ID {apic_id} requires x2APIC feature in CPU",
+                              hint=X2APIC_HINT)
+
+    def warning(self) -> str | None:
+        if not self.untold:
+            return None
+        return (f"cmdxlate cannot tell whether CPU model '{self.model}' has x2apic: QEMU refuses "
+                "APIC IDs of 255 and up without it (set x2apic=on in -cpu to be sure)")

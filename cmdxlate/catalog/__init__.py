@@ -1,0 +1,214 @@
+"""The release catalog: QEMU releases, machine-type families and CPU models, as typed data.
+
+``Catalog.builtin()`` reads the package's data files (on first use, once per
+process); ``Catalog.from_file(path)`` reads a database written by
+``cmdxlate probe``. Nothing here is process-wide mutable state: callers pass
+the catalog they use.
+"""
+
+from __future__ import annotations
+
+import json
+from functools import lru_cache
+from typing import Any
+
+from cmdxlate.catalog.boards import BoardFamily, MachineType, load_family, make_machine
+from cmdxlate.catalog.cpus import CpuTable, load_cpu_table
+from cmdxlate.catalog.releases import Release, ReleaseTable, load_releases
+from cmdxlate.catalog.version import Version
+from cmdxlate.error import InputError, QemuRefusal
+
+FAMILY_FILES: tuple[str, ...] = (
+    "pc_i440fx", "pc_q35", "microvm", "isapc", "pseries", "s390_ccw_virtio", "arm_virt",
+    "riscv_virt", "loongarch_virt", "other",
+)
+CPU_TABLES: tuple[str, ...] = ("x86", "ppc64", "s390x")
+
+# Spellings of architectures in binary names and in people's mouths.
+ARCH_ALIASES: dict[str, str] = {
+    "i686": "i386", "x86": "x86_64", "amd64": "x86_64", "armv7l": "arm", "armhf": "arm",
+    "armel": "arm", "arm64": "aarch64", "ppc64le": "ppc64", "ppc64el": "ppc64",
+    "powerpc": "ppc", "loong64": "loongarch64",
+}
+DATABASE_FORMAT = "cmdxlate-machines/2"
+
+
+def normalise_arch(arch: str) -> str:
+    return ARCH_ALIASES.get(arch, arch)
+
+
+def _read_data(*parts: str) -> Any:
+    from importlib import resources
+
+    path = resources.files("cmdxlate.catalog").joinpath("data", *parts)
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+class Catalog:
+    """Releases, families and CPU tables; lookups answer for one target release."""
+
+    def __init__(self, releases: ReleaseTable, families: tuple[BoardFamily, ...],
+                 cpu_tables: dict[str, CpuTable], origin: str = "built-in") -> None:
+        self.releases = releases
+        self.families = families
+        self.cpu_tables = cpu_tables
+        self.origin = origin
+
+    # ------------------------------------------------------------ construction
+
+    @staticmethod
+    def builtin() -> Catalog:
+        return _builtin()
+
+    @staticmethod
+    def from_file(path: str) -> Catalog:
+        """A database written by ``cmdxlate probe`` (its release and machine types)."""
+        import os
+
+        try:
+            st = os.stat(path)
+        except (OSError, ValueError) as e:
+            raise InputError(f"cannot read machine database {path!r}: "
+                             f"{getattr(e, 'strerror', None) or e}") from None
+        return _from_file(path, st.st_mtime_ns, st.st_size, st.st_ino)
+
+    # ------------------------------------------------------------ releases
+
+    @property
+    def targets(self) -> list[Version]:
+        return sorted(r.version for r in self.releases.releases)
+
+    @property
+    def default_target(self) -> Release:
+        return self.releases.newest
+
+    def release(self, target: str | Version | None) -> Release:
+        """The release ``--target`` names (``10.0``, ``10.0.2`` and ``10`` spellings)."""
+        if target is None:
+            return self.default_target
+        v = target if isinstance(target, Version) else Version.try_parse(str(target).strip())
+        found = self.releases.get(v.release) if v is not None else None
+        if found is None:
+            known = ", ".join(str(t) for t in self.targets)
+            raise InputError(f"unknown target QEMU release '{target}'; cmdxlate models: {known}")
+        return found
+
+    # ------------------------------------------------------------ machines
+
+    def arch_families(self, arch: str) -> list[BoardFamily]:
+        return [f for f in self.families if arch in f.arches]
+
+    def infer_arch(self, name: str | None) -> str | None:
+        """The architecture a machine name implies when no binary says (pseries -> ppc64)."""
+        if name is None:
+            return None
+        for fam in self.families:
+            if fam.board == "no-cpu-hotplug":
+                continue
+            if (name in fam.aliases or name == fam.unversioned_name
+                    or (fam.name_prefix and name.startswith(fam.name_prefix))):
+                return fam.arches[0]
+        return None
+
+    def machine(self, name: str | None, arch: str, release: Release) -> MachineType:
+        """The machine type ``-machine NAME`` selects (None: the arch's default)."""
+        arch = normalise_arch(arch)
+        fams = self.arch_families(arch)
+        if not fams:
+            raise InputError(f"unknown architecture '{arch}': cmdxlate has no machine types "
+                             "for it")
+        if name is None:
+            for fam in fams:
+                if arch in fam.default_for_arches:
+                    return self._newest(fam, arch, release)
+            raise InputError(f"no default machine type known for {arch}: give -machine")
+        for fam in fams:
+            for m in fam.machines:
+                if m.arch == arch and m.name == name and release.version in m.releases:
+                    return make_machine(fam, m.alias_of or name, None, arch, release,
+                                        m.max_cpus, self.cpu_tables)
+            if fam.unversioned_name and name == fam.unversioned_name:
+                return make_machine(fam, name, None, arch, release, None, self.cpu_tables)
+            if name in fam.aliases:
+                return self._newest(fam, arch, release)
+            if fam.name_prefix and name.startswith(fam.name_prefix):
+                v = Version.try_parse(name[len(fam.name_prefix):])
+                if v is not None and v in fam.versions_in(release.version):
+                    return make_machine(fam, name, v, arch, release, None, self.cpu_tables)
+        raise QemuRefusal(f'unsupported machine type: "{name}"',
+                          hint=self._unknown_hint(name, arch, release))
+
+    def _newest(self, fam: BoardFamily, arch: str, release: Release) -> MachineType:
+        versions = [v for v in fam.versions_in(release.version) if not v.suffix]
+        if not versions:
+            return make_machine(fam, fam.unversioned_name or fam.name, None, arch, release, None,
+                                self.cpu_tables)
+        newest = max(versions)
+        return make_machine(fam, f"{fam.name_prefix}{newest}", newest, arch, release, None,
+                            self.cpu_tables)
+
+    def _unknown_hint(self, name: str, arch: str, release: Release) -> str:
+        base, plus, downstream = name.partition("+")
+        if plus:
+            return (f"'{name}' is a downstream machine type (the '+{downstream}' suffix is not "
+                    f"upstream QEMU's); cmdxlate models upstream QEMU's machine types only")
+        for fam in self.arch_families(arch):
+            if not (fam.name_prefix and name.startswith(fam.name_prefix)):
+                continue
+            v = Version.try_parse(name[len(fam.name_prefix):])
+            if v is None:
+                break
+            having = [r.version for r in self.releases.releases
+                      if v in fam.versions_in(r.version)]
+            if not having:
+                break
+            if v > release.version:
+                return (f"QEMU {release} does not have it yet (it is newer); "
+                        f"try --target {min(having)}")
+            return f"QEMU {release} no longer has it; try --target {max(having)}"
+        return "Use -machine help to list supported machines"
+
+    def machine_names(self, arch: str, release: Release) -> list[str]:
+        out: list[str] = []
+        for fam in self.arch_families(normalise_arch(arch)):
+            out += fam.names_in(release.version, arch)
+        return out
+
+    # ------------------------------------------------------------ CPU models
+
+    def cpu_table(self, name: str | None) -> CpuTable | None:
+        return None if name is None else self.cpu_tables.get(name)
+
+
+@lru_cache(maxsize=1)
+def _builtin() -> Catalog:
+    releases = load_releases(_read_data("releases.json"))
+    families = tuple(load_family(_read_data("boards", f"{n}.json"), f"boards/{n}.json")
+                     for n in FAMILY_FILES)
+    tables = {n: load_cpu_table(_read_data("cpus", f"{n}.json"), f"cpus/{n}.json")
+              for n in CPU_TABLES}
+    return Catalog(releases, families, tables)
+
+
+@lru_cache(maxsize=8)
+def _from_file(path: str, _mtime: int, _size: int, _inode: int) -> Catalog:
+    from cmdxlate.files import read_text_limited
+
+    text = read_text_limited(path, 16 * 1024 * 1024)
+    try:
+        data = json.loads(text)
+    except ValueError as e:
+        raise InputError(f"cannot read machine database {path}: {e}") from None
+    if not isinstance(data, dict) or data.get("format") != DATABASE_FORMAT:
+        raise InputError(f"{path}: not a cmdxlate machine database (format "
+                         f"{DATABASE_FORMAT}; write one with 'cmdxlate probe')")
+    try:
+        from cmdxlate.catalog.probed import probed_catalog
+
+        catalog: Catalog = probed_catalog(data, _builtin(), path)
+        return catalog
+    except ValueError as e:
+        raise InputError(f"{path}: not a valid machine database: {e}") from None
+
+
+__all__ = ["ARCH_ALIASES", "Catalog", "MachineType", "Release", "Version", "normalise_arch"]

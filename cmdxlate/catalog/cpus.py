@@ -1,128 +1,87 @@
-"""CPU models as data: which names a QEMU release knows, and facts about them.
+"""CPU models as data: which ``-cpu`` names a release knows, and facts about them.
 
-One file per CPU family under ``cpus/`` (read on first use), built from a
-real QEMU's ``query-cpu-definitions`` and ``query-cpu-model-expansion``.
-A release the file does not describe gives "unknown", never a guess.
+One table per CPU family (``data/cpus/x86.json``), built from real QEMUs'
+``query-cpu-definitions`` and ``query-cpu-model-expansion`` and from QEMU's
+source at release tags. A release the table does not describe gives
+"unknown" (nothing is checked), never a guess.
 """
 
 from __future__ import annotations
 
-import json
-from functools import cache
-from importlib import resources
+from dataclasses import dataclass, field
 from typing import Any
 
-from cmdxlate.errors import CmdxlateError
+from cmdxlate.catalog.facts import Case, Fact, load_fact
+from cmdxlate.catalog.version import Span, Version
 
 
-@cache
-def table(family: str) -> dict[str, Any]:
-    """The family's table: from a probed database (--machines) if it has one, else built in.
-
-    A probed database without CPU models knows none for its release, so nothing is
-    checked against the built-in lists of other releases.
-    """
-    from cmdxlate.catalog.machines import cpu_model_table, using_machine_file
-
-    probed = cpu_model_table(family)
-    if probed is not None:
-        return probed
-    text = (resources.files("cmdxlate.catalog") / "data" / "cpus" / f"{family}.json").read_text(encoding="utf-8")
-    data: dict[str, Any] = json.loads(text)
-    if using_machine_file():
-        data = dict(data, models={})
-    return data
+@dataclass(frozen=True, slots=True)
+class CpuModel:
+    name: str
+    releases: Span
+    x2apic: Fact[bool | None]
 
 
-def clear_caches() -> None:
-    table.cache_clear()
-    known_models.cache_clear()
-    _folded.cache_clear()
+@dataclass(frozen=True)
+class CpuTable:
+    name: str
+    releases: frozenset[Version]  # the releases whose lists this table holds
+    models: tuple[CpuModel, ...]
+    case_insensitive: bool = False
+    accel_only: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    accel_registered: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    extra_names: tuple[str, ...] = ()
+    kvm_default_x2apic: bool = False
+    tcg_unavailable: dict[Version, dict[str, tuple[str, ...]]] = field(default_factory=dict)
+    messages: dict[str, str] = field(default_factory=dict)
+    _names: dict[Version, frozenset[str]] = field(default_factory=dict, repr=False)
 
+    def describes(self, release: Version) -> bool:
+        return release in self.releases
 
-def _models(family: str, target: tuple[int, int]) -> dict[str, Any] | None:
-    entry: dict[str, Any] | None = table(family)["models"].get(f"{target[0]}.{target[1]}")
-    return entry
+    def names(self, release: Version) -> frozenset[str] | None:
+        """The names ``-cpu`` accepts in ``release``; None when the table can't tell."""
+        if release not in self.releases:
+            return None
+        cached = self._names.get(release)
+        if cached is None:
+            cached = frozenset(m.name for m in self.models if release in m.releases)
+            cached |= frozenset(self.extra_names)
+            self._names[release] = cached
+        return cached
 
-
-@cache
-def known_models(family: str, target: tuple[int, int]) -> frozenset[str] | None:
-    entry = _models(family, target)
-    if entry is None:
+    def x2apic(self, model: str, release: Version) -> bool | None:
+        """x2apic of ``model`` by default under TCG; None when the table can't tell."""
+        if release not in self.releases:
+            return None
+        for m in self.models:
+            if m.name == model and release in m.releases:
+                return m.x2apic.pick(Case(release))
         return None
-    if "names" in entry:
-        return frozenset(entry["names"]) | frozenset(table(family).get("extra_names", ()))
-    return frozenset(entry["with_x2apic"]) | frozenset(entry["without_x2apic"])
 
 
-@cache
-def _folded(family: str, target: tuple[int, int]) -> frozenset[str]:
-    return frozenset(n.lower() for n in known_models(family, target) or ())
+def _x2apic(v: Any) -> bool | None:
+    if v is not None and not isinstance(v, bool):
+        raise ValueError(f"x2apic: expected true/false/null, got {v!r}")
+    return v
 
 
-def check_model(family: str, model: str, target: tuple[int, int],
-                accel: str | None = None) -> None:
-    """parse_cpu_option: an unknown -cpu model stops QEMU before NUMA is read.
-
-    Some models exist only under an accelerator (ppc64/s390x 'host' with KVM).
-    """
-    data = table(family)
-    names = known_models(family, target)
-    if names is None or model in names:
-        return
-    if data.get("case_insensitive") and model.lower() in _folded(family, target):
-        return
-    if (accel or "tcg") in data.get("accel_registered", {}).get(model, ()):
-        return
-    raise CmdxlateError(f"unable to find CPU model '{model}'", qemu=True)
-
-
-def check_accel(family: str, model: str, accel: str | None) -> None:
-    """Models only an accelerator can provide (x86 'host'), checked as CPUs are realized."""
-    need = table(family).get("accel_only", {}).get(model)
-    if need and (accel or "tcg") not in need:
-        names = " or ".join(a.upper() for a in need)
-        raise CmdxlateError(f"CPU model '{model}' requires {names}", qemu=True)
-
-
-def has_x2apic(family: str, model: str, target: tuple[int, int]) -> bool | None:
-    """x2apic of a model by default under TCG; None when the file can't tell."""
-    entry = _models(family, target)
-    if entry is None:
-        return None
-    if model in entry["with_x2apic"]:
-        return True
-    if model in entry["without_x2apic"]:
-        return False
-    return None
-
-
-def check_runnable(family: str, cpu_value: str, accel: str | None,
-                   target: tuple[int, int]) -> None:
-    """TCG cannot give some models every feature (s390x): QEMU names the missing ones.
-
-    Features switched off on -cpu leave the list; a line that switches any
-    feature on is not judged (whether TCG has it is not in the data).
-    """
-    data = table(family)
-    if (accel or "tcg") != "tcg":
-        return
-    missing_by_model = data.get("tcg_unavailable", {}).get(f"{target[0]}.{target[1]}")
-    if not missing_by_model:
-        return
-    model, *items = cpu_value.split(",")
-    missing = missing_by_model.get(model)
-    if not missing:
-        return
-    if "type" in missing:
-        raise CmdxlateError(data["too_new_message"], qemu=True, hint=data["too_new_hint"])
-    off: set[str] = set()
-    for item in items:
-        name, eq, value = item.partition("=")
-        if not eq or value not in ("off", "false", "no"):
-            return
-        off.add(name)
-    left = [f for f in missing if f not in off]
-    if left:
-        raise CmdxlateError(data["unavailable_message"] + "".join(f + " " for f in left) + " ",
-                            qemu=True, hint=data["unavailable_hint"])
+def load_cpu_table(data: Any, where: str) -> CpuTable:
+    try:
+        models = tuple(
+            CpuModel(str(m["name"]), Span.load(m.get("releases"), where),
+                     load_fact("x2apic", m.get("x2apic"), _x2apic, where))
+            for m in data["models"])
+        messages = {k: str(data[k]) for k in ("unavailable_message", "unavailable_hint",
+                                              "too_new_message", "too_new_hint") if k in data}
+        return CpuTable(
+            str(data["table"]), frozenset(Version.parse(r) for r in data["releases"]), models,
+            bool(data.get("case_insensitive")),
+            {k: tuple(v) for k, v in data.get("accel_only", {}).items()},
+            {k: tuple(v) for k, v in data.get("accel_registered", {}).items()},
+            tuple(data.get("extra_names", ())), bool(data.get("kvm_default_x2apic")),
+            {Version.parse(r): {m: tuple(f) for m, f in per.items()}
+             for r, per in data.get("tcg_unavailable", {}).items()},
+            messages)
+    except (KeyError, TypeError, AttributeError) as e:
+        raise ValueError(f"{where}: malformed CPU table ({type(e).__name__}: {e})") from None

@@ -1,33 +1,36 @@
-"""The ``cmdxlate`` command: typer for options, rich only where people look.
+"""The ``cmdxlate`` command: every command and option defined once, with typer.
 
-QEMU's arguments always come after ``--``.  Every failure that is the
-user's input ends as one ``cmdxlate: error: ...`` line and exit code 2;
-anything else is reported as an internal error (exit 3), never a traceback.
+QEMU's arguments come only after ``--`` (or from ``--from-file``); anything
+before ``--`` that is not one of the command's own options is refused, so a
+mistyped option never becomes a file name or a QEMU argument.
 """
 
 from __future__ import annotations
 
-import functools
+import difflib
 import json
-import os
 import sys
-from collections.abc import Callable
 from enum import Enum
 from typing import Any
 
+import click
 import typer
 from typer.core import TyperGroup
 
 from cmdxlate import __version__
-from cmdxlate.cli.commands import _clean as clean_text
-from cmdxlate.errors import CmdxlateError
-
-EXIT_INPUT = 2
-EXIT_INTERNAL = 3
+from cmdxlate.cli.common import (
+    CommandExit,
+    Session,
+    dump,
+    format_argv,
+    safe_streams,
+    visible,
+    warn,
+)
+from cmdxlate.error import EXIT_INPUT, CmdxlateError, UsageError
 
 QEMU_ARGS_HELP = "The QEMU command line, after --."
-_CTX = {"allow_extra_args": True, "ignore_unknown_options": True,
-        "help_option_names": ["-h", "--help"]}
+
 
 class _Group(TyperGroup):
     """Usage errors end like every other error: one ``cmdxlate: error:`` line, exit 2."""
@@ -35,22 +38,30 @@ class _Group(TyperGroup):
     def main(self, args: Any = None, prog_name: str | None = None,
              complete_var: str | None = None, standalone_mode: bool = True,
              windows_expand_args: bool = True, **extra: Any) -> Any:
-        from typer._click.exceptions import ClickException, NoArgsIsHelpError, UsageError
-
+        argv = list(sys.argv[1:] if args is None else args)
+        safe_streams()
         try:
-            rv = super().main(args, prog_name, complete_var, standalone_mode=False,
+            check_before_dashdash(self, argv)
+            rv = super().main(argv, prog_name, complete_var, standalone_mode=False,
                               windows_expand_args=windows_expand_args, **extra)
             code = rv if isinstance(rv, int) else 0
-        except NoArgsIsHelpError as e:
+        except CommandExit as e:
+            code = e.code
+        except CmdxlateError as e:
+            _usage(e)
+            code = e.exit_code
+        except click.exceptions.NoArgsIsHelpError as e:
             if e.ctx is not None:
                 sys.stdout.write(e.ctx.get_help() + "\n")
             code = 0
-        except ClickException as e:
-            sys.stderr.write(f"cmdxlate: error: {clean_text(e.format_message())}\n")
-            if isinstance(e, UsageError) and e.ctx is not None:
+        except click.ClickException as e:
+            sys.stderr.write(f"cmdxlate: error: {visible(e.format_message())}\n")
+            if isinstance(e, click.UsageError) and e.ctx is not None:
                 sys.stderr.write(f"  see: {e.ctx.command_path} --help\n")
             code = EXIT_INPUT
-        except typer.Abort:
+        except click.exceptions.Exit as e:
+            code = e.exit_code
+        except click.Abort:
             sys.stderr.write("cmdxlate: interrupted\n")
             code = 130
         if standalone_mode:
@@ -58,13 +69,69 @@ class _Group(TyperGroup):
         return code
 
 
+def _usage(e: CmdxlateError) -> None:
+    sys.stderr.write(f"cmdxlate: error: {visible(e.message)}\n")
+    if e.hint:
+        sys.stderr.write(f"  hint: {visible(e.hint)}\n")
+
+
+def check_before_dashdash(group: click.Group, argv: list[str]) -> None:
+    """Refuse anything before ``--`` that is not the command's own: QEMU's arguments go after.
+
+    Click would take ``-object`` as ``-o bject`` and ``-machine`` as ``-h``; cmdxlate does
+    not: an option must be written whole (``-o FILE``, ``--output=FILE``).
+    """
+    if not argv or argv[0].startswith("-"):
+        return
+    command = group.commands.get(argv[0])
+    if command is None:
+        return
+    takes_value: dict[str, bool] = {"--help": False, "-h": False}
+    positionals = 0
+    qemu_args = False
+    for p in command.params:
+        if isinstance(p, click.Option):
+            for name in [*p.opts, *p.secondary_opts]:
+                takes_value[name] = not (p.is_flag or p.count)
+        elif isinstance(p, click.Argument):
+            if p.nargs == -1:
+                qemu_args = True
+            else:
+                positionals += 1
+    tokens = argv[1:]
+    i = 0
+    while i < len(tokens):
+        t = tokens[i]
+        if t == "--":
+            return
+        name = t.split("=", 1)[0] if t.startswith("--") else t
+        if name in takes_value:
+            i += 1 + (takes_value[name] and "=" not in t)
+            continue
+        if t.startswith("-") and t != "-":
+            near = difflib.get_close_matches(name, [o for o in takes_value if len(o) > 2],
+                                             n=1, cutoff=0.7) if t.startswith("--") else []
+            where = "QEMU arguments go after --" if qemu_args else "see --help"
+            raise UsageError(
+                f"'{t}' is not an option of 'cmdxlate {argv[0]}': {where}"
+                + (f" (did you mean {near[0]}?)" if near else ""),
+                hint=f"cmdxlate {argv[0]} [OPTIONS] -- {t} ..." if qemu_args
+                and not t.startswith("--") else None)
+        if positionals:
+            positionals -= 1
+            i += 1
+            continue
+        raise UsageError(f"unexpected argument '{t}' for 'cmdxlate {argv[0]}': "
+                         + ("QEMU arguments go after --" if qemu_args else "see --help"))
+
+
 app = typer.Typer(
     name="cmdxlate",
     cls=_Group,
     help=(
         "Make QEMU's CPU topology explicit: parse a QEMU command line, resolve -smp/-numa "
-        "exactly as QEMU does for a machine type and version, and convert it to explicit "
-        "-device CPUs.\n\nQEMU's arguments always come after --, for example:\n\n"
+        "exactly as a QEMU release does for a machine type and version, and convert it to "
+        "explicit -device CPUs.\n\nQEMU's arguments always come after --, for example:\n\n"
         "  cmdxlate convert -- -machine q35 -smp 4,maxcpus=8"
     ),
     add_completion=True,
@@ -91,24 +158,6 @@ class Op(str, Enum):
     verify = "verify"
 
 
-# ---------------------------------------------------------------- helpers
-
-from cmdxlate.cli.commands import (  # noqa: E402 - after the enums typer needs
-    CommandExit,
-    _fail,
-    _format_argv,
-    _load,
-    _machine_db,
-    _named,
-    _resolve,
-    _warn,
-    _write_output,
-    run_convert,
-    run_slots,
-    safe_streams,
-)
-
-
 def complete_qemu_args(incomplete: str) -> list[str]:
     """Shell completion after --: QEMU option names."""
     from cmdxlate.syntax.options import FLAGS, WITH_ARG
@@ -117,21 +166,7 @@ def complete_qemu_args(incomplete: str) -> list[str]:
     return [n for n in names if n.startswith(incomplete)] if incomplete.startswith("-") else []
 
 
-def _exits(fn: Callable[..., None]) -> Callable[..., None]:
-    """Turn a command body's CommandExit into typer's exit, keeping the signature."""
-
-    @functools.wraps(fn)
-    def wrapper(*args: Any, **kwargs: Any) -> None:
-        safe_streams()
-        try:
-            fn(*args, **kwargs)
-        except CommandExit as e:
-            raise typer.Exit(e.code) from None
-
-    return wrapper
-
-
-def version_callback(value: bool) -> None:
+def _version(value: bool) -> None:
     if value:
         sys.stdout.write(f"cmdxlate {__version__}\n")
         raise typer.Exit(0)
@@ -139,307 +174,264 @@ def version_callback(value: bool) -> None:
 
 @app.callback()
 def main_options(
-    version: bool = typer.Option(False, "--version", callback=version_callback, is_eager=True,
+    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True,
                                  help="Print the version and exit."),
 ) -> None:
     """cmdxlate: QEMU command-line topology translator."""
 
 
-# ---------------------------------------------------------------- commands
+# ---------------------------------------------------------------- options, defined once
 
+QemuArgs = typer.Argument(None, help=QEMU_ARGS_HELP, show_default=False, metavar="-- ARGS",
+                          autocompletion=complete_qemu_args)
 FromFile = typer.Option(None, "--from-file", "-f", metavar="FILE",
                         help="Read the command line from a shell-style file (libvirt .args).")
-ArchOpt = typer.Option(None, "--arch", help="Target architecture (default: from the binary "
-                       "in the line, else x86_64).")
-TargetOpt = typer.Option("10.0", "--target", "-t", help="QEMU version to behave like (7.2, 10.0).")
+ArchOpt = typer.Option(None, "--arch", metavar="ARCH",
+                       help="Target architecture (default: from the binary in the line, "
+                       "else the machine type, else x86_64).")
+TargetOpt = typer.Option(None, "--target", "-t", metavar="RELEASE",
+                         help="QEMU release to behave like, e.g. 10.0 (default: the newest "
+                         "cmdxlate models).")
 MachinesOpt = typer.Option(None, "--machines", metavar="FILE",
                            help="Machine database written by 'cmdxlate probe'.")
+OutputOpt = typer.Option(None, "--output", "-o", metavar="FILE",
+                         help="Write to FILE (atomically) instead of standard output.")
+ForceOpt = typer.Option(False, "--force", help="Overwrite an existing output file.")
 
 
-@app.command(context_settings=_CTX, epilog=(
+# ---------------------------------------------------------------- commands
+
+@app.command(epilog=(
     "Examples:\n\n  cmdxlate parse -- -smp 4,sockets=2 -numa node,cpus=0-1,cpus=4-5\n\n"
     "  cmdxlate parse --format json --from-file guest.args"))
-@_exits
-def parse(
-    args: list[str] = typer.Argument(None, help=QEMU_ARGS_HELP, show_default=False,
-                                      autocompletion=complete_qemu_args),
-    fmt: TextJson = typer.Option(TextJson.text, "--format"),
-    from_file: str = FromFile,
-) -> None:
+def parse(args: list[str] = QemuArgs,
+          fmt: TextJson = typer.Option(TextJson.text, "--format"),
+          from_file: str = FromFile) -> None:
     """Show how a QEMU command line splits into options and key=value pairs."""
-    import cmdxlate.cli.commands as cmds
-    from cmdxlate.syntax.source import load_command
+    from cmdxlate.cli.render import parse_view
 
+    s = Session(fmt.value)
+    cl = s.load(args, from_file)
     try:
-        cl, _ = load_command(args, from_file)
-        cmds._current_argv = cl.to_argv()
-        data: dict[str, Any] = {"binary": cl.binary, "env": cl.env, "arch": cl.arch,
-                "options": [o.as_dict() for o in cl.options], "warnings": cl.warnings}
+        options = [o.as_dict() for o in cl.options]
     except CmdxlateError as e:
-        _fail(e, fmt.value)
+        s.fail(e)
     if fmt == TextJson.json:
-        sys.stdout.write(json.dumps(data, indent=1) + "\n")
+        sys.stdout.write(dump({"binary": cl.binary, "env": cl.env, "arch": cl.arch,
+                               "options": options, "warnings": cl.warnings}))
         return
-    rows: list[tuple[str, str, str]] = []
-    for o in data["options"]:
-        if "pairs" in o:
-            desc = ", ".join(f"{k}={v}" for k, v in o["pairs"])
-        elif "json" in o:
-            desc = "JSON " + json.dumps(o["json"])
-        else:
-            desc = " ".join(o["args"][1:]) if o["option"] else o["args"][0]
-        name = o["args"][0] if o["option"] else "(argument)"
-        if o.get("known") is False:
-            name += " (unknown)"
-        rows.append((str(o["index"]), name, desc))
-    if cl.binary:
-        sys.stdout.write(f"binary: {clean_text(cl.binary)}  arch: {cl.arch}\n")
-    if len(rows) > 500:
-        # A table this long is for grep, not for eyes; rich would take seconds.
-        for index, name, desc in rows:
-            sys.stdout.write(f"{index}\t{clean_text(name)}\t{clean_text(desc)}\n")
-    else:
-        from rich.console import Console
-        from rich.table import Table
-        from rich.text import Text
-
-        table = Table(title="QEMU options", show_lines=False)
-        table.add_column("#", justify="right")
-        table.add_column("option")
-        table.add_column("value / pairs")
-        for index, name, desc in rows:
-            table.add_row(index, Text(name), Text(desc))
-        Console().print(table)
-    _warn(cl.warnings)
+    parse_view(cl, options)
+    warn(cl.warnings)
 
 
-@app.command(context_settings=_CTX, epilog=(
+@app.command(epilog=(
     "Examples:\n\n  cmdxlate slots -- -machine q35 -smp 2,maxcpus=4\n\n"
     "  cmdxlate slots --format json --target 7.2 -- -M pc-i440fx-6.1 -smp 4"))
-@_exits
-def slots(
-    args: list[str] = typer.Argument(None, help=QEMU_ARGS_HELP, show_default=False,
-                                      autocompletion=complete_qemu_args),
-    fmt: TextJson = typer.Option(TextJson.text, "--format"),
-    target: str = TargetOpt,
-    arch: str = ArchOpt,
-    from_file: str = FromFile,
-    machines: str = MachinesOpt,
-) -> None:
+def slots(args: list[str] = QemuArgs,
+          fmt: TextJson = typer.Option(TextJson.text, "--format"),
+          target: str = TargetOpt, arch: str = ArchOpt, from_file: str = FromFile,
+          machines: str = MachinesOpt) -> None:
     """Predict QEMU's query-hotpluggable-cpus answer for a command line."""
-    raise typer.Exit(run_slots(args, fmt.value, target, arch, from_file, machines))
+    s = Session(fmt.value)
+    catalog = s.catalog(machines)
+    topo = s.resolve(s.load(args, from_file), target, arch, catalog)
+    try:
+        answer = topo.hotpluggable_cpus()
+    except CmdxlateError as e:
+        s.fail(e)
+    warn(topo.warnings)
+    if fmt == TextJson.json:
+        sys.stdout.write(json.dumps(answer) + "\n")
+        return
+    from cmdxlate.cli.render import slots_table
+
+    slots_table(topo.machine.name, answer)
 
 
-@app.command(context_settings=_CTX, epilog=(
+@app.command(epilog=(
     "Examples:\n\n  cmdxlate convert -- -machine q35 -smp 4,maxcpus=8\n\n"
     "  cmdxlate convert --format json --from-file guest.args -o guest-explicit.args"))
-@_exits
-def convert(
-    args: list[str] = typer.Argument(None, help=QEMU_ARGS_HELP, show_default=False,
-                                      autocompletion=complete_qemu_args),
-    fmt: ShellJson = typer.Option(ShellJson.shell, "--format"),
-    target: str = TargetOpt,
-    arch: str = ArchOpt,
-    from_file: str = FromFile,
-    output: str = typer.Option(None, "--output", "-o", metavar="FILE",
-                               help="Write to FILE (atomically) instead of standard output."),
-    force: bool = typer.Option(False, "--force", help="Overwrite an existing output file."),
-    machines: str = MachinesOpt,
-) -> None:
+def convert(args: list[str] = QemuArgs,
+            fmt: ShellJson = typer.Option(ShellJson.shell, "--format"),
+            target: str = TargetOpt, arch: str = ArchOpt, from_file: str = FromFile,
+            output: str = OutputOpt, force: bool = ForceOpt,
+            machines: str = MachinesOpt) -> None:
     """Print an equivalent command line with every CPU an explicit -device."""
-    raise typer.Exit(run_convert(args, fmt.value, target, arch, from_file, output, force,
-                                 machines))
-
-
-@app.command(context_settings=_CTX, epilog=(
-    "Example:\n\n  cmdxlate writeconfig -o vm.cfg -- -machine q35 -smp 4,maxcpus=8 -cpu host\n\n"
-    "prints the arguments that stay on the command line, ending in -readconfig vm.cfg."))
-@_exits
-def writeconfig(
-    args: list[str] = typer.Argument(None, help=QEMU_ARGS_HELP, show_default=False,
-                                      autocompletion=complete_qemu_args),
-    output: str = typer.Option(..., "--output", "-o", metavar="FILE",
-                               help="The -readconfig file to write."),
-    force: bool = typer.Option(False, "--force", help="Overwrite an existing file."),
-    fmt: ShellJson = typer.Option(ShellJson.shell, "--format"),
-    target: str = TargetOpt,
-    arch: str = ArchOpt,
-    from_file: str = FromFile,
-    machines: str = MachinesOpt,
-) -> None:
-    """Write the converted line as a -readconfig file plus the argv that must stay."""
-    from cmdxlate.syntax.config import format_config
-    from cmdxlate.emit.readconfig import split_for_config
     from cmdxlate.emit.convert import convert as do_convert
 
-    _machine_db(machines)
-    cl = _load(args, from_file, fmt.value)
-    topo = _resolve(cl, target, arch, fmt.value)
+    s = Session(fmt.value)
+    catalog = s.catalog(machines)
+    cl = s.load(args, from_file)
+    topo = s.resolve(cl, target, arch, catalog)
     try:
         result = do_convert(cl, topo)
-        split = split_for_config(result.groups)
+    except CmdxlateError as e:
+        s.fail(e)
+    warn(topo.warnings)
+    s.write(format_argv(result.groups, fmt.value, cl.env, cl.binary), output, force)
+
+
+@app.command(epilog=(
+    "Example:\n\n  cmdxlate writeconfig -o vm.cfg -- -machine q35 -smp 4,maxcpus=8 -cpu max\n\n"
+    "prints the arguments that stay on the command line, with -readconfig vm.cfg in them."))
+def writeconfig(args: list[str] = QemuArgs,
+                output: str = typer.Option(..., "--output", "-o", metavar="FILE",
+                                           help="The -readconfig file to write."),
+                force: bool = ForceOpt,
+                fmt: ShellJson = typer.Option(ShellJson.shell, "--format"),
+                target: str = TargetOpt, arch: str = ArchOpt, from_file: str = FromFile,
+                machines: str = MachinesOpt) -> None:
+    """Write the converted line as a -readconfig file plus the argv that must stay."""
+    from cmdxlate.emit.convert import convert as do_convert
+    from cmdxlate.emit.readconfig import split_for_config
+    from cmdxlate.syntax.config import format_config
+
+    s = Session(fmt.value)
+    catalog = s.catalog(machines)
+    cl = s.load(args, from_file)
+    topo = s.resolve(cl, target, arch, catalog)
+    try:
+        split = split_for_config(do_convert(cl, topo).groups)
         text = format_config(split.sections, header_comment=(
             f"written by cmdxlate {__version__} for {topo.machine.name}; "
             "read with: qemu -readconfig FILE"))
     except CmdxlateError as e:
-        _fail(e, fmt.value)
-    _write_output(text, output, force, fmt.value)
+        s.fail(e)
+    s.write(text, output, force)
     rest = list(split.argv)
     rest.insert(split.insert_at, ["-readconfig", output])
-    _warn(topo.warnings)
-    sys.stdout.write(_format_argv(rest, fmt.value, cl.env, cl.binary))
+    warn(topo.warnings)
+    sys.stdout.write(format_argv(rest, fmt.value, cl.env, cl.binary))
 
 
-@app.command(context_settings=_CTX, epilog=(
+@app.command(epilog=(
     "Examples:\n\n  cmdxlate readconfig vm.cfg\n\n"
-    "  cmdxlate readconfig vm.cfg --format json -- -cpu host -display none"))
-@_exits
-def readconfig(
-    path: str = typer.Argument(..., metavar="FILE", help="A QEMU -readconfig file."),
-    extra: list[str] = typer.Argument(None, help="More QEMU arguments, after --.",
-                                      show_default=False),
-    fmt: ShellJson = typer.Option(ShellJson.shell, "--format"),
-) -> None:
+    "  cmdxlate readconfig vm.cfg --format json -- -cpu max -display none"))
+def readconfig(path: str = typer.Argument(..., metavar="FILE", help="A QEMU -readconfig file."),
+               extra: list[str] = typer.Argument(None, help="More QEMU arguments, after --.",
+                                                 show_default=False, metavar="-- ARGS"),
+               fmt: ShellJson = typer.Option(ShellJson.shell, "--format")) -> None:
     """Turn a -readconfig file back into command-line arguments."""
+    from cmdxlate.emit.readconfig import sections_to_options
+    from cmdxlate.syntax.argv import parse_argv
     from cmdxlate.syntax.config import read_config_file
-    from cmdxlate.emit.readconfig import sections_to_argv
 
+    s = Session(fmt.value)
     try:
-        argv, warnings = sections_to_argv(read_config_file(path))
-    except CmdxlateError as e:
-        _fail(e, fmt.value)
-    _warn(warnings)
-    groups = [argv[i:i + 2] for i in range(0, len(argv), 2)]
-    if extra:
-        from cmdxlate.syntax.argv import parse_argv
-
-        try:
+        options, warnings = sections_to_options(read_config_file(path), path)
+        groups = [[option, value] for option, value, _ in options]
+        if extra:
             groups += [o.args() for o in parse_argv(list(extra)).options]
-        except CmdxlateError as e:
-            _fail(e, fmt.value)
-    sys.stdout.write(_format_argv(groups, fmt.value))
+    except CmdxlateError as e:
+        s.fail(e)
+    warn(warnings)
+    sys.stdout.write(format_argv(groups, fmt.value))
 
 
-@app.command(context_settings=_CTX, epilog=(
-    "Examples:\n\n  cmdxlate explain -- -machine q35 -smp 8,sockets=2 "
-    "-m 1G -object memory-backend-ram,id=m0,size=512M -object memory-backend-ram,id=m1,size=512M "
+@app.command(epilog=(
+    "Example:\n\n  cmdxlate explain -- -machine q35 -smp 8,sockets=2 -m 1G "
+    "-object memory-backend-ram,id=m0,size=512M -object memory-backend-ram,id=m1,size=512M "
     "-numa node,memdev=m0 -numa node,memdev=m1"))
-@_exits
-def explain(
-    args: list[str] = typer.Argument(None, help=QEMU_ARGS_HELP, show_default=False,
-                                      autocompletion=complete_qemu_args),
-    target: str = TargetOpt,
-    arch: str = ArchOpt,
-    from_file: str = FromFile,
-    fmt: TextJson = typer.Option(TextJson.text, "--format"),
-    machines: str = MachinesOpt,
-) -> None:
+def explain(args: list[str] = QemuArgs, target: str = TargetOpt, arch: str = ArchOpt,
+            from_file: str = FromFile,
+            fmt: TextJson = typer.Option(TextJson.text, "--format"),
+            machines: str = MachinesOpt) -> None:
     """Draw the topology: NUMA nodes, sockets, cores, threads, and where defaults came from."""
-    from cmdxlate.emit.explain import explain_data, render_tree
+    from cmdxlate.emit.explain import explain_data
 
-    _machine_db(machines)
-    cl = _load(args, from_file, fmt.value)
-    topo = _resolve(cl, target, arch, fmt.value)
+    s = Session(fmt.value)
+    catalog = s.catalog(machines)
+    topo = s.resolve(s.load(args, from_file), target, arch, catalog)
     if fmt == TextJson.json:
-        sys.stdout.write(json.dumps(explain_data(topo), indent=1) + "\n")
+        sys.stdout.write(dump(explain_data(topo)))
         return
-    render_tree(topo)
-    _warn(topo.warnings)
+    from cmdxlate.cli.render import explain_tree
+
+    explain_tree(topo)
+    warn(topo.warnings)
 
 
-@app.command(context_settings=_CTX, epilog=(
+@app.command(epilog=(
     "Examples:\n\n  cmdxlate verify -- -machine q35 -smp 4,maxcpus=8\n\n"
     "  cmdxlate verify --qemu /usr/bin/qemu-system-x86_64 --from-file guest.args"))
-@_exits
-def verify(
-    args: list[str] = typer.Argument(None, help=QEMU_ARGS_HELP, show_default=False,
-                                      autocompletion=complete_qemu_args),
-    qemu: str = typer.Option(None, "--qemu", metavar="BIN", help="QEMU binary to ask."),
-    target: str = TargetOpt,
-    arch: str = ArchOpt,
-    from_file: str = FromFile,
-    fmt: TextJson = typer.Option(TextJson.text, "--format"),
-    timeout: float = typer.Option(30.0, "--timeout", help="Seconds to wait for each QEMU."),
-    machines: str = MachinesOpt,
-) -> None:
+def verify(args: list[str] = QemuArgs,
+           qemu: str = typer.Option(None, "--qemu", metavar="BIN", help="QEMU binary to ask."),
+           target: str = TargetOpt, arch: str = ArchOpt, from_file: str = FromFile,
+           fmt: TextJson = typer.Option(TextJson.text, "--format"),
+           timeout: float = typer.Option(30.0, "--timeout", help="Seconds to wait for QEMU."),
+           machines: str = MachinesOpt) -> None:
     """Run real QEMU on the original and the converted line and compare their CPUs.
 
     Only a topology projection of each line runs (machine, accel, cpu, smp, numa,
     memory and CPU devices), paused, so no disk, socket or file of yours is opened.
-    Exit 0 when equal, 1 when different, 2 on error.
+    Exit 0 when equal, 1 when different, 2 on bad input, 4 when QEMU is missing or fails.
     """
     from cmdxlate.oracle.verify import verify_line
 
-    _machine_db(machines)
-    cl = _load(args, from_file, fmt.value)
+    s = Session(fmt.value)
+    s.catalog(machines)
+    cl = s.load(args, from_file)
     try:
         report = verify_line(cl, qemu=qemu, target=target, arch=arch, timeout=timeout)
     except CmdxlateError as e:
-        _fail(_named(e, cl), fmt.value)
+        s.fail(e)
     if fmt == TextJson.json:
-        sys.stdout.write(json.dumps(report.as_dict(), indent=1) + "\n")
+        sys.stdout.write(dump(report.as_dict()))
     else:
-        report.render()
-    raise typer.Exit(0 if report.equal else 1)
+        from cmdxlate.cli.render import verify_report
+
+        verify_report(report)
+    raise CommandExit(0 if report.equal else 1)
 
 
-@app.command(context_settings=_CTX, epilog=(
+@app.command(epilog=(
     "Example:\n\n  cmdxlate probe --qemu /usr/bin/qemu-system-x86_64 -o machines.json\n\n"
     "then: cmdxlate slots --machines machines.json -- -M pc -smp 4"))
-@_exits
-def probe(
-    qemu: str = typer.Option(..., "--qemu", metavar="BIN", help="QEMU binary to ask."),
-    output: str = typer.Option(None, "--output", "-o", metavar="FILE"),
-    force: bool = typer.Option(False, "--force"),
-    fmt: TextJson = typer.Option(TextJson.json, "--format"),
-) -> None:
+def probe(qemu: str = typer.Option(..., "--qemu", metavar="BIN", help="QEMU binary to ask."),
+          output: str = OutputOpt, force: bool = ForceOpt,
+          fmt: TextJson = typer.Option(TextJson.json, "--format")) -> None:
     """Ask a QEMU binary about its machines and CPU models; write a machine database file."""
     from cmdxlate.oracle.probe import probe_binary
 
+    s = Session(fmt.value)
     try:
         db = probe_binary(qemu)
     except CmdxlateError as e:
-        _fail(e, fmt.value)
-    text = json.dumps(db, indent=1) + "\n"
+        s.fail(e)
     if output is None and fmt == TextJson.text:
-        fams = db.get("families", [])
-        sys.stdout.write(f"QEMU {db.get('qemu_version')}: {len(fams)} machine families\n")
-        for fam in fams:
-            vers = next(iter(fam.get("versions", {}).values()), [])
-            sys.stdout.write(f"  {fam['family']}: {len(vers)} versions\n")
+        sys.stdout.write(f"QEMU {db['qemu_version']}: {len(db['families'])} machine families\n")
+        for fam in db["families"]:
+            sys.stdout.write(f"  {fam['family']}: {len(fam['machine_versions'])} versions\n")
         return
-    _write_output(text, output, force, fmt.value)
+    s.write(dump(db), output, force)
 
 
-@app.command(context_settings=_CTX, epilog=(
+@app.command(epilog=(
     "Examples:\n\n  cmdxlate batch lines.jsonl -o out.jsonl\n\n"
     "  cmdxlate batch ../shared/corpus/libvirt --op slots --jobs 2"))
-@_exits
-def batch(
-    source: str = typer.Argument(..., metavar="IN",
-                                 help="JSON Lines (argv arrays or {\"argv\": [...]}) or a folder "
-                                 "of .args files."),
-    op: Op = typer.Option(Op.convert, "--op"),
-    fmt: TextJson = typer.Option(TextJson.json, "--format"),
-    output: str = typer.Option(None, "--output", "-o", metavar="FILE"),
-    force: bool = typer.Option(False, "--force"),
-    target: str = TargetOpt,
-    jobs: int = typer.Option(1, "--jobs", "-j", min=1, help="Worker processes."),
-    machines: str = MachinesOpt,
-) -> None:
+def batch(source: str = typer.Argument(..., metavar="IN",
+                                       help="JSON Lines (argv arrays or {\"argv\": [...]}), "
+                                       "a folder of .args files, or - for standard input."),
+          op: Op = typer.Option(Op.convert, "--op"),
+          fmt: TextJson = typer.Option(TextJson.json, "--format"),
+          output: str = OutputOpt, force: bool = ForceOpt, target: str = TargetOpt,
+          jobs: int = typer.Option(1, "--jobs", "-j", min=1, max=64, help="Worker processes."),
+          machines: str = MachinesOpt) -> None:
     """Run convert, slots or verify over many command lines; one JSON line out per line in."""
     from cmdxlate.cli.batch import run_batch
 
-    _machine_db(machines)
+    s = Session(fmt.value)
+    catalog = s.catalog(machines)
     try:
+        target = str(catalog.release(target).version)
         run_batch(source, op.value, output, force, target, jobs, machines)
     except CmdxlateError as e:
-        _fail(e, fmt.value)
+        s.fail(e)
 
 
 def run() -> None:
     """Console entry point: no traceback reaches the user."""
-    from cmdxlate.cli.commands import CommandExit
+    import os
 
     try:
         app(prog_name="cmdxlate", standalone_mode=True)
@@ -451,8 +443,8 @@ def run() -> None:
         sys.stderr.write("cmdxlate: interrupted\n")
         raise SystemExit(130) from None
     except CmdxlateError as e:
-        sys.stderr.write(f"cmdxlate: error: {clean_text(e.message)}\n")
-        raise SystemExit(EXIT_INPUT) from None
+        sys.stderr.write(f"cmdxlate: error: {visible(e.message)}\n")
+        raise SystemExit(e.exit_code) from None
     except RecursionError:
         sys.stderr.write("cmdxlate: error: input nested too deeply\n")
         raise SystemExit(EXIT_INPUT) from None
@@ -463,6 +455,6 @@ def run() -> None:
         if os.environ.get("CMDXLATE_DEBUG"):
             raise
         sys.stderr.write(
-            f"cmdxlate: internal error: {type(e).__name__}: {clean_text(str(e))} "
+            f"cmdxlate: internal error: {type(e).__name__}: {visible(str(e))} "
             "(set CMDXLATE_DEBUG=1 for details; please report it)\n")
-        raise SystemExit(EXIT_INTERNAL) from None
+        raise SystemExit(3) from None

@@ -13,7 +13,7 @@ import sys
 from collections.abc import Iterator
 from typing import Any
 
-from cmdxlate.errors import CmdxlateError
+from cmdxlate.error import CmdxlateError, InputError
 
 MAX_LINE_BYTES = 16 * 1024 * 1024
 
@@ -34,7 +34,7 @@ def iter_inputs(source: str) -> Iterator[tuple[str, Any]]:
     try:
         f = open(source, encoding="utf-8", errors="replace")  # noqa: SIM115
     except (OSError, ValueError) as e:
-        raise CmdxlateError(f"cannot read {source!r}: {getattr(e, 'strerror', None) or e}"
+        raise InputError(f"cannot read {source!r}: {getattr(e, 'strerror', None) or e}"
                             ) from None
     with f:
         n = 0
@@ -52,7 +52,7 @@ def iter_inputs(source: str) -> Iterator[tuple[str, Any]]:
                     if not rest or rest.endswith("\n"):
                         break
                 else:
-                    raise CmdxlateError(f"{label}: no end of line within "
+                    raise InputError(f"{label}: no end of line within "
                                         f"{5 * MAX_LINE_BYTES} bytes; not JSON Lines")
                 yield label, ("error", f"line longer than {MAX_LINE_BYTES} bytes")
                 continue
@@ -71,14 +71,16 @@ def iter_inputs(source: str) -> Iterator[tuple[str, Any]]:
             yield label, ("argv", obj)
 
 
-def process(item: tuple[str, Any], op: str, target: str) -> dict[str, Any]:
+def process(item: tuple[str, Any], op: str, target: str,
+            machines: str | None = None) -> dict[str, Any]:
     """One line's result; never raises."""
     kind, payload = item
     if kind == "error":
         return {"error": payload}
     try:
+        from cmdxlate.catalog import Catalog
         from cmdxlate.syntax.argv import parse_argv
-        from cmdxlate.syntax.source import command_from_argv
+        from cmdxlate.syntax.source import command_from_argv, expand_readconfig
 
         if kind == "file":
             from cmdxlate.syntax.shell import read_command_file
@@ -87,18 +89,17 @@ def process(item: tuple[str, Any], op: str, target: str) -> dict[str, Any]:
             cl = parse_argv(sc.args, sc.binary, sc.env)
         else:
             cl = command_from_argv(payload)
-        if cl.find("readconfig"):
-            from cmdxlate.emit.readconfig import expand_readconfig
+        cl = expand_readconfig(cl)
+        from cmdxlate.resolve import resolve
 
-            cl = expand_readconfig(cl)
-        from cmdxlate.resolve.resolver import resolve
+        catalog = Catalog.from_file(machines) if machines else Catalog.builtin()
 
         if op == "verify":
             from cmdxlate.oracle.verify import verify_line
 
             report = verify_line(cl, target=target)
             return {"verify": report.as_dict()}
-        topo = resolve(cl, target)
+        topo = resolve(cl, target, None, catalog)
         if op == "slots":
             return {"slots": topo.hotpluggable_cpus()}
         from cmdxlate.emit.convert import convert
@@ -116,22 +117,15 @@ def process(item: tuple[str, Any], op: str, target: str) -> dict[str, Any]:
 
 def _worker(args: tuple[tuple[str, Any], str, str, str | None]) -> dict[str, Any]:
     item, op, target, machines = args
-    if machines:
-        from cmdxlate.catalog.machines import use_machine_file
-
-        use_machine_file(machines)
-    return process(item, op, target)
+    return process(item, op, target, machines)
 
 
 def run_batch(source: str, op: str, output: str | None, force: bool, target: str,
               jobs: int, machines: str | None = None) -> dict[str, int]:
-    from cmdxlate.catalog.machines import parse_target
-
-    parse_target(target)
     items = list(iter_inputs(source))
     if output is not None:
         if os.path.exists(output) and not force:
-            raise CmdxlateError(f"{output} exists; use --force to overwrite it")
+            raise InputError(f"{output} exists; use --force to overwrite it")
     results: list[dict[str, Any]] = []
     show_progress = sys.stderr.isatty()
     progress: Any = None
@@ -155,7 +149,7 @@ def run_batch(source: str, op: str, output: str | None, force: bool, target: str
                         progress.advance(task)
         else:
             for _, it in items:
-                results.append(process(it, op, target))
+                results.append(process(it, op, target, machines))
                 if progress is not None:
                     progress.advance(task)
     finally:

@@ -10,13 +10,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from cmdxlate.syntax.argv import CommandLine, Option
-from cmdxlate.errors import CmdxlateError
+from cmdxlate.error import CmdxlateError, QemuRefusal
 from cmdxlate.resolve.numa import parse_uint
-from cmdxlate.syntax.optstring import render_pairs
-from cmdxlate.boards.layouts import CpuSlot
 from cmdxlate.resolve.smp import LEVELS
-from cmdxlate.resolve.resolver import Topology
+from cmdxlate.resolve.topology import CpuSlot, Topology
+from cmdxlate.syntax.argv import CommandLine, Option
+from cmdxlate.syntax.optstring import render_pairs
 
 
 @dataclass
@@ -42,12 +41,6 @@ def smp_value(topo: Topology, boot_cpus: int) -> str:
         if lvl in ("sockets", "cores", "threads") or lvl in topo.machine.levels:
             pairs.append((lvl, str(smp.level(lvl))))
     return render_pairs(pairs)
-
-
-def _slot_ids(slot: CpuSlot, layout: str) -> list[tuple[str, str]]:
-    if layout in ("spapr", "s390x"):
-        return [("core-id", str(slot.props["core-id"]))]
-    return [(k, str(v)) for k, v in slot.ids()]
 
 
 def _used_ids(cl: CommandLine) -> set[str]:
@@ -104,17 +97,17 @@ def _node_option(opt: Option, nodeid: int) -> list[str]:
 def convert(cl: CommandLine, topo: Topology) -> Converted:
     machine = topo.machine
     if not machine.hotpluggable_cpus or not machine.device_cpus:
-        raise CmdxlateError("machine does not support hot-plugging CPUs", qemu=True)
-    layout = machine.slot_layout
+        raise QemuRefusal("machine does not support hot-plugging CPUs")
+    board = topo.board
     k_units = boot_units(topo)
-    boot_cpus = k_units * (topo.smp.threads if layout == "spapr" else 1)
+    boot_cpus = sum(s.vcpus_count for s in topo.slots[:k_units])
     numa_on = bool(topo.numa.nodes) and bool(cl.find("numa"))
 
     used = _used_ids(cl)
     generated: list[list[str]] = []
     for slot in topo.slots:
         if slot.boot and slot.index >= k_units:
-            pairs = [("id", device_id(slot, used))] + _slot_ids(slot, layout)
+            pairs = [("id", device_id(slot, used))] + board.device_ids(slot)
             if numa_on and slot.node is not None:
                 pairs.append(("node-id", str(slot.node)))
             generated.append(["-device", render_pairs(pairs, implied=topo.cpu_type)])
@@ -141,7 +134,7 @@ def convert(cl: CommandLine, topo: Topology) -> Converted:
         spelling = cl.find("numa")[0].spelling or "-numa"
         for slot in topo.slots:
             pairs = [("node-id", str(slot.node if slot.node is not None else 0))]
-            pairs += _slot_ids(slot, layout)
+            pairs += board.device_ids(slot)
             numa_groups.append([spelling, render_pairs(pairs, implied="cpu")])
         numa_groups.extend(others)
 

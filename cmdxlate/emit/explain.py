@@ -4,15 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from cmdxlate.boards.layouts import CpuSlot
 from cmdxlate.resolve.smp import LEVELS, SMP_KEYS
-from cmdxlate.resolve.resolver import Topology
-
-# Container levels drawn between node and thread, by slot prop.
-_TREE_LEVELS = (
-    ("drawer-id", "drawer"), ("book-id", "book"), ("socket-id", "socket"), ("die-id", "die"),
-    ("cluster-id", "cluster"), ("module-id", "module"), ("core-id", "core"),
-)
+from cmdxlate.resolve.topology import CpuSlot, Topology
 
 
 def _origin_text(topo: Topology, key: str) -> str:
@@ -38,7 +31,7 @@ def explain_data(topo: Topology) -> dict[str, Any]:
         slots.append(entry)
     return {
         "machine": topo.machine.name,
-        "target": f"{topo.machine.target[0]}.{topo.machine.target[1]}",
+        "target": str(topo.machine.target),
         "cpu-type": topo.cpu_type,
         "prefer-sockets": topo.machine.prefer_sockets,
         "smp": values,
@@ -56,57 +49,43 @@ def _state(slot: CpuSlot) -> str:
     return "empty"
 
 
-def render_tree(topo: Topology) -> None:
-    from rich.console import Console
-    from rich.markup import escape
-    from rich.tree import Tree
-
+def tree_lines(topo: Topology) -> list[tuple[int, str]]:
+    """The explain tree as (depth, text) lines: the machine, the -smp values and where
+    each came from, then NUMA nodes, containers and CPUs."""
     smp = topo.smp
-    title = (f"[bold]{escape(topo.machine.name)}[/] (QEMU {topo.machine.target[0]}."
-             f"{topo.machine.target[1]}), CPU type {escape(topo.cpu_type)}")
-    root = Tree(title)
-    summary = root.add("[bold]-smp resolved[/]")
+    lines: list[tuple[int, str]] = [
+        (0, f"{topo.machine.name} (QEMU {topo.machine.target}), CPU type {topo.cpu_type}"),
+        (1, "-smp resolved")]
     for k in ("cpus", "maxcpus") + LEVELS:
         if k in ("cpus", "maxcpus", "sockets", "cores", "threads") or k in topo.machine.levels:
-            summary.add(f"{k}={smp.level(k)}  [dim]{escape(_origin_text(topo, k))}[/]")
-    nodes: dict[int | None, Tree] = {}
+            lines.append((2, f"{k}={smp.level(k)}  {_origin_text(topo, k)}".rstrip()))
     has_nodes = bool(topo.numa.nodes)
-    containers: dict[tuple[Any, ...], Tree] = {}
+    groups: dict[int | None, list[CpuSlot]] = {}
     for slot in topo.slots:
-        node_key = slot.node if has_nodes else None
-        if node_key not in nodes:
-            label = f"[bold cyan]NUMA node {node_key}[/]" if has_nodes else "[bold]CPUs[/]"
-            if has_nodes and node_key in topo.numa.nodes:
-                size = topo.numa.nodes[node_key].size
-                label += f" [dim]({size >> 20} MiB)[/]"
-            nodes[node_key] = root.add(label)
-        parent = nodes[node_key]
-        path: tuple[Any, ...] = (node_key,)
-        for prop, name in _TREE_LEVELS:
-            if prop not in slot.props or (prop == "core-id" and topo.machine.slot_layout in (
-                    "spapr", "s390x", "riscv")):
-                continue
-            path = path + (prop, slot.props[prop])
-            if path not in containers:
-                containers[path] = parent.add(f"{name} {slot.props[prop]}")
-            parent = containers[path]
-        state = _state(slot)
-        style = {"boot": "green", "device": "yellow", "empty": "dim"}[state]
-        what = {"boot": "boot CPU (from -smp)", "device": "-device CPU", "empty": "empty slot"}
-        if "thread-id" in slot.props:
-            label = f"thread {slot.props['thread-id']}"
-        elif topo.machine.slot_layout == "spapr":
-            label = f"core {slot.props['core-id']} ({slot.vcpus_count} threads)"
-        else:
-            label = f"cpu {slot.props.get('core-id', slot.index)}"
-        text = what[state] + (f" id={slot.device_id}" if state == "device" and slot.device_id
-                              else "")
-        cpu_indexes = topo.cpu_indexes(slot)
-        index = (f"{cpu_indexes[0]}-{cpu_indexes[-1]}" if len(cpu_indexes) > 1
-                 else str(cpu_indexes[0]))
-        parent.add(f"[{style}]{escape(label)}: {escape(text)}[/] [dim]cpu-index {index}[/]")
-    for nid in sorted(n for n in topo.numa.nodes if n not in nodes):
-        size = topo.numa.nodes[nid].size
-        root.add(f"[bold cyan]NUMA node {nid}[/] [dim]({size >> 20} MiB)[/]: no CPUs")
-    console = Console()
-    console.print(root)
+        groups.setdefault(slot.node if has_nodes else None, []).append(slot)
+    what = {"boot": "boot CPU (from -smp)", "device": "-device CPU", "empty": "empty slot"}
+    for node, slots in groups.items():
+        label = f"NUMA node {node}" if has_nodes else "CPUs"
+        if has_nodes and node in topo.numa.nodes:
+            label += f" ({topo.numa.nodes[node].size >> 20} MiB)"
+        lines.append((1, label))
+        open_path: list[tuple[str, int]] = []
+        for slot in slots:
+            path = topo.board.tree_containers(slot)
+            common = 0
+            while (common < len(path) and common < len(open_path)
+                   and path[common] == open_path[common]):
+                common += 1
+            for depth in range(common, len(path)):
+                lines.append((2 + depth, f"{path[depth][0]} {path[depth][1]}"))
+            open_path = path
+            state = _state(slot)
+            text = what[state] + (f" id={slot.device_id}" if state == "device"
+                                  and slot.device_id else "")
+            idx = topo.cpu_indexes(slot)
+            index = f"{idx[0]}-{idx[-1]}" if len(idx) > 1 else str(idx[0])
+            lines.append((2 + len(path), f"{topo.board.slot_label(slot)}: {text} "
+                                         f"cpu-index {index}"))
+    for nid in sorted(n for n in topo.numa.nodes if n not in groups):
+        lines.append((1, f"NUMA node {nid} ({topo.numa.nodes[nid].size >> 20} MiB): no CPUs"))
+    return lines

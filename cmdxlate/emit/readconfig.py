@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from cmdxlate.error import CmdxlateError, InputError, QemuRefusal, Where
+from cmdxlate.syntax.argv import Option, parse_argv
 from cmdxlate.syntax.config import ConfigSection, check_writable
-from cmdxlate.syntax.argv import CommandLine, Option, parse_argv
-from cmdxlate.errors import CmdxlateError
 from cmdxlate.syntax.optstring import escape_value
 
 # option name -> config group
@@ -120,62 +120,42 @@ def _is_cpu_device(opt: Option) -> bool:
     return drv.endswith(("-cpu", "-cpu-core"))
 
 
-def sections_to_argv(sections: list[ConfigSection]) -> tuple[list[str], list[str]]:
-    """Command-line options equivalent to the sections; also the warnings."""
-    argv: list[str] = []
+def sections_to_options(sections: list[ConfigSection], filename: str = "<config>"
+                        ) -> tuple[list[tuple[str, str, int]], list[str]]:
+    """The command-line options equivalent to the sections, each with its section's line
+    (where QEMU locates errors about it); also warnings."""
+    out: list[tuple[str, str, int]] = []
     warnings: list[str] = []
     for sec in sections:
+        where = Where(file=filename, line=sec.line)
         if sec.group not in KNOWN_GROUPS:
-            raise CmdxlateError(
-                f"line {sec.line}: There is no option group '{sec.group}'", qemu=True
-            )
+            raise QemuRefusal(f"There is no option group '{sec.group}'", where=where,
+                              located=True)
         values = sec.last_wins()
         if len(values) != len(sec.entries):
             keys = [k for k, _ in sec.entries]
             dup = sorted({k for k in keys if keys.count(k) > 1})
-            warnings.append(
-                f"line {sec.line}: [{sec.group}] repeats {', '.join(dup)}; QEMU keeps only the "
-                "last value"
-            )
+            warnings.append(f"{filename}:{sec.line}: [{sec.group}] repeats {', '.join(dup)}; "
+                            "QEMU keeps only the last value")
         for key in values:
             if "," in key or "=" in key:
-                raise CmdxlateError(
-                    f"line {sec.line}: key '{key}' cannot be given on a command line "
-                    "(a ',' or '=' in a key changes the option's meaning)")
+                raise InputError(
+                    f"{filename}:{sec.line}: key '{key}' cannot be given on a command line "
+                    "(a ',' or '=' in a key changes the option's meaning)", where=where)
         pairs = list(values.items())
         if sec.id is not None:
             if sec.group in ("numa", "smp-opts"):
-                raise CmdxlateError(f"line {sec.line}: Invalid parameter 'id'", qemu=True)
+                raise QemuRefusal("Invalid parameter 'id'", where=where, located=True)
             pairs.insert(0, ("id", sec.id))
         if sec.group == "numa" and "type" not in values:
-            raise CmdxlateError(f"line {sec.line}: Parameter 'type' is missing", qemu=True)
+            raise QemuRefusal("Parameter 'type' is missing", where=where, located=True)
         value = ",".join(f"{k}={escape_value(v)}" for k, v in pairs)
-        option = OPTION_OF.get(sec.group, "-" + sec.group)
-        argv += [option, value]
-    return argv, warnings
+        out.append((OPTION_OF.get(sec.group, "-" + sec.group), value, sec.line))
+    return out, warnings
 
 
-def expand_readconfig(cl: CommandLine, base_dir: str | None = None) -> CommandLine:
-    """Replace each -readconfig FILE by the options the file holds."""
-    if not cl.find("readconfig"):
-        return cl
-    from cmdxlate.syntax.config import read_config_file
-
-    argv: list[str] = []
-    for opt in cl.options:
-        if opt.name == "readconfig" and opt.value is not None:
-            import os
-
-            path = opt.value
-            if base_dir and not os.path.isabs(path):
-                path = os.path.join(base_dir, path)
-            try:
-                secs = read_config_file(path)
-                extra, _ = sections_to_argv(secs)
-            except CmdxlateError as e:
-                raise CmdxlateError(f"-readconfig {opt.value}: {e.message}",
-                                    option_index=opt.index) from None
-            argv += extra
-        else:
-            argv += opt.args()
-    return parse_argv(argv, cl.binary, cl.env)
+def sections_to_argv(sections: list[ConfigSection], filename: str = "<config>"
+                     ) -> tuple[list[str], list[str]]:
+    """Command-line arguments equivalent to the sections; also the warnings."""
+    options, warnings = sections_to_options(sections, filename)
+    return [w for option, value, _ in options for w in (option, value)], warnings

@@ -19,24 +19,12 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
-from cmdxlate.errors import CmdxlateError
+from cmdxlate.error import OracleCrash, OracleTimeout, OracleUnavailable
 
 logging.getLogger("qemu.qmp").setLevel(logging.CRITICAL)  # QEMU exiting early is an answer
 
 DEFAULT_PREFIX_72 = "/opt/cmdxlate-qemu-7.2"
 _VERSION = re.compile(r"QEMU emulator version (\d+)\.(\d+)\.(\d+)")
-
-
-class OracleUnavailable(CmdxlateError):
-    """No usable QEMU binary."""
-
-
-class OracleTimeout(CmdxlateError):
-    """QEMU did not answer in time (it was killed)."""
-
-
-class OracleCrash(CmdxlateError):
-    """QEMU died from a signal."""
 
 
 @dataclass(frozen=True)

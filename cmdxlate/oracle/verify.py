@@ -13,8 +13,8 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
+from cmdxlate.error import CmdxlateError, QemuRefusal
 from cmdxlate.syntax.argv import CommandLine, Option, parse_argv
-from cmdxlate.errors import CmdxlateError
 
 # -machine properties that shape CPUs or memory and never open anything.
 _MACHINE_KEEP = ("type", "hmat", "memory-backend", "gic-version", "highmem-redists", "nvdimm",
@@ -38,12 +38,14 @@ def _project_machine(opt: Option) -> list[str] | None:
 
 def _project_object(opt: Option) -> list[str] | None:
     """Memory backends become plain RAM of the same size; other objects go."""
-    from cmdxlate.resolve.resolver import memory_backend
+    from cmdxlate.model.spec import memory_backend
 
     backend = memory_backend(opt)
     if backend is None:
         return None
-    oid, size = backend
+    oid, size = backend.id, backend.size
+    if size is None:
+        return None
     if not isinstance(size, int):
         from cmdxlate.resolve.numa import parse_size
 
@@ -213,20 +215,23 @@ def _diff(a: dict[str, Any], b: dict[str, Any]) -> list[str]:
     return out
 
 
-def verify_line(cl: CommandLine, qemu: str | None = None, target: str = "10.0",
+def verify_line(cl: CommandLine, qemu: str | None = None, target: str | None = None,
                 arch: str | None = None, timeout: float = 30.0) -> VerifyReport:
+    from cmdxlate.catalog import Catalog, normalise_arch
     from cmdxlate.emit.convert import convert
-    from cmdxlate.catalog.machines import ARCH_ALIASES, infer_arch
+    from cmdxlate.model import build_spec
     from cmdxlate.oracle.qemu import find_qemu, run_topology_query
-    from cmdxlate.resolve.resolver import _machine_options, resolve
+    from cmdxlate.resolve import resolve
 
-    arch = arch or cl.arch or infer_arch(_machine_options(cl)[0]) or "x86_64"
-    arch = ARCH_ALIASES.get(arch, arch)
+    spec = build_spec(cl)
+    mtype = spec.machine_type.text if spec.machine_type else None
+    arch = normalise_arch(arch or cl.arch or Catalog.builtin().infer_arch(mtype) or "x86_64")
+    target = target or str(Catalog.builtin().default_target)
     # The line as written must be one QEMU accepts (with its own accelerator).
     user_topo = resolve(cl, target, arch)
     proj = project(cl, arch)
     notes: list[str] = []
-    if user_topo.machine.data.get("x2apic_rules") and any(
+    if user_topo.machine.facts["x2apic_rules"] and any(
             s.arch_id >= 255 for s in user_topo.slots):
         proj = _with_x2apic(proj)
         notes.append("APIC IDs of 255 and up: both lines ran with x2apic=on in -cpu, as TCG "
@@ -234,8 +239,7 @@ def verify_line(cl: CommandLine, qemu: str | None = None, target: str = "10.0",
     try:
         topo = resolve(proj, target, arch)
     except CmdxlateError as e:
-        raise CmdxlateError(f"cannot verify this line under TCG: {e.message}",
-                            qemu=e.qemu) from None
+        raise type(e)(f"cannot verify this line under TCG: {e.message}") from None
     conv = convert(proj, topo)
     binary = find_qemu(arch, None if qemu else target, qemu)
     orig_argv = proj.to_argv()
@@ -246,7 +250,7 @@ def verify_line(cl: CommandLine, qemu: str | None = None, target: str = "10.0",
         ans_a, ans_b = fa.result(), fb.result()
     label = binary.path
     if ans_a.startup_error:
-        raise CmdxlateError(f"QEMU rejected the original line: {ans_a.startup_error}", qemu=True)
+        raise QemuRefusal(f"QEMU rejected the original line: {ans_a.startup_error}")
     if ans_b.startup_error:
         return VerifyReport(orig_argv, conv_argv, False, label,
                             [f"QEMU rejected the converted line: {ans_b.startup_error}"])

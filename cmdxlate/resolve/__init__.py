@@ -1,0 +1,252 @@
+"""Resolve a command line into its CPU topology, exactly as a QEMU release would.
+
+``resolve`` runs the phases below in the order QEMU's ``qemu_init`` and
+``machine_run_board_init`` do the same work, so the first error reported is
+the one QEMU reports, with QEMU's location where QEMU prints one. Each phase
+is a short function over a ``Resolution``, which collects what is known so far.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from cmdxlate.boards import board_for
+from cmdxlate.catalog import Catalog, normalise_arch
+from cmdxlate.error import InputError, QemuRefusal, pointing_at, qemu_located
+from cmdxlate.model import VmSpec, build_spec
+from cmdxlate.resolve.cpu_model import check_accel, check_model, check_runnable
+from cmdxlate.resolve.devices import plug_devices
+from cmdxlate.resolve.machine import accelerator, apply_machine_options
+from cmdxlate.resolve.numa import (
+    NumaContext,
+    NumaNode,
+    NumaState,
+    apply_numa_option,
+    complete,
+    finish_cpu_init,
+    parse_size,
+)
+from cmdxlate.resolve.topology import CpuSlot, Topology
+from cmdxlate.syntax.argv import CommandLine
+from cmdxlate.syntax.numbers import c_int, qemu_bool
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from cmdxlate.boards.base import Board
+    from cmdxlate.catalog import MachineType, Release
+    from cmdxlate.resolve.smp import SmpConfig
+
+
+@dataclass
+class Resolution:
+    """What the phases know so far about one line."""
+
+    spec: VmSpec
+    catalog: Catalog
+    release: Release
+    arch: str
+    ram: int | None = None
+    ram_slots: int = 0
+    maxram: int = 0
+    machine: MachineType | None = None
+    board: Board | None = None
+    smp: SmpConfig | None = None
+    smp_given: dict[str, int] = field(default_factory=dict)
+    accel: str | None = None
+    cpu_model: str = ""
+    memdevs: dict[str, int] = field(default_factory=dict)
+    numa: NumaState = field(default_factory=NumaState)
+    slots: list[CpuSlot] = field(default_factory=list)
+    slot_keys: frozenset[str] = frozenset()
+    topology: Topology | None = None
+    warnings: list[str] = field(default_factory=list)
+
+
+# ---------------------------------------------------------------- the phases
+
+def act_on_help(r: Resolution) -> None:
+    """qemu_process_help_options: a help request prints a list and exits."""
+    opt = r.spec.help_request
+    if opt is not None:
+        raise InputError(f"{' '.join(opt.args())}: QEMU prints help for this and exits without "
+                         "starting a machine, so there is no topology to resolve",
+                         where=opt.where)
+
+
+def parse_memory(r: Resolution) -> None:
+    """parse_memory_options: -m size, slots and maxmem (later options win per key)."""
+    mem = r.spec.memory
+    for key in ("size", "slots", "maxmem"):
+        s = mem.get(key)
+        if s is None:
+            continue
+        with qemu_located(s.where):
+            if key == "slots":
+                try:
+                    r.ram_slots = c_int(s.text)
+                except ValueError:
+                    raise QemuRefusal("Parameter 'slots' expects uint64") from None
+            else:
+                value = parse_size(s.text, key, 1 << 20)
+                if key == "size":
+                    r.ram = value
+                else:
+                    r.maxram = value
+
+
+def select_machine(r: Resolution) -> None:
+    """select_machine: the machine type for this release (or the architecture's default)."""
+    mtype = r.spec.machine_type
+    with pointing_at(mtype.where if mtype else None):
+        r.machine = r.catalog.machine(mtype.text if mtype else None, r.arch, r.release)
+    r.board = board_for(r.machine)
+    if r.ram is None:
+        r.ram = r.machine.default_ram_bytes
+    r.maxram = max(r.maxram, r.ram)
+
+
+def apply_options(r: Resolution) -> None:
+    """qemu_apply_machine_options: machine properties and -smp, in QEMU's QDict order."""
+    assert r.machine is not None and r.board is not None
+    r.smp, r.smp_given = apply_machine_options(r.spec, r.machine, r.board)
+    r.warnings.extend(r.smp.warnings)
+
+
+def configure_accelerator(r: Resolution) -> None:
+    r.accel = accelerator(r.spec, r.spec.line.program)
+
+
+def create_backends(r: Resolution) -> None:
+    """qemu_create_late_backends: memory backends and their sizes."""
+    for oid, backend in r.spec.backends.items():
+        if isinstance(backend.size, int):
+            r.memdevs[oid] = backend.size
+        elif backend.size is not None:
+            with qemu_located(backend.where):
+                r.memdevs[oid] = parse_size(backend.size, "size")
+
+
+def parse_cpu_option(r: Resolution) -> None:
+    """parse_cpu_option: the -cpu model, or the machine's default."""
+    assert r.machine is not None
+    model = r.spec.cpu_model
+    table = r.machine.cpus
+    if model is not None and table is not None:
+        with pointing_at(r.spec.cpu.where if r.spec.cpu else None):
+            check_model(table, model, r.release, r.accel)
+    r.cpu_model = model if model is not None else r.machine.default_cpu_model(r.accel)
+
+
+def resolve_machine_memdev(r: Resolution) -> None:
+    """qemu_resolve_machine_memdev: -machine memory-backend=ID names a backend."""
+    prop = r.spec.machine_props.get("memory-backend")
+    if prop is None:
+        return
+    if prop.text not in r.spec.backends:
+        raise QemuRefusal(f"Memory backend '{prop.text}' not found", where=prop.where)
+    if "size" not in r.spec.memory and prop.text in r.memdevs:
+        r.ram = r.maxram = r.memdevs[prop.text]
+
+
+def parse_numa(r: Resolution) -> None:
+    """parse_numa_opts: each -numa in order, against the possible-CPU list."""
+    assert r.machine is not None and r.board is not None and r.smp is not None
+    smp, board, machine = r.smp, r.board, r.machine
+    keys = frozenset(p.name for p in machine.slot_props
+                     if p.only_if_above_1 is None or smp.level(p.only_if_above_1) > 1)
+    r.slot_keys = keys
+    r.slots = board.possible_cpus(smp, keys)
+    by_ids = {tuple(sorted(s.props.items())): s for s in r.slots}
+    hmat = qemu_bool(getattr(r.spec.machine_props.get("hmat"), "text", None)) is True
+    r.numa = NumaState(hmat=hmat)
+    if r.spec.numa and not machine.numa:
+        raise QemuRefusal("NUMA is not supported by this machine-type",
+                          where=r.spec.numa[0].where)
+    ctx = NumaContext(r.slots, lambda i: board.slot_of_cpu_index(smp, i), smp.maxcpus,
+                      machine.numa_mem, hmat, keys,
+                      lambda ids: by_ids.get(tuple(sorted(ids.items()))), r.memdevs)
+    for opt in r.spec.numa:
+        o = opt.opts
+        assert o is not None
+        with qemu_located(opt.where):
+            apply_numa_option(o, r.numa, ctx)
+
+
+def init_board(r: Resolution) -> None:
+    """machine_run_board_init, up to the boot CPUs: NUMA completion and board checks."""
+    assert r.machine is not None and r.board is not None and r.smp is not None
+    machine, board, smp, numa = r.machine, r.board, r.smp, r.numa
+    assert r.ram is not None
+    if not numa.nodes and (machine.facts["auto_enable_numa"]
+                           or (r.ram_slots and machine.facts["auto_numa_with_memory_slots"])
+                           or (r.maxram > r.ram and machine.facts["auto_numa_with_maxmem"])):
+        numa.nodes[0] = NumaNode(0, size=r.ram)
+    with pointing_at(r.spec.numa[0].where if r.spec.numa else None):
+        complete(numa, r.ram)
+    if numa.nodes:
+        finish_cpu_init(numa, r.slots, board.default_nodes(smp, r.slots, len(numa.nodes)))
+    board.check_memory(r.ram, numa)
+    r.warnings.extend(numa.warnings)
+    props = {k: s.text for k, s in r.spec.machine_props.items()}
+    board.check_init(smp, r.accel, props)
+    board.check_numa_layout(smp, numa, r.slots)
+
+
+def create_cpus(r: Resolution) -> None:
+    """The board creates the boot CPUs: the accelerator and x2APIC checks, then -smp cpus."""
+    assert r.machine is not None and r.board is not None and r.smp is not None
+    machine, board = r.machine, r.board
+    table = machine.cpus
+    if table is not None and r.slots:
+        cpu = r.spec.cpu
+        with pointing_at(cpu.where if cpu else None):
+            check_accel(table, r.cpu_model, r.accel)
+            check_runnable(table, cpu.value or "" if cpu else r.cpu_model, r.accel, r.release)
+    topo = Topology(machine, board, r.smp, r.smp_given, r.cpu_model,
+                    machine.cpu_type(r.cpu_model), r.slots, r.numa, r.ram or 0, r.accel,
+                    r.warnings, hmat=r.numa.hmat,
+                    slot_keys=r.slot_keys)
+    board.prepare_cpus(r.spec, topo)
+    for i in range(min(board.boot_slots(r.smp), len(r.slots))):
+        slot = r.slots[i]
+        slot.plugged = slot.boot = True
+        slot.created = i
+        board.check_cpu(slot, None)
+    r.topology = topo
+
+
+def create_cli_devices(r: Resolution) -> None:
+    """qemu_create_cli_devices: -device CPUs, option strings first, then JSON."""
+    assert r.topology is not None and r.board is not None
+    plug_devices(r.spec, r.topology)
+    r.board.finish_cpus(r.topology)
+
+
+# QEMU's order: qemu_init, then machine_run_board_init, then the CLI devices.
+PHASES: tuple[Callable[[Resolution], None], ...] = (
+    act_on_help, parse_memory, select_machine, apply_options, configure_accelerator,
+    create_backends, parse_cpu_option, resolve_machine_memdev, parse_numa, init_board,
+    create_cpus, create_cli_devices,
+)
+
+
+def resolve(line: CommandLine | VmSpec, target: str | None = None, arch: str | None = None,
+            catalog: Catalog | None = None) -> Topology:
+    """Resolve ``line`` for a target release; raise QEMU's error where QEMU would fail."""
+    spec = line if isinstance(line, VmSpec) else build_spec(line)
+    catalog = catalog or Catalog.builtin()
+    release = catalog.release(target)
+    mtype = spec.machine_type
+    arch = normalise_arch(arch or spec.line.arch or catalog.infer_arch(mtype.text if mtype
+                                                                         else None)
+                          or "x86_64")
+    r = Resolution(spec, catalog, release, arch)
+    for phase in PHASES:
+        phase(r)
+    assert r.topology is not None
+    return r.topology
+
+
+__all__ = ["PHASES", "Resolution", "Topology", "resolve"]

@@ -9,7 +9,7 @@ because an entry too far from the earlier ones is refused.
 
 from __future__ import annotations
 
-from cmdxlate.errors import CmdxlateError
+from cmdxlate.error import QemuRefusal
 from cmdxlate.resolve.numa import HmatTable, NumaState, bounded_uint
 from cmdxlate.syntax.numbers import c_size
 from cmdxlate.syntax.optstring import OptString
@@ -29,7 +29,7 @@ MIB = 1 << 20
 def _fields(o: OptString, allowed: tuple[str, ...]) -> None:
     for key in o.keys():
         if key not in ("type", *allowed):
-            raise CmdxlateError(f"Invalid parameter '{key}'", qemu=True)
+            raise QemuRefusal(f"Invalid parameter '{key}'")
 
 
 def _uint(o: OptString, key: str, bits: int, required: bool = True) -> int | None:
@@ -43,20 +43,20 @@ def _size(o: OptString, key: str, required: bool = True) -> int | None:
     text = o.get(key)
     if text is None:
         if required:
-            raise CmdxlateError(f"Parameter '{key}' is missing", qemu=True)
+            raise QemuRefusal(f"Parameter '{key}' is missing")
         return None
     try:
         return c_size(text)
     except ValueError:
-        raise CmdxlateError(f"Parameter '{key}' expects a size value", qemu=True) from None
+        raise QemuRefusal(f"Parameter '{key}' expects a size value") from None
 
 
 def _enum(o: OptString, key: str, values: tuple[str, ...]) -> str:
     text = o.get(key)
     if text is None:
-        raise CmdxlateError(f"Parameter '{key}' is missing", qemu=True)
+        raise QemuRefusal(f"Parameter '{key}' is missing")
     if text not in values:
-        raise CmdxlateError(f"Parameter '{key}' does not accept value '{text}'", qemu=True)
+        raise QemuRefusal(f"Parameter '{key}' does not accept value '{text}'")
     return text
 
 
@@ -71,33 +71,30 @@ def hmat_lb(o: OptString, state: NumaState, enabled: bool) -> None:
     bandwidth = _size(o, "bandwidth", required=False)
     assert initiator is not None and target is not None
     if not enabled:
-        raise CmdxlateError(HMAT_DISABLED, qemu=True)
+        raise QemuRefusal(HMAT_DISABLED)
     count = len(state.nodes)
     # QEMU compares with '>' here, so an id equal to the node count falls through
     # to the checks below.
     if initiator > count:
-        raise CmdxlateError(f"Invalid initiator={initiator}, it should be less than {count}",
-                            qemu=True)
+        raise QemuRefusal(f"Invalid initiator={initiator}, it should be less than {count}")
     if target > count:
-        raise CmdxlateError(f"Invalid target={target}, it should be less than {count}",
-                            qemu=True)
+        raise QemuRefusal(f"Invalid target={target}, it should be less than {count}")
     ini_node = state.nodes.get(initiator)
     if ini_node is None or not ini_node.has_cpu:
-        raise CmdxlateError(
-            f"Invalid initiator={initiator}, it isn't an initiator proximity domain", qemu=True)
+        raise QemuRefusal(
+            f"Invalid initiator={initiator}, it isn't an initiator proximity domain")
     if target not in state.nodes:
-        raise CmdxlateError(f"The target={target} should point to an existing node", qemu=True)
+        raise QemuRefusal(f"The target={target} should point to an existing node")
     table = state.hmat_lb.setdefault((hierarchy, data_type), HmatTable())
     pair = (initiator, target)
     if data_type.endswith("latency"):
         if latency is None:
-            raise CmdxlateError("Missing 'latency' option", qemu=True)
+            raise QemuRefusal("Missing 'latency' option")
         if bandwidth is not None:
-            raise CmdxlateError("Invalid option 'bandwidth' since the data type is latency",
-                                qemu=True)
+            raise QemuRefusal("Invalid option 'bandwidth' since the data type is latency")
         if pair in table.pairs:
-            raise CmdxlateError(f"Duplicate configuration of the latency for "
-                                f"initiator={initiator} and target={target}", qemu=True)
+            raise QemuRefusal(f"Duplicate configuration of the latency for "
+                                f"initiator={initiator} and target={target}")
         table.base = table.base or (1 << 64) - 1
         if latency:
             base, rng = _compress_latency(table, latency)
@@ -107,16 +104,15 @@ def hmat_lb(o: OptString, state: NumaState, enabled: bool) -> None:
                     f"than {UINT16_MAX - 1}")
     else:
         if bandwidth is None:
-            raise CmdxlateError("Missing 'bandwidth' option", qemu=True)
+            raise QemuRefusal("Missing 'bandwidth' option")
         if latency is not None:
-            raise CmdxlateError("Invalid option 'latency' since the data type is bandwidth",
-                                qemu=True)
+            raise QemuRefusal("Invalid option 'latency' since the data type is bandwidth")
         if bandwidth % MIB:
-            raise CmdxlateError(f"Bandwidth {bandwidth} between initiator={initiator} and "
-                                f"target={target} should be 1MB aligned", qemu=True)
+            raise QemuRefusal(f"Bandwidth {bandwidth} between initiator={initiator} and "
+                                f"target={target} should be 1MB aligned")
         if pair in table.pairs:
-            raise CmdxlateError(f"Duplicate configuration of the bandwidth for "
-                                f"initiator={initiator} and target={target}", qemu=True)
+            raise QemuRefusal(f"Duplicate configuration of the bandwidth for "
+                                f"initiator={initiator} and target={target}")
         table.base = table.base or 1
         if bandwidth:
             bits = table.range_bitmap | bandwidth
@@ -142,7 +138,7 @@ def _record(state: NumaState, table: HmatTable, target: int, bit: int, base: int
             fits: bool, too_far: str) -> None:
     """Keep the new base and range, or refuse an entry that no longer fits 16 bits."""
     if not fits:
-        raise CmdxlateError(too_far, qemu=True)
+        raise QemuRefusal(too_far)
     table.base, table.range_bitmap = base, rng
     state.lb_info[target] = state.lb_info.get(target, 0) | bit
 
@@ -158,29 +154,28 @@ def hmat_cache(o: OptString, state: NumaState, enabled: bool) -> None:
     _uint(o, "line", 16)
     assert node_id is not None and size is not None and level is not None
     if not enabled:
-        raise CmdxlateError(HMAT_DISABLED, qemu=True)
+        raise QemuRefusal(HMAT_DISABLED)
     count = len(state.nodes)
     if node_id >= count:
-        raise CmdxlateError(f"Invalid node-id={node_id}, it should be less than {count}",
-                            qemu=True)
+        raise QemuRefusal(f"Invalid node-id={node_id}, it should be less than {count}")
     if state.lb_info.get(node_id, 0) != 3:
-        raise CmdxlateError(f"The latency and bandwidth information of node-id={node_id} "
-                            "should be provided before memory side cache attributes", qemu=True)
+        raise QemuRefusal(f"The latency and bandwidth information of node-id={node_id} "
+                            "should be provided before memory side cache attributes")
     if level < 1 or level >= LB_LEVELS:
-        raise CmdxlateError(f"Invalid level={level}, it should be larger than 0 and less than "
-                            f"or equal to {LB_LEVELS - 1}", qemu=True)
+        raise QemuRefusal(f"Invalid level={level}, it should be larger than 0 and less than "
+                            f"or equal to {LB_LEVELS - 1}")
     caches = state.hmat_cache
     if (node_id, level) in caches:
-        raise CmdxlateError(f"Duplicate configuration of the side cache for node-id={node_id} "
-                            f"and level={level}", qemu=True)
+        raise QemuRefusal(f"Duplicate configuration of the side cache for node-id={node_id} "
+                            f"and level={level}")
     below = caches.get((node_id, level - 1))
     if level > 1 and below is None:
-        raise CmdxlateError(f"Cache level={level - 1} shall be defined first", qemu=True)
+        raise QemuRefusal(f"Cache level={level - 1} shall be defined first")
     if level > 1 and below is not None and size <= below:
-        raise CmdxlateError(f"Invalid size={size}, the size of level={level} should be larger "
-                            f"than the size({below}) of level={level - 1}", qemu=True)
+        raise QemuRefusal(f"Invalid size={size}, the size of level={level} should be larger "
+                            f"than the size({below}) of level={level - 1}")
     above = caches.get((node_id, level + 1))
     if level < LB_LEVELS - 1 and above is not None and size >= above:
-        raise CmdxlateError(f"Invalid size={size}, the size of level={level} should be less "
-                            f"than the size({above}) of level={level + 1}", qemu=True)
+        raise QemuRefusal(f"Invalid size={size}, the size of level={level} should be less "
+                            f"than the size({above}) of level={level + 1}")
     caches[(node_id, level)] = size

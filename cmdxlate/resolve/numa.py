@@ -7,12 +7,13 @@ CPU-to-node rule at board init (``machine_numa_finish_cpu_init``).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from cmdxlate.syntax.argv import Option
-from cmdxlate.errors import CmdxlateError
+from cmdxlate.error import QemuRefusal
+from cmdxlate.resolve.topology import CpuSlot
 from cmdxlate.syntax.numbers import c_int, c_size
-from cmdxlate.boards.layouts import CpuSlot
+from cmdxlate.syntax.optstring import OptString
 
 MAX_NODES = 128
 CPU_PROP_KEYS = ("drawer-id", "book-id", "socket-id", "die-id", "cluster-id", "module-id",
@@ -26,7 +27,6 @@ class NumaNode:
     memdev: str | None = None
     size: int = 0
     initiator: int | None = None
-    option_index: int | None = None
     has_cpu: bool = False
 
 
@@ -60,7 +60,7 @@ def parse_uint(text: str, what: str, kind: str = "uint64") -> int:
         if v < 0 or text.lstrip().startswith(("-", "+")):
             raise ValueError(text)
     except ValueError:
-        raise CmdxlateError(f"Parameter '{what}' expects a uint64 value", qemu=True) from None
+        raise QemuRefusal(f"Parameter '{what}' expects a uint64 value") from None
     return v
 
 
@@ -69,9 +69,9 @@ def _int64(text: str, what: str) -> int:
     try:
         v = c_int(text)
     except ValueError:
-        raise CmdxlateError(f"Parameter '{what}' expects an int64 value", qemu=True) from None
+        raise QemuRefusal(f"Parameter '{what}' expects an int64 value") from None
     if not -(1 << 63) <= v < 1 << 63:
-        raise CmdxlateError(f"Parameter '{what}' expects an int64 value", qemu=True)
+        raise QemuRefusal(f"Parameter '{what}' expects an int64 value")
     return v
 
 
@@ -80,8 +80,8 @@ def parse_size(text: str, what: str, default_unit: int = 1) -> int:
     try:
         return c_size(text, default_unit.bit_length() - 1)
     except ValueError:
-        raise CmdxlateError(
-            f"Parameter '{what}' expects a non-negative number below 2^64", qemu=True
+        raise QemuRefusal(
+            f"Parameter '{what}' expects a non-negative number below 2^64"
         ) from None
 
 
@@ -92,15 +92,14 @@ def cpu_ranges(values: list[str], maxcpus: int) -> list[int]:
         try:
             lo = parse_uint(lo_s, "cpus")
             hi = parse_uint(hi_s, "cpus") if sep else lo
-        except CmdxlateError:
-            raise CmdxlateError("Parameter 'cpus' expects a uint64 value or range",
-                                qemu=True) from None
+        except QemuRefusal:
+            raise QemuRefusal("Parameter 'cpus' expects a uint64 value or range") from None
         if hi < lo or hi - lo >= 65536:
-            raise CmdxlateError("Parameter 'cpus' expects a uint64 value or range", qemu=True)
+            raise QemuRefusal("Parameter 'cpus' expects a uint64 value or range")
         if hi >= maxcpus:
             bad = max(lo, maxcpus)
-            raise CmdxlateError(
-                f"CPU index ({bad}) should be smaller than maxcpus ({maxcpus})", qemu=True
+            raise QemuRefusal(
+                f"CPU index ({bad}) should be smaller than maxcpus ({maxcpus})"
             )
         out.extend(range(lo, hi + 1))
     return out
@@ -109,85 +108,82 @@ def cpu_ranges(values: list[str], maxcpus: int) -> list[int]:
 def assign(slot: CpuSlot, node: int, state: NumaState) -> None:
     """machine_set_cpu_numa_node(): with HMAT a node holding CPUs is its own initiator."""
     if slot.node is not None and slot.node != node:
-        raise CmdxlateError(f"CPU is already assigned to node-id: {slot.node}", qemu=True)
+        raise QemuRefusal(f"CPU is already assigned to node-id: {slot.node}")
     info = state.nodes.get(node)
     if state.hmat and info is not None:
         if info.initiator is not None and info.initiator != node:
-            raise CmdxlateError(f"The initiator of CPU NUMA node {node} should be itself "
-                                f"(got {info.initiator})", qemu=True)
+            raise QemuRefusal(f"The initiator of CPU NUMA node {node} should be itself "
+                                f"(got {info.initiator})")
         info.has_cpu = True
         info.initiator = node
     slot.node = node
 
 
-def apply_numa_option(opt: Option, state: NumaState, slots: list[CpuSlot],
-                      index_to_slot: list[int], maxcpus: int, numa_mem_supported: bool,
-                      hmat: bool, slot_keys: frozenset[str],
-                      slot_lookup: dict[tuple[tuple[str, int], ...], CpuSlot] | None = None,
-                      memdevs: dict[str, int] | None = None) -> None:
+@dataclass
+class NumaContext:
+    """What -numa options are applied to: the slots, and how cpu indexes find them."""
+
+    slots: list[CpuSlot]
+    slot_of_index: Callable[[int], int]
+    maxcpus: int
+    mem_supported: bool
+    hmat: bool
+    slot_keys: frozenset[str]
+    slot_with: Callable[[dict[str, int]], CpuSlot | None]
+    memdevs: dict[str, int]
+
+
+def apply_numa_option(o: OptString, state: NumaState, ctx: NumaContext) -> None:
     """One ``-numa`` option, as QEMU's set_numa_options() handles it."""
-    o = opt.opts
-    assert o is not None
     kind = o.get("type")
-    try:
-        if kind == "node":
-            _numa_node(o.get_all("cpus"), o, state, slots, index_to_slot, maxcpus,
-                       numa_mem_supported, hmat, opt.index, memdevs or {})
-        elif kind == "cpu":
-            _numa_cpu(o, state, slots, slot_keys, slot_lookup)
-        elif kind == "dist":
-            _numa_dist(o, state)
-        elif kind in ("hmat-lb", "hmat-cache"):
-            from cmdxlate.resolve.hmat import hmat_cache, hmat_lb
+    if kind == "node":
+        _numa_node(o, state, ctx)
+    elif kind == "cpu":
+        _numa_cpu(o, state, ctx)
+    elif kind == "dist":
+        _numa_dist(o, state)
+    elif kind in ("hmat-lb", "hmat-cache"):
+        from cmdxlate.resolve.hmat import hmat_cache, hmat_lb
 
-            (hmat_lb if kind == "hmat-lb" else hmat_cache)(o, state, hmat)
-        elif kind is None:
-            raise CmdxlateError("Parameter 'type' is missing", qemu=True)
-        else:
-            raise CmdxlateError(
-                f"Parameter 'type' does not accept value '{kind}'", qemu=True)
-    except CmdxlateError as e:
-        raise CmdxlateError(e.message, option_index=opt.index, qemu=e.qemu,
-                            hint=e.hint) from None
+        (hmat_lb if kind == "hmat-lb" else hmat_cache)(o, state, ctx.hmat)
+    elif kind is None:
+        raise QemuRefusal("Parameter 'type' is missing")
+    else:
+        raise QemuRefusal(f"Parameter 'type' does not accept value '{kind}'")
 
 
-def _numa_node(cpus: list[str], o: object, state: NumaState, slots: list[CpuSlot],
-               index_to_slot: list[int], maxcpus: int, numa_mem_supported: bool, hmat: bool,
-               index: int, memdevs: dict[str, int]) -> None:
-    from cmdxlate.syntax.optstring import OptString
-
-    assert isinstance(o, OptString)
+def _numa_node(o: OptString, state: NumaState, ctx: NumaContext) -> None:
     for key in o.keys():
         if key not in ("type", "nodeid", "cpus", "mem", "memdev", "initiator"):
-            raise CmdxlateError(f"Invalid parameter '{key}'", qemu=True)
+            raise QemuRefusal(f"Invalid parameter '{key}'")
     if o.has("nodeid"):
         nodeid = parse_uint(o.get("nodeid") or "", "nodeid", "uint16")
         if nodeid > 0xFFFF:
-            raise CmdxlateError("Parameter 'nodeid' expects uint16_t", qemu=True)
+            raise QemuRefusal("Parameter 'nodeid' expects uint16_t")
     else:
         nodeid = len(state.nodes)
     if nodeid >= MAX_NODES:
-        raise CmdxlateError(f"Max number of NUMA nodes reached: {nodeid}", qemu=True)
+        raise QemuRefusal(f"Max number of NUMA nodes reached: {nodeid}")
     if nodeid in state.nodes:
-        raise CmdxlateError(f"Duplicate NUMA nodeid: {nodeid}", qemu=True)
-    node = NumaNode(nodeid, option_index=index)
-    if o.has("initiator") and not hmat:
-        raise CmdxlateError(
+        raise QemuRefusal(f"Duplicate NUMA nodeid: {nodeid}")
+    node = NumaNode(nodeid)
+    if o.has("initiator") and not ctx.hmat:
+        raise QemuRefusal(
             "ACPI Heterogeneous Memory Attribute Table (HMAT) is disabled, enable it with "
-            "-machine hmat=on before using any of hmat specific options", qemu=True)
+            "-machine hmat=on before using any of hmat specific options")
     if o.has("initiator"):
         # Set before the node's cpus are assigned, as QEMU does.
         initiator = parse_uint(o.get("initiator") or "", "initiator", "uint16")
         if initiator >= MAX_NODES:
-            raise CmdxlateError(f"The initiator id {initiator} expects an integer between 0 "
-                                f"and {MAX_NODES - 1}", qemu=True)
+            raise QemuRefusal(f"The initiator id {initiator} expects an integer between 0 "
+                                f"and {MAX_NODES - 1}")
         node.initiator = initiator
     state.nodes[nodeid] = node
-    for idx in cpu_ranges(cpus, maxcpus):
-        assign(slots[index_to_slot[idx]], nodeid, state)
-    if o.has("mem") and not numa_mem_supported:
-        raise CmdxlateError("Parameter -numa node,mem is not supported by this machine type",
-                            qemu=True, hint="Use -numa node,memdev instead")
+    for idx in cpu_ranges(o.get_all("cpus"), ctx.maxcpus):
+        assign(ctx.slots[ctx.slot_of_index(idx)], nodeid, state)
+    if o.has("mem") and not ctx.mem_supported:
+        raise QemuRefusal("Parameter -numa node,mem is not supported by this machine type",
+                          hint="Use -numa node,memdev instead")
     if o.has("mem"):
         node.mem = parse_size(o.get("mem") or "", "mem", 1 << 20)
         node.size = node.mem
@@ -198,95 +194,84 @@ def _numa_node(cpus: list[str], o: object, state: NumaState, slots: list[CpuSlot
         node.memdev = o.get("memdev")
         state.uses_memdev = True
     if state.uses_mem and state.uses_memdev:
-        raise CmdxlateError(
-            "numa configuration should use either mem= or memdev=,mixing both is not allowed",
-            qemu=True)
+        raise QemuRefusal(
+            "numa configuration should use either mem= or memdev=,mixing both is not allowed")
     if node.memdev is not None:
-        if node.memdev not in memdevs:
-            raise CmdxlateError(f"memdev={node.memdev} is ambiguous", qemu=True)
-        node.size = memdevs[node.memdev]
+        if node.memdev not in ctx.memdevs:
+            raise QemuRefusal(f"memdev={node.memdev} is ambiguous")
+        node.size = ctx.memdevs[node.memdev]
 
 
-def _numa_cpu(o: object, state: NumaState, slots: list[CpuSlot], slot_keys: frozenset[str],
-              slot_lookup: dict[tuple[tuple[str, int], ...], CpuSlot] | None) -> None:
-    from cmdxlate.syntax.optstring import OptString
-
-    assert isinstance(o, OptString)
+def _numa_cpu(o: OptString, state: NumaState, ctx: NumaContext) -> None:
     for key in o.keys():
         if key not in ("type", "node-id") + CPU_PROP_KEYS:
-            raise CmdxlateError(f"Invalid parameter '{key}'", qemu=True)
+            raise QemuRefusal(f"Invalid parameter '{key}'")
     if not o.has("node-id"):
-        raise CmdxlateError("Missing mandatory node-id property", qemu=True)
+        raise QemuRefusal("Missing mandatory node-id property")
     node = _int64(o.get("node-id") or "", "node-id")
     # QEMU 10.0 does not bounds-check a negative node-id (it reads outside its
     # node table); cmdxlate refuses it as an undefined node instead.
     if node not in state.nodes:
-        raise CmdxlateError(
+        raise QemuRefusal(
             f"Invalid node-id={node}, NUMA node must be defined with -numa node,nodeid=ID "
-            f"before it's used with -numa cpu,node-id=ID", qemu=True)
+            f"before it's used with -numa cpu,node-id=ID")
     sel: dict[str, int] = {}
     for key in CPU_PROP_KEYS:
         if o.has(key):
             sel[key] = _int64(o.get(key) or "", key)
     state.explicit_cpu_options += 1
-    _match_and_assign(sel, node, state, slots, slot_keys, slot_lookup)
+    _match_and_assign(sel, node, state, ctx)
 
 
-def _match_and_assign(sel: dict[str, int], node: int, state: NumaState, slots: list[CpuSlot],
-                      slot_keys: frozenset[str],
-                      slot_lookup: dict[tuple[tuple[str, int], ...], CpuSlot] | None) -> None:
+def _match_and_assign(sel: dict[str, int], node: int, state: NumaState,
+                      ctx: NumaContext) -> None:
     # Props the slots don't carry are errors (drawer/book ids are not checked by QEMU).
     for key in ("socket-id", "die-id", "cluster-id", "module-id", "core-id", "thread-id"):
-        if key in sel and key not in slot_keys:
-            raise CmdxlateError(f"{key} is not supported", qemu=True)
+        if key in sel and key not in ctx.slot_keys:
+            raise QemuRefusal(f"{key} is not supported")
     matched = False
-    full = slot_lookup is not None and all(k in sel for k in slot_keys)
-    if full and slot_lookup is not None:
-        key_t = tuple(sorted((k, v) for k, v in sel.items() if k in slot_keys))
-        hit = slot_lookup.get(key_t)
+    if all(k in sel for k in ctx.slot_keys):
+        hit = ctx.slot_with({k: v for k, v in sel.items() if k in ctx.slot_keys})
         if hit is not None and all(hit.props.get(k, v) == v for k, v in sel.items()):
             assign(hit, node, state)
             matched = True
     else:
-        for slot in slots:
+        for slot in ctx.slots:
             if all(slot.props.get(k, 0) == v for k, v in sel.items()):
                 assign(slot, node, state)
                 matched = True
     if not matched:
-        raise CmdxlateError("no match found", qemu=True)
+        raise QemuRefusal("no match found")
 
 
 def bounded_uint(text: str | None, what: str, bits: int) -> int:
     """An OptsVisitor uintN member: missing, malformed and too big are errors."""
     if text is None:
-        raise CmdxlateError(f"Parameter '{what}' is missing", qemu=True)
+        raise QemuRefusal(f"Parameter '{what}' is missing")
     v = parse_uint(text, what, f"uint{bits}_t")
     if v >= 1 << bits:
-        raise CmdxlateError(f"Parameter '{what}' expects uint{bits}_t", qemu=True)
+        raise QemuRefusal(f"Parameter '{what}' expects uint{bits}_t")
     return v
 
 
-def _numa_dist(o: object, state: NumaState) -> None:
-    from cmdxlate.syntax.optstring import OptString
-
-    assert isinstance(o, OptString)
+def _numa_dist(o: OptString, state: NumaState) -> None:
     src = bounded_uint(o.get("src"), "src", 16)
     dst = bounded_uint(o.get("dst"), "dst", 16)
     val = bounded_uint(o.get("val"), "val", 8)
     if src >= MAX_NODES or dst >= MAX_NODES:
-        raise CmdxlateError(
+        raise QemuRefusal(
             f"Parameter '{'src' if src >= MAX_NODES else 'dst'}' expects an integer between 0 "
-            f"and {MAX_NODES - 1}", qemu=True)
+            f"and {MAX_NODES - 1}")
     if src not in state.nodes or dst not in state.nodes:
-        raise CmdxlateError(
+        raise QemuRefusal(
             "Source/Destination NUMA node is missing. Please use '-numa node' option to declare "
-            "it first.", qemu=True)
+            "it first.")
     if val < 10:
-        raise CmdxlateError(
-            f"NUMA distance ({val}) is invalid, it shouldn't be less than 10.", qemu=True)
+        raise QemuRefusal(
+            f"NUMA distance ({val}) is invalid, it shouldn't be less than 10.")
     if src == dst and val != 10:
-        raise CmdxlateError(
-            f"Local distance of node {src} should be 10.", qemu=True)
+        raise QemuRefusal(
+            f"Local distance of node {src} should be 10.")
     state.dist[(src, dst)] = val
 
 
@@ -297,12 +282,11 @@ def complete(state: NumaState, ram_size: int) -> None:
     # QEMU reports the largest missing id first.
     for i in range(max(state.nodes) - 1, -1, -1):
         if i not in state.nodes:
-            raise CmdxlateError(f"numa: Node ID missing: {i}", qemu=True)
+            raise QemuRefusal(f"numa: Node ID missing: {i}")
     total = sum(n.size for n in state.nodes.values())
     if total != ram_size:
-        raise CmdxlateError(
-            f"total memory for NUMA nodes (0x{total:x}) should equal RAM size (0x{ram_size:x})",
-            qemu=True)
+        raise QemuRefusal(
+            f"total memory for NUMA nodes (0x{total:x}) should equal RAM size (0x{ram_size:x})")
     _check_distances(state)
 
 
@@ -318,13 +302,13 @@ def _check_distances(state: NumaState) -> None:
             if s == d:
                 continue
             if (s, d) not in given and (d, s) not in given:
-                raise CmdxlateError(
+                raise QemuRefusal(
                     f"The distance between node {s} and {d} is missing, at least one distance "
-                    "value between each nodes should be provided.", qemu=True)
+                    "value between each nodes should be provided.")
             if not symmetric and (s, d) not in given:
-                raise CmdxlateError(
+                raise QemuRefusal(
                     "At least one asymmetrical pair of distances is given, please provide "
-                    "distance for both directions of all node pairs.", qemu=True)
+                    "distance for both directions of all node pairs.")
 
 
 def finish_cpu_init(state: NumaState, slots: list[CpuSlot], default_node: list[int]
@@ -358,7 +342,7 @@ def _validate_initiators(state: NumaState) -> None:
             continue
         target = state.nodes.get(initiator)
         if target is None:
-            raise CmdxlateError(f"NUMA node {initiator} is missing, use '-numa node' option to "
-                                "declare it first", qemu=True)
+            raise QemuRefusal(f"NUMA node {initiator} is missing, use '-numa node' option to "
+                                "declare it first")
         if not target.has_cpu:
-            raise CmdxlateError(f"The initiator of NUMA node {nid} is invalid", qemu=True)
+            raise QemuRefusal(f"The initiator of NUMA node {nid} is invalid")

@@ -1,16 +1,18 @@
 """``-smp`` default filling and validation, as QEMU's machine_parse_smp_config().
 
 QEMU's behaviour changed over time (see the spec's version history); this
-module reproduces the generic parser of QEMU 6.2 and newer, with the
-differences 7.2 (zero values warn and count as omitted; "dies not supported"
-wording) and 9.0+ (zeros are an error; "dies > 1 not supported") have.
+module reproduces the generic parser of QEMU 6.2 and newer; the release's
+behaviours say which variant applies (``smp-zero-is-error``: zeros are an
+error rather than a warning; ``smp-level-greater-than-1-wording``: "dies > 1
+not supported" and the new order of that check).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from cmdxlate.errors import CmdxlateError
+from cmdxlate.catalog.releases import Release
+from cmdxlate.error import QemuRefusal
 
 # Coarsest first; cpus/maxcpus are not levels.
 LEVELS: tuple[str, ...] = (
@@ -29,7 +31,7 @@ class SmpSupport:
     prefer_sockets: bool = False
     min_cpus: int = 1
     max_cpus: int = 1
-    qemu_version: tuple[int, int] = (10, 0)
+    release: Release | None = None  # None: the newest behaviour
 
 
 @dataclass(frozen=True)
@@ -71,15 +73,16 @@ def resolve_smp(given: dict[str, int], support: SmpSupport) -> SmpConfig:
     ``given`` holds only the keys the user wrote (after merging every -smp,
     ``-machine smp.*`` and ``[smp-opts]``), as integers.
     """
-    ver = support.qemu_version
+    release = support.release
+    zero_is_error = release is None or release.has("smp-zero-is-error")
+    new_wording = release is None or release.has("smp-level-greater-than-1-wording")
     warnings: list[str] = []
     origin: dict[str, str] = {k: "given" for k in given}
     provided = dict(given)
     if any(v == 0 for v in provided.values()):
-        if ver >= (9, 0):
-            raise CmdxlateError(
+        if zero_is_error:
+            raise QemuRefusal(
                 "Invalid CPU topology: CPU topology parameters must be greater than zero",
-                qemu=True,
             )
         warnings.append(
             "Deprecated CPU topology (considered invalid): "
@@ -88,16 +91,16 @@ def resolve_smp(given: dict[str, int], support: SmpSupport) -> SmpConfig:
         provided = {k: v for k, v in provided.items() if v != 0}
 
     # Levels the machine lacks must be omitted or 1; those levels never get computed.
-    order = ("modules", "clusters", "dies", "books", "drawers") if ver >= (9, 1) else (
+    order = ("modules", "clusters", "dies", "books", "drawers") if new_wording else (
         "dies", "clusters", "books", "drawers")
     vals: dict[str, int] = {}
     for lvl in order:
         if lvl not in support.levels and provided.get(lvl, 1) > 1:
-            if ver >= (9, 1):
-                raise CmdxlateError(
-                    f"{lvl} > 1 not supported by this machine's CPU topology", qemu=True
+            if new_wording:
+                raise QemuRefusal(
+                    f"{lvl} > 1 not supported by this machine's CPU topology"
                 )
-            raise CmdxlateError(f"{lvl} not supported by this machine's CPU topology", qemu=True)
+            raise QemuRefusal(f"{lvl} not supported by this machine's CPU topology")
     for lvl in OPTIONAL_LEVELS:
         vals[lvl] = provided.get(lvl, 1)
         origin.setdefault(lvl, "default 1")
@@ -167,28 +170,24 @@ def resolve_smp(given: dict[str, int], support: SmpSupport) -> SmpConfig:
 
     level_values = dict(vals, sockets=sockets, cores=cores, threads=threads)
     if total != maxcpus:
-        raise CmdxlateError(
+        raise QemuRefusal(
             "Invalid CPU topology: product of the hierarchy must match maxcpus: "
             f"{_hierarchy(support, level_values)} != maxcpus ({maxcpus})",
-            qemu=True,
         )
     if maxcpus < cpus:
-        raise CmdxlateError(
+        raise QemuRefusal(
             "Invalid CPU topology: maxcpus must be equal to or greater than smp: "
             f"{_hierarchy(support, level_values)} == maxcpus ({maxcpus}) < smp_cpus ({cpus})",
-            qemu=True,
         )
     if cpus < support.min_cpus:
-        raise CmdxlateError(
+        raise QemuRefusal(
             f"Invalid SMP CPUs {cpus}. The min CPUs supported by machine "
             f"'{support.name}' is {support.min_cpus}",
-            qemu=True,
         )
     if maxcpus > support.max_cpus:
-        raise CmdxlateError(
+        raise QemuRefusal(
             f"Invalid SMP CPUs {maxcpus}. The max CPUs supported by machine "
             f"'{support.name}' is {support.max_cpus}",
-            qemu=True,
         )
     return SmpConfig(
         cpus=cpus, maxcpus=maxcpus, sockets=sockets, cores=cores, threads=threads,

@@ -1,8 +1,8 @@
-"""The parsed form of a QEMU command line: an ordered list of options.
+"""A QEMU command line as an ordered list of options, losslessly.
 
 Each option keeps its exact argv spelling and value, so ``to_argv()`` gives
-back the input byte for byte; the parsed view of a value (``opts``) is built
-lazily and only for options someone asks about.
+back the input byte for byte; the parsed view of a value (``opts``, ``json``)
+is built on first use, and only for options someone asks about.
 """
 
 from __future__ import annotations
@@ -12,27 +12,40 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from cmdxlate.error import InputError, QemuRefusal, Where, qemu_located
 from cmdxlate.syntax import options as optdb
-from cmdxlate.errors import CmdxlateError
 from cmdxlate.syntax.optstring import OptString, parse_keyval, parse_qemuopts
 
 _ARCH = re.compile(r"qemu-system-([A-Za-z0-9_]+)$")
 
 MAX_ARGS = 1_000_000
+_UNPARSED: Any = object()
 
 
-@dataclass
 class Option:
     """One QEMU option with its value; ``name`` is None for a bare argument."""
 
-    name: str | None
-    spelling: str | None
-    value: str | None
-    index: int
-    known: bool = True
-    _opts: OptString | None = field(default=None, repr=False)
-    _json: dict[str, Any] | None = field(default=None, repr=False)
-    _parsed: bool = field(default=False, repr=False)
+    __slots__ = ("name", "spelling", "value", "index", "known", "_where", "_parsed")
+
+    def __init__(self, name: str | None, spelling: str | None, value: str | None, index: int,
+                 known: bool = True, where: Where | None = None) -> None:
+        self.name = name
+        self.spelling = spelling
+        self.value = value
+        self.index = index
+        self.known = known
+        self._where = where
+        self._parsed: Any = _UNPARSED
+
+    @property
+    def where(self) -> Where:
+        """The argv words (or -readconfig file line) this option came from."""
+        if self._where is None:
+            self._where = Where(self.index, tuple(self.args()))
+        return self._where
+
+    def __repr__(self) -> str:
+        return f"Option({self.name!r}, {self.value!r}, index={self.index})"
 
     def args(self) -> list[str]:
         out: list[str] = []
@@ -45,74 +58,70 @@ class Option:
     @property
     def is_json(self) -> bool:
         """QEMU looks at the first character only: " {...}" is an option string."""
-        return (
-            self.name in optdb.JSON_CAPABLE
-            and self.value is not None
-            and self.value.startswith("{")
-        )
+        return (self.name in optdb.JSON_CAPABLE and self.value is not None
+                and self.value.startswith("{"))
 
-    def _parse(self) -> None:
-        if self._parsed:
-            return
-        self._parsed = True
+    def _parse(self) -> Any:
+        if self._parsed is not _UNPARSED:
+            return self._parsed
+        self._parsed = None
         if self.value is None or self.name is None:
-            return
+            return None
         if self.is_json:
             try:
                 obj = json.loads(self.value)
             except (ValueError, RecursionError) as e:
-                raise CmdxlateError(
-                    f"-{self.name}: invalid JSON: {e}", option_index=self.index
-                ) from None
+                raise InputError(f"-{self.name}: invalid JSON: {e}", where=self.where) from None
             if not isinstance(obj, dict):
-                raise CmdxlateError(
-                    f"-{self.name}: JSON value must be an object", option_index=self.index
-                )
-            self._json = obj
-            return
-        dialect, implied = optdb.OPTION_SYNTAX.get(self.name, ("qemuopts", None))
-        try:
+                raise InputError(f"-{self.name}: JSON value must be an object", where=self.where)
+            self._parsed = obj
+            return obj
+        dialect, implied = optdb.OPTION_SYNTAX.get(self.name, ("value", None))
+        with qemu_located(self.where):
             if dialect == "keyval":
-                self._opts = parse_keyval(self.value, implied)
+                self._parsed = parse_keyval(self.value, implied)
             elif dialect == "qemuopts":
-                self._opts = parse_qemuopts(self.value, implied)
-        except CmdxlateError as e:
-            raise CmdxlateError(f"-{self.name} {self.value}: {e.message}",
-                                option_index=self.index, qemu=e.qemu) from None
+                self._parsed = parse_qemuopts(self.value, implied)
+        return self._parsed
 
     @property
     def opts(self) -> OptString | None:
-        """The option string's pairs (None for JSON or unparsed options)."""
-        self._parse()
-        return self._opts
+        """The option string's pairs (None for JSON, plain values and flags)."""
+        parsed = self._parse()
+        return parsed if isinstance(parsed, OptString) else None
 
     @property
     def json(self) -> dict[str, Any] | None:
-        self._parse()
-        return self._json
+        parsed = self._parse()
+        return parsed if isinstance(parsed, dict) else None
 
     def get(self, key: str) -> str | None:
         """A property's value whether the option was written as JSON or not."""
-        self._parse()
-        if self._json is not None:
-            v = self._json.get(key)
+        parsed = self._parse()
+        if isinstance(parsed, dict):
+            v = parsed.get(key)
             if v is None:
                 return None
             if isinstance(v, bool):
                 return "on" if v else "off"
             return v if isinstance(v, str) else json.dumps(v)
-        if self._opts is not None:
-            return self._opts.get(key)
+        if isinstance(parsed, OptString):
+            return parsed.get(key)
         return None
 
     def as_dict(self) -> dict[str, Any]:
         d: dict[str, Any] = {"option": self.name, "index": self.index, "args": self.args()}
         if not self.known:
             d["known"] = False
-        if self.json is not None:
-            d["json"] = self.json
-        elif self.opts is not None:
-            d["pairs"] = [[p.key, p.value] for p in self.opts.pairs]
+        if self.where.file is not None:
+            d["file"], d["line"] = self.where.file, self.where.line
+        parsed = self._parse()
+        if isinstance(parsed, dict):
+            d["json"] = parsed
+        elif isinstance(parsed, OptString):
+            d["pairs"] = [[p.key, p.value] for p in parsed.pairs]
+        elif self.value is not None and self.name is not None:
+            d["value"] = self.value
         return d
 
 
@@ -124,6 +133,7 @@ class CommandLine:
     binary: str | None = None
     env: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    _by_name: dict[str | None, list[Option]] | None = field(default=None, repr=False)
 
     def to_argv(self) -> list[str]:
         out: list[str] = []
@@ -132,22 +142,26 @@ class CommandLine:
         return out
 
     @property
+    def program(self) -> str | None:
+        """The binary's file name (``qemu-system-x86_64``, ``kvm``, ``qemu-kvm``)."""
+        return None if self.binary is None else self.binary.rsplit("/", 1)[-1]
+
+    @property
     def arch(self) -> str | None:
-        if self.binary is None:
+        if self.program is None:
             return None
-        m = _ARCH.search(self.binary.rsplit("/", 1)[-1])
+        m = _ARCH.search(self.program)
         return m.group(1) if m else None
 
     def find(self, *names: str) -> list[Option]:
-        """Options with these names, in argv order (an index built on first use)."""
-        index = self.__dict__.get("_by_name")
-        if index is None or self.__dict__.get("_indexed") != len(self.options):
-            index = {}
+        """Options with these names, in argv order."""
+        if self._by_name is None:
+            index: dict[str | None, list[Option]] = {}
             for o in self.options:
                 index.setdefault(o.name, []).append(o)
-            self.__dict__["_by_name"], self.__dict__["_indexed"] = index, len(self.options)
+            self._by_name = index
         if len(names) == 1:
-            return list(index.get(names[0], ()))
+            return list(self._by_name.get(names[0], ()))
         return [o for o in self.options if o.name in names]
 
 
@@ -155,7 +169,7 @@ def parse_argv(argv: list[str], binary: str | None = None, env: list[str] | None
                ) -> CommandLine:
     """Group argv into options; never changes a byte of it."""
     if len(argv) > MAX_ARGS:
-        raise CmdxlateError(f"command line has {len(argv)} arguments; the limit is {MAX_ARGS}")
+        raise InputError(f"command line has {len(argv)} arguments; the limit is {MAX_ARGS}")
     options: list[Option] = []
     warnings: list[str] = []
     i = 0
@@ -180,7 +194,7 @@ def parse_argv(argv: list[str], binary: str | None = None, env: list[str] | None
             continue
         if takes:
             if i + 1 >= n:
-                raise CmdxlateError(f"{arg}: requires an argument", option_index=i, qemu=True)
+                raise QemuRefusal(f"{arg}: requires an argument", where=Where(i, (arg,)))
             options.append(Option(name, arg, argv[i + 1], i))
             i += 2
         else:

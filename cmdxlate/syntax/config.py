@@ -15,7 +15,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from cmdxlate.errors import CmdxlateError
+from cmdxlate.error import CmdxlateError, InputError
 from cmdxlate.files import read_text_limited, write_atomic
 
 __all__ = ["ConfigFileError", "ConfigSection", "check_writable", "format_config", "parse_config",
@@ -31,7 +31,7 @@ _ENTRY = re.compile(r'\s*(\S{1,63})\s+=\s*"([^"]{0,1023})"')
 _ENTRY_UNQUOTED = re.compile(r"\s*(\S{1,63})\s+=")
 
 
-class ConfigFileError(CmdxlateError):
+class ConfigFileError(InputError):
     """A -readconfig file QEMU would reject, or read differently than written."""
 
 

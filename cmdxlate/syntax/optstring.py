@@ -1,15 +1,17 @@
 """QEMU option strings (``key=val,key2=val2``) in QEMU's two dialects.
 
-The lark grammar (grammar/optstring.lark) splits a string into items while
+The grammar (``grammar/optstring.lark``) splits a string into items while
 respecting ``,,`` escapes; this module applies each dialect's rules to the
-items' exact source text, so ``OptString.render()`` of an untouched string
-gives back the original bytes.
+items' exact source text, so ``OptString.raw`` is always the original bytes.
 
 * **qemuopts** (``-numa``, ``-device``, ``-drive``, ``-netdev`` ...): the first
   item is the implied key's value unless it has ``=`` before its first comma;
   a bare ``foo`` is ``foo=on`` and ``nofoo`` is ``foo=off``; ``id`` is special.
 * **keyval** (``-smp``, ``-machine``, ``-object`` non-JSON): keys must be QAPI
   names (dotted for nesting); the implied value cannot contain a comma.
+
+Every scan is a regular expression over the whole string, so time is linear
+in the input and memory a small multiple of it, even for megabytes of ``,,``.
 """
 
 from __future__ import annotations
@@ -19,16 +21,19 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any, Literal
 
-from cmdxlate.errors import CmdxlateError
+from cmdxlate.error import QemuRefusal
 
 Dialect = Literal["qemuopts", "keyval"]
 
 _QAPI_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_-]*")
 _KEY_INDEX = re.compile(r"[0-9]+")
 _ID = re.compile(r"[A-Za-z][A-Za-z0-9._-]*")
+_VALUE = re.compile(r"(?:[^,]|,,)*")  # a value: up to the first single comma
+_NAME = re.compile(r"[^=,]*")  # a key: up to the first '=' or ','
+_CACHE_LIMIT = 512  # longer strings are not kept in the parse caches
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class OptPair:
     """One ``key=value`` item; ``raw`` is its exact source text."""
 
@@ -39,7 +44,7 @@ class OptPair:
     flag: bool = False
 
 
-@dataclass
+@dataclass(slots=True)
 class OptString:
     """A parsed option string: pairs in source order, repeats kept."""
 
@@ -69,6 +74,7 @@ class OptString:
         return list(self._index)
 
     def render(self) -> str:
+        """The option string exactly as written."""
         return self.raw
 
     def as_dict(self) -> dict[str, Any]:
@@ -93,114 +99,110 @@ def render_pairs(pairs: list[tuple[str, str]], implied: str | None = None) -> st
     return ",".join(parts)
 
 
-_parser: Any = None
+# ---------------------------------------------------------------- the grammar's split
 
+@dataclass(frozen=True, slots=True)
+class Item:
+    """One comma-separated item as the grammar sees it."""
 
-def _get_parser() -> Any:
-    global _parser
-    if _parser is None:
-        from cmdxlate.syntax._optparser import Lark_StandAlone
-
-        _parser = Lark_StandAlone()  # type: ignore[no-untyped-call]
-    return _parser
-
-
-@dataclass(frozen=True)
-class _Item:
     raw: str
     head: str
     value: str | None  # None: no '=' in the item
-    head_has_escape: bool
 
 
-def _items(text: str) -> list[_Item]:
-    """Items as the grammar splits them (single commas, ``,,`` kept inside).
+_parser: Any = None
 
-    Without a ``,,`` every comma separates and the grammar's tree is exactly
-    a split (tests/test_engine.py proves it on arbitrary text); the LALR
-    parser runs for the strings where escapes make splitting ambiguous.
-    """
+
+def grammar_parser() -> Any:
+    """The lark LALR parser for grammar/optstring.lark (built on first use)."""
+    global _parser
+    if _parser is None:
+        from importlib import resources
+
+        from lark import Lark
+
+        text = (resources.files("cmdxlate.syntax") / "optstring.lark").read_text("utf-8")
+        _parser = Lark(text, parser="lalr", maybe_placeholders=False)
+    return _parser
+
+
+def split_items(text: str) -> list[Item]:
+    """Items as the grammar splits them; without ``,,`` that is a plain split."""
     if ",," not in text:
         out = []
         for raw in text.split(","):
             head, eq, value = raw.partition("=")
-            out.append(_Item(raw, head, value if eq else None, False))
+            out.append(Item(raw, head, value if eq else None))
         return out
-    return _grammar_items(text)
+    return grammar_items(text)
 
 
-def _grammar_items(text: str) -> list[_Item]:
-    tree = _get_parser().parse(text)
-    out: list[_Item] = []
-    for item in tree.children:
-        if getattr(item, "data", None) != "item":
+def grammar_items(text: str) -> list[Item]:
+    """Items from the grammar's tree (the reference the plain split must equal)."""
+    tree = grammar_parser().parse(text)
+    out: list[Item] = []
+    for node in tree.children:
+        if getattr(node, "data", None) != "item":
             continue  # a SEP token
-        head_tokens = item.children[0].children
-        head = "".join(str(t) for t in head_tokens)
-        has_escape = any(t.type == "ESC" for t in head_tokens)
-        value: str | None = None
-        if len(item.children) > 1:
-            vtree = item.children[2]
-            value = "".join(str(t) for t in vtree.children) if vtree is not None else ""
-        raw = head if value is None else f"{head}={value}"
-        out.append(_Item(raw, head, value, has_escape))
+        head = "".join(str(t) for t in node.children[0].children)
+        if len(node.children) > 1:
+            value = "".join(str(t) for t in node.children[2].children)
+            out.append(Item(f"{head}={value}", head, value))
+        else:
+            out.append(Item(head, head, None))
     return out
 
+
+# ---------------------------------------------------------------- QemuOpts
 
 def _unescape(text: str) -> str:
     return text.replace(",,", ",")
 
 
-def _qemuopts_items(text: str, implied_key: str | None) -> list[OptPair]:
+def _value_at(text: str, pos: int) -> tuple[str, int]:
+    """The value starting at ``pos`` (``,,`` read as ``,``) and where it ends."""
+    m = _VALUE.match(text, pos)
+    assert m is not None  # the pattern matches the empty string
+    return _unescape(m.group()), m.end()
+
+
+def qemuopts_scan(text: str, implied_key: str | None) -> list[OptPair]:
+    """QEMU's own left-to-right scan (get_opt_name_value): the reference for keys
+    that hold ``,,``, which the grammar's items cannot place alone."""
     pairs: list[OptPair] = []
     pos = 0
     first = True
-    while pos < len(text):
-        # The key ends at the first '=' or ',' (a ",," is not special here).
-        end = pos
-        while end < len(text) and text[end] not in "=,":
-            end += 1
-        if end < len(text) and text[end] == "=":
-            value, nxt = _value_until_single_comma(text, end + 1)
-            pairs.append(OptPair(text[pos:end], value, text[pos:nxt]))
+    n = len(text)
+    while pos < n:
+        name_end = _NAME.match(text, pos).end()  # type: ignore[union-attr]
+        if name_end < n and text[name_end] == "=":
+            value, nxt = _value_at(text, name_end + 1)
+            pairs.append(OptPair(text[pos:name_end], value, text[pos:nxt]))
         elif first and implied_key is not None:
-            value, nxt = _value_until_single_comma(text, pos)
+            value, nxt = _value_at(text, pos)
             pairs.append(OptPair(implied_key, value, text[pos:nxt], implied=True))
         else:
-            name = text[pos:end]
-            nxt = end
+            name = text[pos:name_end]
+            nxt = name_end
             if name.startswith("no"):
-                pairs.append(OptPair(name[2:], "off", text[pos:nxt], flag=True))
+                pairs.append(OptPair(name[2:], "off", name, flag=True))
             else:
-                pairs.append(OptPair(name, "on", text[pos:nxt], flag=True))
+                pairs.append(OptPair(name, "on", name, flag=True))
         first = False
-        pos = nxt + 1 if nxt < len(text) else nxt
+        pos = nxt + 1 if nxt < n else nxt
     return pairs
 
 
-def _value_until_single_comma(text: str, pos: int) -> tuple[str, int]:
-    out: list[str] = []
-    while pos < len(text):
-        ch = text[pos]
-        if ch == ",":
-            if pos + 1 < len(text) and text[pos + 1] == ",":
-                out.append(",")
-                pos += 2
-                continue
-            break
-        out.append(ch)
-        pos += 1
-    return "".join(out), pos
-
-
 def _qemuopts_pairs(text: str, implied_key: str | None) -> list[OptPair]:
-    """Pairs from the grammar's items; a ``,,`` inside a key needs QEMU's scan."""
-    items = _items(text)
-    if any(it.head_has_escape for it in items):
-        return _qemuopts_items(text, implied_key)
+    if not text:
+        return []
+    items = split_items(text)
+    if any(",," in it.head for it in items):
+        return qemuopts_scan(text, implied_key)
     pairs: list[OptPair] = []
+    last = len(items) - 1
     for i, it in enumerate(items):
-        if i == len(items) - 1 and not it.raw and i > 0:
+        if i == last and not it.raw and i > 0:
             break  # a trailing comma ends the string
         if it.value is not None:
             pairs.append(OptPair(it.head, _unescape(it.value), it.raw))
@@ -210,77 +212,82 @@ def _qemuopts_pairs(text: str, implied_key: str | None) -> list[OptPair]:
             pairs.append(OptPair(it.head[2:], "off", it.raw, flag=True))
         else:
             pairs.append(OptPair(it.head, "on", it.raw, flag=True))
-    if not text:
-        return []
     return pairs
 
 
-@lru_cache(maxsize=4096)
 def parse_qemuopts(text: str, implied_key: str | None = None) -> OptString:
     """Parse like QEMU's qemu_opts_parse(); the first ``id`` names the section."""
+    if len(text) <= _CACHE_LIMIT:
+        return _parse_qemuopts_cached(text, implied_key)
+    return _parse_qemuopts(text, implied_key)
+
+
+def _parse_qemuopts(text: str, implied_key: str | None) -> OptString:
     pairs = _qemuopts_pairs(text, implied_key)
-    opt_id: str | None = None
-    for p in pairs:
-        if p.key == "id" and not p.flag:
-            opt_id = p.value
-            break
+    opt_id = next((p.value for p in pairs if p.key == "id" and not p.flag), None)
     if opt_id is not None and not _ID.fullmatch(opt_id):
-        raise CmdxlateError("Parameter 'id' expects an identifier", qemu=True)
+        raise QemuRefusal("Parameter 'id' expects an identifier")
     return OptString(pairs, text, "qemuopts", id=opt_id)
 
 
-def _check_keyval_key(key: str, whole: str) -> None:
-    frags = key.split(".")
-    for i, frag in enumerate(frags):
-        ok = _QAPI_NAME.fullmatch(frag) is not None or (
-            i > 0 and _KEY_INDEX.fullmatch(frag) is not None
-        )
-        if not ok:
-            raise CmdxlateError(f"Invalid parameter '{whole}'", qemu=True)
+_parse_qemuopts_cached = lru_cache(maxsize=4096)(_parse_qemuopts)
 
 
-@lru_cache(maxsize=4096)
-def parse_keyval(text: str, implied_key: str | None = None, help_allowed: bool = True) -> OptString:
+# ---------------------------------------------------------------- keyval
+
+def _check_keyval_key(key: str) -> None:
+    for i, frag in enumerate(key.split(".")):
+        if not (_QAPI_NAME.fullmatch(frag) or (i > 0 and _KEY_INDEX.fullmatch(frag))):
+            raise QemuRefusal(f"Invalid parameter '{key}'")
+
+
+def parse_keyval(text: str, implied_key: str | None = None,
+                 help_allowed: bool = True) -> OptString:
     """Parse like QEMU's keyval_parse(): QAPI keys, implied value without commas."""
+    if len(text) <= _CACHE_LIMIT:
+        return _parse_keyval_cached(text, implied_key, help_allowed)
+    return _parse_keyval(text, implied_key, help_allowed)
+
+
+def _parse_keyval(text: str, implied_key: str | None, help_allowed: bool) -> OptString:
     pairs: list[OptPair] = []
     pos = 0
     first = True
     want_help = False
-    while pos < len(text):
-        end = pos
-        while end < len(text) and text[end] not in "=,":
-            end += 1
-        length = end - pos
-        is_implied = False
-        if length and (end >= len(text) or text[end] != "="):
+    n = len(text)
+    while pos < n:
+        end = _NAME.match(text, pos).end()  # type: ignore[union-attr]
+        has_eq = end < n and text[end] == "="
+        if end > pos and not has_eq:
             word = text[pos:end]
             if word in ("help", "?"):
                 if not help_allowed:
-                    raise CmdxlateError(f"Invalid parameter '{word}'", qemu=True)
+                    raise QemuRefusal(f"Invalid parameter '{word}'")
                 want_help = True
-                pos = end + 1 if end < len(text) else end
+                pos = end + 1 if end < n else end
                 first = False
                 continue
             if first and implied_key is not None:
-                is_implied = True
-        if is_implied:
-            assert implied_key is not None
-            pairs.append(OptPair(implied_key, text[pos:end], text[pos:end], implied=True))
-            nxt = end
-        else:
-            key = text[pos:end]
-            if "=" not in text[end : end + 1]:
-                if not key:
-                    raise CmdxlateError("Invalid parameter ''", qemu=True)
-                _check_keyval_key(key, key)
-                raise CmdxlateError(f"Expected '=' after parameter '{key}'", qemu=True)
-            _check_keyval_key(key, key)
-            value, nxt = _value_until_single_comma(text, end + 1)
-            pairs.append(OptPair(key, value, text[pos:nxt]))
+                pairs.append(OptPair(implied_key, word, word, implied=True))
+                first = False
+                pos = end + 1 if end < n else end
+                continue
+        key = text[pos:end]
+        if not has_eq:
+            if not key:
+                raise QemuRefusal("Invalid parameter ''")
+            _check_keyval_key(key)
+            raise QemuRefusal(f"Expected '=' after parameter '{key}'")
+        _check_keyval_key(key)
+        value, nxt = _value_at(text, end + 1)
+        pairs.append(OptPair(key, value, text[pos:nxt]))
         first = False
-        pos = nxt + 1 if nxt < len(text) else nxt
+        pos = nxt + 1 if nxt < n else nxt
     _check_keyval_structure(pairs)
     return OptString(pairs, text, "keyval", help=want_help)
+
+
+_parse_keyval_cached = lru_cache(maxsize=4096)(_parse_keyval)
 
 
 def _check_keyval_structure(pairs: list[OptPair]) -> None:
@@ -288,11 +295,11 @@ def _check_keyval_structure(pairs: list[OptPair]) -> None:
     leaves: set[str] = set()
     parents: set[str] = set()
     for p in pairs:
-        parts = p.key.split(".")
-        for i in range(1, len(parts)):
-            parents.add(".".join(parts[:i]))
+        if "." in p.key:
+            parts = p.key.split(".")
+            for i in range(1, len(parts)):
+                parents.add(".".join(parts[:i]))
         leaves.add(p.key)
     clash = leaves & parents
     if clash:
-        name = sorted(clash)[0]
-        raise CmdxlateError(f"Parameter '{name}' used inconsistently", qemu=True)
+        raise QemuRefusal(f"Parameter '{sorted(clash)[0]}' used inconsistently")

@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from cmdxlate.errors import CmdxlateError
+from cmdxlate.error import InputError
 
 MAX_INPUT_BYTES = 16 * 1024 * 1024
 
@@ -38,7 +38,7 @@ def split(text: str) -> list[str]:
             i += 1
         elif ch == "\\":
             if i + 1 >= n:
-                raise CmdxlateError("trailing backslash at end of input")
+                raise InputError("trailing backslash at end of input")
             nxt = text[i + 1]
             if nxt == "\n":
                 i += 2  # line continuation
@@ -49,7 +49,7 @@ def split(text: str) -> list[str]:
         elif ch == "'":
             end = text.find("'", i + 1)
             if end < 0:
-                raise CmdxlateError(f"unterminated single quote at offset {i}")
+                raise InputError(f"unterminated single quote at offset {i}")
             buf.append(text[i + 1 : end])
             in_word = True
             i = end + 1
@@ -58,7 +58,7 @@ def split(text: str) -> list[str]:
             in_word = True
             while True:
                 if i >= n:
-                    raise CmdxlateError("unterminated double quote")
+                    raise InputError("unterminated double quote")
                 c = text[i]
                 if c == '"':
                     i += 1
@@ -69,7 +69,7 @@ def split(text: str) -> list[str]:
                     i += 2
                     continue
                 if c in "$`":
-                    raise CmdxlateError(
+                    raise InputError(
                         f"shell expansion '{c}' inside double quotes is not supported")
                 buf.append(c)
                 i += 1
@@ -77,10 +77,10 @@ def split(text: str) -> list[str]:
             end = text.find("\n", i)
             i = n if end < 0 else end
         elif ch in "*?[" or (ch == "~" and not in_word):
-            raise CmdxlateError(
+            raise InputError(
                 f"shell pattern '{ch}' at offset {i} would be expanded by a shell: quote it")
         elif ch in "$" or ch in _SPECIAL_UNQUOTED:
-            raise CmdxlateError(
+            raise InputError(
                 f"shell syntax '{ch}' at offset {i} is not supported: quote it or remove it"
             )
         else:
@@ -139,7 +139,7 @@ def split_command(words: list[str]) -> ShellCommand:
 
 def parse_command_text(text: str) -> ShellCommand:
     if "\0" in text:
-        raise CmdxlateError("input contains a NUL byte")
+        raise InputError("input contains a NUL byte")
     return split_command(split(text))
 
 

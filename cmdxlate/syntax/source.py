@@ -5,8 +5,9 @@ from __future__ import annotations
 import os
 import re
 
-from cmdxlate.syntax.argv import CommandLine, parse_argv
-from cmdxlate.errors import CmdxlateError
+from cmdxlate.error import InputError, QemuRefusal, Where
+from cmdxlate.syntax.argv import CommandLine, Option, parse_argv
+from cmdxlate.syntax.options import canonical_name
 from cmdxlate.syntax.shell import read_command_file, split_command
 
 _QEMU_BINARY = re.compile(r"(^|/)qemu(-system-[A-Za-z0-9_]+|-kvm)?$")
@@ -23,13 +24,44 @@ def command_from_argv(argv: list[str]) -> CommandLine:
     return parse_argv(sc.args, sc.binary, sc.env)
 
 
+def expand_readconfig(cl: CommandLine, base_dir: str | None = None) -> CommandLine:
+    """Replace each -readconfig FILE by the options the file holds, each pointing at the
+    file and line it came from (QEMU reports errors about them as ``FILE:LINE: ...``)."""
+    if not cl.find("readconfig"):
+        return cl
+    from cmdxlate.emit.readconfig import sections_to_options
+    from cmdxlate.syntax.config import read_config_file
+
+    options: list[Option] = []
+    for opt in cl.options:
+        if opt.name != "readconfig" or opt.value is None:
+            options.append(opt)
+            continue
+        path = opt.value
+        if base_dir and not os.path.isabs(path):
+            path = os.path.join(base_dir, path)
+        try:
+            found, _ = sections_to_options(read_config_file(path), opt.value)
+        except QemuRefusal as e:
+            raise e.at(opt.where) from None
+        except InputError as e:
+            # cmdxlate's own words about the file: say which option named it.
+            raise InputError(f"{' '.join(opt.args())}: {e.message}", hint=e.hint,
+                             where=opt.where) from None
+        for option, value, line in found:
+            where = Where(opt.index, (option, value), opt.value, line)
+            options.append(Option(canonical_name(option), option, value, opt.index,
+                                  where=where))
+    return CommandLine(options, cl.binary, cl.env, cl.warnings)
+
+
 def load_command(args: list[str] | None, from_file: str | None) -> tuple[CommandLine, str | None]:
     """The command line, and the folder relative -readconfig paths resolve from."""
     if from_file is not None:
         if args:
-            raise CmdxlateError("give the QEMU command line either after -- or with --from-file")
+            raise InputError("give the QEMU command line either after -- or with --from-file")
         sc = read_command_file(from_file)
         return parse_argv(sc.args, sc.binary, sc.env), os.path.dirname(os.path.abspath(from_file))
     if not args:
-        raise CmdxlateError("no QEMU command line: give it after --, or use --from-file FILE")
+        raise InputError("no QEMU command line: give it after --, or use --from-file FILE")
     return command_from_argv(list(args)), None

@@ -1,0 +1,268 @@
+"""Machine-type families as data, and the concrete machine type a line asks for.
+
+A ``BoardFamily`` is one data file (``data/boards/pc_q35.json``): which
+architectures it serves, its machine versions and the releases that have each,
+and its facts, gated by release, machine version, architecture or accelerator.
+A ``MachineType`` is one machine (``pc-q35-6.1``) in one release, with every
+fact settled; the board class named by the family (``boards/``) gives it
+behaviour.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from cmdxlate.catalog.cpus import CpuTable
+from cmdxlate.catalog.facts import Case, Fact, load_fact
+from cmdxlate.catalog.releases import Release
+from cmdxlate.catalog.version import ALWAYS, Span, Version
+
+# No QEMU machine allows more; a database claiming more is not believed.
+ABSOLUTE_MAX_CPUS = 16384
+LEVELS = ("drawers", "books", "sockets", "dies", "clusters", "modules", "cores", "threads")
+BOARDS = ("x86", "spapr", "s390x", "arm-virt", "riscv-virt", "loongarch-virt", "no-cpu-hotplug")
+
+
+def _bool(v: Any) -> bool:
+    if not isinstance(v, bool):
+        raise ValueError(f"expected true/false, got {v!r}")
+    return v
+
+
+def _int(v: Any) -> int:
+    if not isinstance(v, int) or isinstance(v, bool) or not 1 <= v <= ABSOLUTE_MAX_CPUS:
+        raise ValueError(f"expected a count from 1 to {ABSOLUTE_MAX_CPUS}, got {v!r}")
+    return v
+
+
+def _opt_int(v: Any) -> int | None:
+    return None if v is None else _int(v)
+
+
+def _str(v: Any) -> str:
+    if not isinstance(v, str):
+        raise ValueError(f"expected a string, got {v!r}")
+    return v
+
+
+def _opt_str(v: Any) -> str | None:
+    return None if v is None else _str(v)
+
+
+def _str_list(v: Any) -> tuple[str, ...]:
+    if not isinstance(v, list) or not all(isinstance(x, str) for x in v):
+        raise ValueError(f"expected a list of strings, got {v!r}")
+    return tuple(v)
+
+
+def _levels(v: Any) -> frozenset[str]:
+    out = frozenset(_str_list(v))
+    if out - set(LEVELS):
+        raise ValueError(f"unknown -smp levels {sorted(out - set(LEVELS))}")
+    return out
+
+
+@dataclass(frozen=True, slots=True)
+class SlotProp:
+    """An id query-hotpluggable-cpus reports; some only when their level is above 1."""
+
+    name: str
+    only_if_above_1: str | None = None
+
+
+def _slot_props(v: Any) -> tuple[SlotProp, ...]:
+    if not isinstance(v, list):
+        raise ValueError("slot_props: expected a list")
+    out = []
+    for p in v:
+        level = p.get("only_if_above_1")
+        if not isinstance(p.get("name"), str) or (level is not None and level not in LEVELS):
+            raise ValueError(f"slot_props: bad entry {p!r}")
+        out.append(SlotProp(p["name"], level))
+    return tuple(out)
+
+
+def _str_dict(v: Any) -> dict[str, str]:
+    if not isinstance(v, dict) or not all(isinstance(x, str) for x in v.values()):
+        raise ValueError(f"expected a mapping of strings, got {v!r}")
+    return dict(v)
+
+
+def _enum_props(v: Any) -> dict[str, tuple[tuple[str, ...], str]]:
+    if not isinstance(v, dict):
+        raise ValueError("enum_props: expected a mapping")
+    return {k: (_str_list(e["values"]), _str(e["message"])) for k, e in v.items()}
+
+
+# Every fact a family file must give, and how its values are checked.
+FACT_TYPES: dict[str, Callable[[Any], Any]] = {
+    "max_cpus": _int, "min_cpus": _int, "smp_levels": _levels, "prefer_sockets": _bool,
+    "slot_props": _slot_props, "hotpluggable_cpus": _bool, "device_cpus": _bool,
+    "cpu_type_suffix": _str, "default_cpu": _str, "cpu_table": _opt_str, "numa": _bool,
+    "numa_mem": _bool, "auto_enable_numa": _bool, "auto_numa_with_memory_slots": _bool,
+    "auto_numa_with_maxmem": _bool, "default_node": _opt_str, "default_ram_mib": _int,
+    "numa_mem_align_mib": _opt_int, "max_threads_tcg": _opt_int, "max_threads": _opt_int,
+    "bool_props": _str_list, "enum_props": _enum_props, "absent_props": _str_list,
+    "x2apic_rules": _bool, "max_numa_nodes": _opt_int, "numa_nodes_are_sockets": _bool,
+    "cpu_aliases": _str_dict, "cpu_names_case_insensitive": _bool,
+}
+
+
+@dataclass(frozen=True, slots=True)
+class NamedMachine:
+    """A machine of the ``no-cpu-hotplug`` family, known by name and CPU limit."""
+
+    arch: str
+    name: str
+    max_cpus: int
+    default_cpu_type: str
+    alias_of: str | None
+    releases: Span
+
+
+@dataclass(frozen=True)
+class BoardFamily:
+    name: str
+    description: str
+    board: str
+    arches: tuple[str, ...]
+    name_prefix: str | None
+    unversioned_name: str | None
+    aliases: tuple[str, ...]
+    default_for_arches: tuple[str, ...]
+    machine_versions: tuple[tuple[Version, Span], ...]
+    facts: dict[str, Fact[Any]]
+    machines: tuple[NamedMachine, ...] = ()
+    evidence: tuple[str, ...] = ()
+
+    def versions_in(self, release: Version) -> list[Version]:
+        """The machine versions ``release`` has, oldest first."""
+        return [v for v, span in self.machine_versions if release in span]
+
+    def names_in(self, release: Version, arch: str) -> list[str]:
+        """Every machine name of this family ``release`` knows for ``arch``."""
+        out: list[str] = []
+        if self.name_prefix:
+            out += [self.name_prefix + str(v) for v in self.versions_in(release)]
+            if out:
+                out += list(self.aliases)
+        elif self.unversioned_name:
+            out.append(self.unversioned_name)
+        out += [m.name for m in self.machines if m.arch == arch and release in m.releases]
+        return out
+
+
+def load_family(data: Any, where: str) -> BoardFamily:
+    """A family from its JSON form, checked; ValueError names what is wrong."""
+    try:
+        if data["board"] not in BOARDS:
+            raise ValueError(f"unknown board {data['board']!r}")
+        versions = []
+        for e in data.get("machine_versions", ()):
+            v = Version.parse(e["version"])
+            span = Span.load(e.get("releases"), where)
+            if span.since is None:
+                span = Span(v.release, span.until)
+            versions.append((v, span))
+        raw = data["facts"]
+        missing = set(FACT_TYPES) - set(raw)
+        if missing:
+            raise ValueError(f"facts missing: {sorted(missing)}")
+        facts = {name: load_fact(name, raw[name], check, where)
+                 for name, check in FACT_TYPES.items()}
+        machines = tuple(
+            NamedMachine(_str(m["arch"]), _str(m["name"]), _int(m["max_cpus"]),
+                         str(m.get("default_cpu_type", "")), m.get("alias_of"),
+                         Span.load(m.get("releases"), where))
+            for m in data.get("machines", ()))
+        return BoardFamily(
+            _str(data["family"]), str(data.get("description", "")), data["board"],
+            _str_list(data["arches"]), _opt_str(data.get("name_prefix")),
+            _opt_str(data.get("unversioned_name")), _str_list(data.get("aliases", [])),
+            _str_list(data.get("default_for_arches", [])), tuple(versions), facts, machines,
+            tuple(data.get("evidence", ())))
+    except (KeyError, TypeError, AttributeError) as e:
+        raise ValueError(f"{where}: malformed ({type(e).__name__}: {e})") from None
+    except ValueError as e:
+        raise ValueError(f"{where}: {e}") from None
+
+
+@dataclass(frozen=True)
+class MachineType:
+    """One machine type of one release, every fact settled (accel-dependent ones aside)."""
+
+    name: str
+    family: BoardFamily
+    version: Version | None
+    arch: str
+    release: Release
+    max_cpus: int
+    min_cpus: int
+    levels: frozenset[str]
+    prefer_sockets: bool
+    slot_props: tuple[SlotProp, ...]
+    hotpluggable_cpus: bool
+    device_cpus: bool
+    cpu_type_suffix: str
+    cpu_table: str | None
+    numa: bool
+    numa_mem: bool
+    default_node: str | None
+    default_ram_bytes: int
+    facts: dict[str, Any] = field(repr=False, compare=False, hash=False)
+    cpus: CpuTable | None = field(default=None, repr=False, compare=False, hash=False)
+
+    @property
+    def board(self) -> str:
+        return self.family.board
+
+    @property
+    def target(self) -> Version:
+        return self.release.version
+
+    def fact(self, name: str, accel: str | None = None) -> Any:
+        """A fact by name; accelerator-dependent facts need ``accel``."""
+        if accel is None and name in self.facts:
+            return self.facts[name]
+        case = Case(self.release.version, self.version, self.arch, accel)
+        return self.family.facts[name].pick(case)
+
+    def evidence(self, name: str) -> tuple[str, ...]:
+        case = Case(self.release.version, self.version, self.arch)
+        return self.family.facts[name].evidence(case) or self.family.evidence
+
+    def default_cpu_model(self, accel: str | None = None) -> str:
+        return str(self.fact("default_cpu", accel or "tcg"))
+
+    def resolve_cpu_model(self, model: str) -> str:
+        """The model name QEMU resolves a -cpu name to (ppc aliases, case)."""
+        if self.facts["cpu_names_case_insensitive"]:
+            model = model.lower()
+        return str(self.facts["cpu_aliases"].get(model, model))
+
+    def cpu_type(self, model: str) -> str:
+        return f"{self.resolve_cpu_model(model)}{self.cpu_type_suffix}"
+
+    def is_cpu_driver(self, driver: str) -> bool:
+        return driver.endswith(self.cpu_type_suffix)
+
+
+def make_machine(family: BoardFamily, name: str, version: Version | None, arch: str,
+                 release: Release, max_cpus: int | None = None,
+                 cpu_tables: dict[str, CpuTable] | None = None) -> MachineType:
+    """Settle every fact of ``family`` for one machine of ``release``."""
+    case = Case(release.version, version, arch)
+    facts = {k: f.pick(case) for k, f in family.facts.items() if k != "default_cpu"}
+    return MachineType(
+        name, family, version, arch, release, max_cpus or facts["max_cpus"],
+        facts["min_cpus"], facts["smp_levels"], facts["prefer_sockets"], facts["slot_props"],
+        facts["hotpluggable_cpus"], facts["device_cpus"], facts["cpu_type_suffix"],
+        facts["cpu_table"], facts["numa"], facts["numa_mem"], facts["default_node"],
+        facts["default_ram_mib"] << 20, facts,
+        (cpu_tables or {}).get(facts["cpu_table"]) if facts["cpu_table"] else None)
+
+
+__all__ = ["ALWAYS", "BOARDS", "BoardFamily", "MachineType", "NamedMachine", "SlotProp",
+           "load_family", "make_machine"]

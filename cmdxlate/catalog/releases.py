@@ -1,0 +1,100 @@
+"""The QEMU releases cmdxlate models, and the behaviours that changed between them.
+
+A behaviour is a name with the releases that have it (``smp-zero-is-error``:
+9.0 and later). The resolver asks ``release.has(name)``; adding a release is
+one entry in ``data/releases.json``, and a new behaviour one entry more.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from cmdxlate.catalog.facts import Case, Fact, load_fact
+from cmdxlate.catalog.version import Span, Version
+
+# Every behaviour the code asks about; the data file must define exactly these.
+BEHAVIOURS = frozenset({
+    "smp-zero-is-error",
+    "smp-level-greater-than-1-wording",
+    "x2apic-per-cpu-check",
+})
+
+
+@dataclass(frozen=True, slots=True)
+class Behaviour:
+    name: str
+    releases: Span
+    evidence: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Release:
+    """One modelled QEMU release (``10.0``), checked against ``point`` (``10.0.2``)."""
+
+    version: Version
+    point: str
+    checked: str  # "measured" on a real binary, or "read" from QEMU's source
+    evidence: tuple[str, ...]
+    behaviours: frozenset[str]
+    facts: dict[str, Any]
+    borrowed_from: Version | None = None  # a probed release without a model of its own
+
+    def has(self, behaviour: str) -> bool:
+        if behaviour not in BEHAVIOURS:
+            raise KeyError(f"unknown behaviour {behaviour!r}")
+        return behaviour in self.behaviours
+
+    def fact(self, name: str) -> Any:
+        return self.facts[name]
+
+    def __str__(self) -> str:
+        return str(self.version)
+
+
+@dataclass(frozen=True, slots=True)
+class ReleaseTable:
+    releases: tuple[Release, ...]
+    behaviours: tuple[Behaviour, ...]
+
+    def get(self, version: Version) -> Release | None:
+        for r in self.releases:
+            if r.version == version:
+                return r
+        return None
+
+    @property
+    def newest(self) -> Release:
+        return max(self.releases, key=lambda r: r.version)
+
+    def nearest(self, version: Version) -> Release:
+        """The modelled release closest to ``version`` (older wins a tie)."""
+        def distance(r: Release) -> tuple[int, int]:
+            a = r.version.major * 100 + r.version.minor
+            b = version.major * 100 + version.minor
+            return abs(a - b), -a if a < b else a
+        return min(self.releases, key=distance)
+
+
+def load_releases(data: Any, where: str = "releases.json") -> ReleaseTable:
+    if not isinstance(data, dict) or not isinstance(data.get("releases"), list):
+        raise ValueError(f"{where}: not a release table")
+    behaviours = tuple(
+        Behaviour(b["name"], Span.load(b.get("releases"), where), tuple(b.get("evidence", ())))
+        for b in data.get("behaviours", ()))
+    names = {b.name for b in behaviours}
+    if names != BEHAVIOURS:
+        raise ValueError(f"{where}: behaviours {sorted(names ^ BEHAVIOURS)} missing or unknown")
+    facts: dict[str, Fact[Any]] = {
+        name: load_fact(name, value, lambda v: v, where)
+        for name, value in data.get("facts", {}).items()}
+    releases = []
+    for r in data["releases"]:
+        v = Version.parse(r["version"])
+        case = Case(v)
+        releases.append(Release(
+            v, str(r.get("point", r["version"])), str(r.get("checked", "read")),
+            tuple(r.get("evidence", ())),
+            frozenset(b.name for b in behaviours if v in b.releases),
+            {name: fact.pick(case) for name, fact in facts.items()}))
+    return ReleaseTable(tuple(releases), behaviours)

@@ -1,0 +1,141 @@
+"""What every command does the same way: read the line, resolve it, report errors, write output.
+
+Errors end as one ``cmdxlate: error: MESSAGE`` line (the message is QEMU's own
+text where QEMU would refuse the line), then, for a person, the option it
+points at with a caret and a hint; with ``--format json`` the same error is one
+JSON object on standard output whose ``error`` is the message and whose other
+fields point at the option.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import TYPE_CHECKING, Any, NoReturn
+
+from cmdxlate.error import CmdxlateError
+
+if TYPE_CHECKING:
+    from cmdxlate.catalog import Catalog
+    from cmdxlate.resolve.topology import Topology
+    from cmdxlate.syntax.argv import CommandLine
+
+
+class CommandExit(Exception):
+    """Carries an exit code out of a command body."""
+
+    def __init__(self, code: int) -> None:
+        super().__init__(code)
+        self.code = code
+
+
+def safe_streams() -> None:
+    """Arguments that were not UTF-8 come back out as the same bytes."""
+    for stream in (sys.stdout, sys.stderr):
+        reconfigure = getattr(stream, "reconfigure", None)
+        if reconfigure is not None:
+            try:
+                reconfigure(errors="surrogateescape")
+            except (ValueError, OSError):
+                pass
+
+
+def visible(text: str) -> str:
+    """One line, control characters shown as escapes: input must not drive the terminal."""
+    if text.isprintable():
+        return text
+    return "".join(ch if ch.isprintable() else repr(ch)[1:-1] for ch in text)
+
+
+class Session:
+    """One command's state: its output format and the argv errors point into."""
+
+    def __init__(self, fmt: str = "text") -> None:
+        self.fmt = fmt
+        self.argv: list[str] = []
+
+    def fail(self, err: CmdxlateError) -> NoReturn:
+        if self.fmt in ("json", "qmp"):
+            sys.stdout.write(json.dumps(err.as_dict()) + "\n")
+            raise CommandExit(err.exit_code)
+        lines = [f"cmdxlate: error: {visible(err.message)}"]
+        where = err.where
+        if where is not None and where.file is None and where.index is not None and (
+                0 <= where.index < len(self.argv)):
+            lines += self._caret(where.index)
+        elif where is not None and where.file is not None:
+            lines.append(f"  in {visible(where.file)}, line {where.line}")
+        if err.hint:
+            lines.append(f"  hint: {visible(err.hint)}")
+        sys.stderr.write("\n".join(lines) + "\n")
+        raise CommandExit(err.exit_code)
+
+    def _caret(self, idx: int) -> list[str]:
+        from cmdxlate.syntax.shell import quote
+
+        argv = self.argv
+        start = max(0, idx - 2)
+        words = [visible(quote(w)) for w in argv[start: idx + 2]]
+        prefix = " ".join(words[: idx - start])
+        target = " ".join(words[idx - start: idx - start + 2])
+        pad = len(prefix) + (1 if prefix else 0)
+        return ["  " + " ".join(words), "  " + " " * pad + "^" * max(1, len(target))]
+
+    def load(self, args: list[str] | None, from_file: str | None) -> CommandLine:
+        """The QEMU command line, with -readconfig files expanded in place."""
+        from cmdxlate.syntax.source import expand_readconfig, load_command
+
+        try:
+            cl, base = load_command(args, from_file)
+            self.argv = cl.to_argv()
+            return expand_readconfig(cl, base)
+        except CmdxlateError as e:
+            self.fail(e)
+
+    def resolve(self, cl: CommandLine, target: str | None, arch: str | None,
+                catalog: Catalog) -> Topology:
+        from cmdxlate.resolve import resolve
+
+        try:
+            return resolve(cl, target, arch, catalog)
+        except CmdxlateError as e:
+            self.fail(e)
+
+    def catalog(self, machines: str | None) -> Catalog:
+        from cmdxlate.catalog import Catalog
+
+        try:
+            return Catalog.from_file(machines) if machines else Catalog.builtin()
+        except CmdxlateError as e:
+            self.fail(e)
+
+    def write(self, text: str, out: str | None, force: bool) -> None:
+        if out is None:
+            sys.stdout.write(text)
+            return
+        from cmdxlate.files import write_atomic
+
+        try:
+            write_atomic(out, text, force=force)
+        except CmdxlateError as e:
+            self.fail(e)
+
+
+def warn(lines: list[str]) -> None:
+    for w in lines:
+        sys.stderr.write(f"cmdxlate: warning: {visible(w)}\n")
+
+
+def format_argv(groups: list[list[str]], fmt: str, env: list[str] | None = None,
+                binary: str | None = None) -> str:
+    """Shell words (one option per line, as libvirt writes them) or a JSON array."""
+    if fmt == "json":
+        argv = ([binary] if binary else []) + [w for g in groups for w in g]
+        return json.dumps(argv) + "\n"
+    from cmdxlate.syntax.shell import format_command
+
+    return format_command(env or [], binary, groups)
+
+
+def dump(data: Any) -> str:
+    return json.dumps(data, indent=1) + "\n"

@@ -1,0 +1,103 @@
+"""Text views for people: tables, the explain tree, the verify report.
+
+Everything that came from the input is shown with control characters escaped,
+so a command line cannot move the cursor or retitle the terminal. Small views
+use rich; large ones are plain lines (rich's layout cost grows with the rows).
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from cmdxlate.cli.common import visible
+
+if TYPE_CHECKING:
+    from cmdxlate.oracle.verify import VerifyReport
+    from cmdxlate.resolve.topology import Topology
+    from cmdxlate.syntax.argv import CommandLine
+
+RICH_ROWS = 256  # above this, plain text
+
+
+def _table(title: str, columns: tuple[str, ...], rows: Sequence[tuple[str, ...]]) -> None:
+    if len(rows) > RICH_ROWS:
+        out = [visible(title), "\t".join(columns)]
+        out += ["\t".join(visible(c) for c in row) for row in rows]
+        sys.stdout.write("\n".join(out) + "\n")
+        return
+    from rich.console import Console
+    from rich.table import Table
+    from rich.text import Text
+
+    table = Table(title=Text(visible(title)))
+    for col in columns:
+        table.add_column(col)
+    for row in rows:
+        table.add_row(*(Text(visible(c)) for c in row))
+    Console().print(table)
+
+
+def parse_view(cl: CommandLine, options: list[dict[str, Any]]) -> None:
+    rows: list[tuple[str, ...]] = []
+    for o in options:
+        if "pairs" in o:
+            desc = ", ".join(f"{k}={v}" for k, v in o["pairs"])
+        elif "json" in o:
+            import json
+
+            desc = "JSON " + json.dumps(o["json"])
+        else:
+            desc = " ".join(o["args"][1:]) if o["option"] else o["args"][0]
+        name = o["args"][0] if o["option"] else "(argument)"
+        if o.get("known") is False:
+            name += " (unknown)"
+        rows.append((str(o["index"]), name, desc))
+    if cl.binary:
+        sys.stdout.write(f"binary: {visible(cl.binary)}  arch: {cl.arch}\n")
+    _table("QEMU options", ("#", "option", "value / pairs"), rows)
+
+
+def slots_table(machine: str, answer: list[dict[str, Any]]) -> None:
+    rows = [(e["type"], str(e["vcpus-count"]),
+             ", ".join(f"{k}={v}" for k, v in e["props"].items()),
+             "yes" if e["plugged"] else "") for e in answer]
+    _table(f"{machine}: {len(answer)} CPU slots (QEMU's order)",
+           ("type", "vcpus", "props", "plugged"), rows)
+
+
+def explain_tree(topo: Topology) -> None:
+    from cmdxlate.emit.explain import tree_lines
+
+    lines = tree_lines(topo)
+    if len(lines) > RICH_ROWS:
+        sys.stdout.write("\n".join("  " * depth + visible(text) for depth, text in lines)
+                         + "\n")
+        return
+    from rich.console import Console
+    from rich.text import Text
+    from rich.tree import Tree
+
+    root = Tree(Text(visible(lines[0][1])))
+    stack: list[Tree] = [root]
+    for depth, text in lines[1:]:
+        del stack[depth:]
+        stack.append(stack[-1].add(Text(visible(text))))
+    Console().print(root)
+
+
+def verify_report(report: VerifyReport) -> None:
+    out = sys.stdout
+    qemu = visible(report.qemu)
+    if report.equal:
+        out.write(f"equal: QEMU ({qemu}) reports the same CPUs for the original and the "
+                  "converted line\n")
+    else:
+        out.write(f"different: QEMU ({qemu}) reports different CPUs\n")
+        for d in report.differences:
+            out.write(f"  - {visible(d)}\n")
+    if report.prediction_matches is False:
+        out.write("note: cmdxlate's own prediction differs from QEMU's answer\n")
+    for note in report.notes:
+        out.write(f"note: {visible(note)}\n")

@@ -1,0 +1,186 @@
+"""The typed model of a command line: what a VM is asked to be, read in one pass.
+
+``build_spec`` walks the options once, in order, as QEMU's option loop does:
+every option string that QEMU parses while reading argv is parsed here (its
+syntax errors carry the option's location, as QEMU's do), repeated ``-device``
+ids are found, and each setting the resolver needs is filed under its name
+with the option it came from. The resolver reads this model, never argv.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+
+from cmdxlate.error import QemuRefusal, Where
+from cmdxlate.syntax.argv import CommandLine, Option
+
+_HELP_WORDS = ("help", "?")
+
+
+@dataclass(frozen=True, slots=True)
+class Setting:
+    """One ``key=value`` a line sets, and where."""
+
+    key: str
+    text: str
+    where: Where
+
+
+@dataclass(slots=True)
+class Device:
+    """A ``-device``: its driver, properties as text, and whether it was JSON."""
+
+    driver: str
+    props: dict[str, str]
+    is_json: bool
+    option: Option
+
+    @property
+    def id(self) -> str | None:
+        return self.props.get("id")
+
+    @property
+    def where(self) -> Where:
+        return self.option.where
+
+
+@dataclass(slots=True)
+class Backend:
+    """A memory backend ``-object`` (its size as written, or a JSON number)."""
+
+    id: str
+    qom_type: str
+    size: int | str | None
+    where: Where
+
+
+@dataclass(slots=True)
+class VmSpec:
+    """Everything about a line that decides its CPUs, with where each part came from."""
+
+    line: CommandLine
+    machine_type: Setting | None = None
+    machine_props: dict[str, Setting] = field(default_factory=dict)
+    smp: list[Setting] = field(default_factory=list)  # -smp keys and -machine smp.* keys
+    memory: dict[str, Setting] = field(default_factory=dict)  # -m size/slots/maxmem
+    accel_options: list[Option] = field(default_factory=list)
+    enable_kvm: Option | None = None
+    cpu: Option | None = None  # the last -cpu
+    backends: dict[str, Backend] = field(default_factory=dict)
+    numa: list[Option] = field(default_factory=list)
+    globals: list[str] = field(default_factory=list)
+    devices: list[Device] = field(default_factory=list)
+    help_request: Option | None = None
+
+    @property
+    def cpu_model(self) -> str | None:
+        return None if self.cpu is None or self.cpu.value is None else (
+            self.cpu.value.split(",", 1)[0])
+
+    @property
+    def machine_where(self) -> Where | None:
+        return None if self.machine_type is None else self.machine_type.where
+
+
+def _device(opt: Option) -> Device:
+    j = opt.json
+    if j is not None:
+        props = {k: v if isinstance(v, str) else
+                 ("on" if v is True else "off" if v is False else json.dumps(v))
+                 for k, v in j.items()}
+        return Device(props.get("driver", ""), props, True, opt)
+    o = opt.opts
+    assert o is not None
+    return Device(o.get("driver") or "", {p.key: p.value for p in o.pairs}, False, opt)
+
+
+def memory_backend(opt: Option) -> Backend | None:
+    j = opt.json
+    if j is not None:
+        qtype, oid, size = j.get("qom-type"), j.get("id"), j.get("size")
+    else:
+        o = opt.opts
+        assert o is not None
+        qtype, oid, size = o.get("qom-type"), o.get("id"), o.get("size")
+    if not isinstance(qtype, str) or not qtype.startswith("memory-backend") or oid is None:
+        return None
+    if not isinstance(size, (int, str)) or isinstance(size, bool):
+        size = None
+    return Backend(str(oid), qtype, size, opt.where)
+
+
+def _asks_for_help(opt: Option) -> bool:
+    """Whether QEMU would print a list for this option and exit instead of starting."""
+    name = opt.name
+    if name == "cpu":
+        return opt.value in _HELP_WORDS
+    if name not in ("machine", "smp", "object", "device", "accel") or opt.is_json:
+        return False
+    o = opt.opts
+    if o is None:
+        return False
+    if o.help:
+        return True
+    if name == "device":
+        return o.get("driver") in _HELP_WORDS or any(p.flag and p.key in _HELP_WORDS
+                                                     for p in o.pairs)
+    return name == "accel" and o.get("accel") in _HELP_WORDS
+
+
+def build_spec(line: CommandLine) -> VmSpec:
+    """The model of ``line``; raises QEMU's error for option syntax QEMU refuses."""
+    spec = VmSpec(line)
+    device_ids: set[str] = set()
+    for opt in line.options:
+        name = opt.name
+        if name is None or not opt.known:
+            continue
+        if name == "machine":
+            o = opt.opts
+            assert o is not None
+            for p in o.pairs:
+                s = Setting(p.key, p.value, opt.where)
+                if p.key == "type":
+                    spec.machine_type = s
+                elif p.key.startswith("smp."):
+                    spec.smp.append(Setting(p.key[4:], p.value, opt.where))
+                else:
+                    spec.machine_props[p.key] = s
+        elif name == "smp":
+            o = opt.opts
+            assert o is not None
+            spec.smp.extend(Setting(p.key, p.value, opt.where) for p in o.pairs)
+        elif name == "m":
+            o = opt.opts
+            assert o is not None
+            for p in o.pairs:
+                spec.memory[p.key] = Setting(p.key, p.value, opt.where)
+        elif name == "accel":
+            opt.opts  # noqa: B018 - parsed now: QEMU reads -accel in its option loop
+            spec.accel_options.append(opt)
+        elif name == "enable-kvm":
+            spec.enable_kvm = opt
+        elif name == "cpu":
+            spec.cpu = opt
+        elif name == "object":
+            backend = memory_backend(opt)
+            if backend is not None:
+                spec.backends[backend.id] = backend
+        elif name == "numa":
+            opt.opts  # noqa: B018 - parsed now, as QEMU's option loop does
+            spec.numa.append(opt)
+        elif name == "global" and opt.value is not None:
+            spec.globals.append(opt.value)
+        elif name == "device":
+            dev = _device(opt)
+            if not dev.is_json and dev.id is not None:
+                # One QemuOpts list: a repeated id is refused while argv is read.
+                if dev.id in device_ids:
+                    raise QemuRefusal(f"Duplicate ID '{dev.id}' for device", where=opt.where,
+                                      located=True)
+                device_ids.add(dev.id)
+            spec.devices.append(dev)
+        if spec.help_request is None and _asks_for_help(opt):
+            spec.help_request = opt
+    return spec

@@ -1,0 +1,93 @@
+"""The machine options QEMU applies together: properties in QDict order, -smp among them,
+and the accelerator those options and ``-accel`` select."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from cmdxlate.error import QemuRefusal, pointing_at
+from cmdxlate.resolve.qdict_order import first_unexpected, qdict_iteration_order
+from cmdxlate.resolve.smp import SmpConfig, SmpSupport, resolve_smp
+from cmdxlate.syntax.numbers import c_int
+
+if TYPE_CHECKING:
+    from cmdxlate.boards.base import Board
+    from cmdxlate.catalog import MachineType
+    from cmdxlate.model import Setting, VmSpec
+
+_INT64 = 1 << 63
+
+
+def _smp_int(key: str, text: str) -> int:
+    try:
+        v = c_int(text)
+    except ValueError:
+        raise QemuRefusal(f"Parameter 'smp.{key}' expects integer") from None
+    if v >= _INT64 or v < -_INT64:
+        raise QemuRefusal(f"Parameter 'smp.{key}' expects integer")
+    return v
+
+
+def smp_given(settings: list[Setting], members: tuple[str, ...]) -> dict[str, int]:
+    """Merge every -smp and -machine smp.* key (later values win), then check them the way
+    QEMU's visitor does: members in QAPI order, then the first unexpected key in QEMU's
+    hash-table order."""
+    merged: dict[str, Setting] = {}
+    for s in settings:
+        merged[s.key] = s
+    given: dict[str, int] = {}
+    for key in members:
+        if key in merged:
+            with pointing_at(merged[key].where):
+                given[key] = _smp_int(key, merged[key].text)
+    unknown = [k for k in merged if k not in members]
+    if unknown:
+        key = first_unexpected(list(merged), list(members)) or unknown[0]
+        raise QemuRefusal(f"Parameter 'smp.{key}' is unexpected", where=merged[key].where)
+    return given
+
+
+def apply_machine_options(spec: VmSpec, machine: MachineType, board: Board
+                          ) -> tuple[SmpConfig, dict[str, int]]:
+    """qemu_apply_machine_options: properties cmdxlate checks and ``smp``, in QDict order."""
+    checked = [k for k in spec.machine_props if k in board.checked_properties]
+    order = qdict_iteration_order(checked + ["smp"]) if checked else ["smp"]
+    smp: SmpConfig | None = None
+    given: dict[str, int] = {}
+    for key in order:
+        if key != "smp":
+            prop = spec.machine_props[key]
+            with pointing_at(prop.where):
+                board.check_property(key, prop.text)
+            continue
+        members = tuple(machine.release.fact("smp_keys"))
+        given = smp_given(spec.smp, members)
+        support = SmpSupport(machine.name, machine.levels, machine.prefer_sockets,
+                             machine.min_cpus, machine.max_cpus, machine.release)
+        with pointing_at(spec.smp[-1].where if spec.smp else None):
+            smp = resolve_smp(given, support)
+    assert smp is not None
+    return smp, given
+
+
+def accelerator(spec: VmSpec, program: str | None) -> str | None:
+    """configure_accelerators: ``-accel`` or ``-machine accel=`` (never both), else the
+    default (KVM first when the program's name ends in "kvm"); None means TCG's default."""
+    machine_accel = spec.machine_props.get("accel")
+    legacy = machine_accel.text if machine_accel is not None else None
+    kvm = spec.enable_kvm
+    if kvm is not None and (machine_accel is None or
+                            (machine_accel.where.index or 0) < kvm.index):
+        legacy = "kvm"  # -enable-kvm is -machine accel=kvm, and the later one wins
+    if spec.accel_options:
+        if legacy is not None:
+            raise QemuRefusal('The -accel and "-machine accel=" options are incompatible',
+                              where=spec.accel_options[0].where)
+        o = spec.accel_options[0].opts
+        assert o is not None
+        return o.get("accel")
+    if legacy is not None:
+        return legacy.split(":")[0]
+    if program is not None and program.endswith("kvm"):
+        return "kvm"
+    return None
