@@ -1,4 +1,10 @@
-"""Shared fixtures; QEMU-backed tests skip visibly, or fail under CMDXLATE_REQUIRE_QEMU=1."""
+"""Shared fixtures.
+
+Tests that need a real QEMU skip with a reason when it is missing, or fail under
+CMDXLATE_REQUIRE_QEMU=1; tests over the large corpora in ../shared skip when it is not
+beside the repository, or fail under CMDXLATE_REQUIRE_SHARED=1.  The core facts the
+other tests need are in tests/data/.  Nothing here reads ../shared at import time.
+"""
 
 from __future__ import annotations
 
@@ -19,6 +25,7 @@ settings.load_profile("cmdxlate")
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared"
 REQUIRE_QEMU = os.environ.get("CMDXLATE_REQUIRE_QEMU") == "1"
+REQUIRE_SHARED = os.environ.get("CMDXLATE_REQUIRE_SHARED") == "1"
 
 
 def _need(arch: str, version: str) -> QemuBinary:
@@ -55,9 +62,21 @@ def qemu10_for() -> Callable[[str], QemuBinary]:
 
 @pytest.fixture(scope="session")
 def shared() -> Path:
+    """../shared beside the repository (the libvirt corpus, the originals of tests/data)."""
     if not SHARED.is_dir():
-        pytest.fail(f"{SHARED} is missing: tests need ../shared beside the repository")
+        msg = f"../shared is not beside the repository ({SHARED})"
+        if REQUIRE_SHARED:
+            pytest.fail(msg + " and CMDXLATE_REQUIRE_SHARED=1")
+        pytest.skip(msg)
     return SHARED
+
+
+@pytest.fixture(scope="session")
+def libvirt_corpus(shared: Path) -> list[Path]:
+    """The ~1040 libvirt .args files under ../shared/corpus/libvirt."""
+    files = sorted((shared / "corpus" / "libvirt").rglob("*.args"))
+    assert len(files) > 1000, f"{shared}/corpus/libvirt has {len(files)} .args files"
+    return files
 
 
 @pytest.fixture(autouse=True)
