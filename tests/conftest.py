@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import NoReturn
 
 import pytest
 from hypothesis import HealthCheck, settings
@@ -28,14 +29,24 @@ REQUIRE_QEMU = os.environ.get("CMDXLATE_REQUIRE_QEMU") == "1"
 REQUIRE_SHARED = os.environ.get("CMDXLATE_REQUIRE_SHARED") == "1"
 
 
+def qemu_missing(msg: str) -> NoReturn:
+    """Skip the test, or fail it under CMDXLATE_REQUIRE_QEMU=1."""
+    if REQUIRE_QEMU:
+        pytest.fail(msg)
+    pytest.skip(msg)
+
+
 def _need(arch: str, version: str) -> QemuBinary:
     try:
         return find_qemu(arch, version)
     except OracleUnavailable as e:
-        msg = f"QEMU {version} for {arch} not found: run scripts/install-qemu ({e.message})"
-        if REQUIRE_QEMU:
-            pytest.fail(msg)
-        pytest.skip(msg)
+        qemu_missing(f"QEMU {version} for {arch} not found: run scripts/install-qemu ({e.message})")
+
+
+@pytest.fixture(scope="session")
+def missing_qemu() -> Callable[[str], NoReturn]:
+    """For tests that look for QEMU themselves: skip, or fail under CMDXLATE_REQUIRE_QEMU=1."""
+    return qemu_missing
 
 
 @pytest.fixture(scope="session")
