@@ -1,7 +1,7 @@
 """cmdxlate benchmarks: one command, ratios to baselines measured in the same run.
 
     python benchmarks/run.py            # all
-    python benchmarks/run.py startup    # one of: startup throughput scale oracle
+    python benchmarks/run.py startup    # one of: startup throughput scale oracle limits
 
 Figures go to stdout as a table and, with --write, into benchmarks/RESULTS.md.
 """
@@ -163,13 +163,102 @@ def bench_oracle(runs: int) -> dict[str, object]:
             "note": "verify starts QEMU twice (original and converted), in parallel"}
 
 
+def _numa_distances(nodes: int, repeats: int) -> list[str]:
+    argv = ["-machine", "q35", "-smp", str(nodes), "-m", f"{2 * nodes}M"]
+    for i in range(nodes):
+        argv += ["-object", f"memory-backend-ram,id=m{i},size=2M",
+                 "-numa", f"node,nodeid={i},memdev=m{i},cpus={i}"]
+    for s in range(nodes):
+        for d in range(nodes):
+            argv += ["-numa", f"dist,src={s},dst={d},val={10 if s == d else 20}"]
+    return argv + ["-numa", "dist,src=0,dst=0,val=10"] * repeats
+
+
+def _big_line() -> list[str]:
+    """100,000 arguments shaped like a real (if absurd) libvirt line."""
+    argv = ["-machine", "q35", "-smp", "4,maxcpus=8", "-m", "1G"]
+    i = 0
+    while len(argv) < 100_000:
+        argv += ["-device", f"virtio-net-pci,id=net{i},mac=52:54:00:00:00:{i % 256:02x}",
+                 "-name", f"guest=g{i}", "-S", f"stray-{i}", "-no-user-config",
+                 "-chardev", f"socket,id=c{i},path=/tmp/c{i}"]
+        i += 1
+    return argv[:100_000]
+
+
+def bench_limits(runs: int) -> dict[str, object]:
+    """Hostile inputs that must stay cheap (tests/test_hostile.py checks their answers;
+    the time budgets live here, so a busy machine cannot fail a test)."""
+    sys.path.insert(0, str(ROOT))
+    from typer.testing import CliRunner
+
+    from cmdxlate.cli import app
+
+    runner = CliRunner()
+
+    def worst(cases: list[tuple[list[str], int]]) -> float:
+        """Slowest case (each the best of ``runs``); every case must end with its exit code."""
+        slowest = 0.0
+        for args, code in cases:
+            best = float("inf")
+            for _ in range(max(1, runs)):
+                t = time.perf_counter()
+                res = runner.invoke(app, args)
+                best = min(best, time.perf_counter() - t)
+                if res.exit_code != code:
+                    raise SystemExit(f"{args[:4]}...: exit {res.exit_code}, expected {code}")
+            slowest = max(slowest, best)
+        return slowest
+
+    huge_smp = [(["slots", "--format", "json", "--", "-machine", m, "-smp", smp], 2)
+                for m in ("pc", "q35", "pseries", "s390-ccw-virtio", "virt")
+                for smp in ("maxcpus=100000000", "cores=10000,threads=10000",
+                            "maxcpus=9223372036854775807", "drawers=65536,books=65536")]
+    huge_ranges = [(["slots", "--format", "json", "--", "-machine", "q35", "-smp", "4", "-m",
+                     "128M", "-numa", f"node,cpus={c}"], 2)
+                   for c in ("0-4000000000", "0-18446744073709551615", "0-65535")]
+    many_ranges = ["-machine", "pc-q35-8.2", "-smp", "1024"]
+    for _ in range(2000):
+        many_ranges += ["-numa", "node,cpus=0-1023,cpus=0-1023"]
+    deep = 100_000
+    bad = [(["slots", "--", "-device", '{"a":' * deep + "1" + "}" * deep], 2),
+           (["slots", "--", "-smp", "99999999999999999999"], 2)]
+    big = _big_line()
+    with tempfile.TemporaryDirectory() as tmp:
+        cfg = str(Path(tmp) / "vm.cfg")
+        big_cases = [([*cmd, "--", *big], 0) for cmd in (
+            ["parse", "--format", "json"], ["slots", "--format", "json"],
+            ["convert", "--format", "json"], ["explain", "--format", "json"],
+            ["writeconfig", "-o", cfg, "--force", "--format", "json"])]
+        t_big = worst(big_cases)
+    n10, n20 = _numa_distances(64, 10_000), _numa_distances(64, 20_000)
+    t10 = worst([(["slots", "--format", "json", "--", *n10], 0)])
+    t20 = worst([(["slots", "--format", "json", "--", *n20], 0)])
+    zero = [(["convert", "--from-file", "/dev/zero"], 2), (["readconfig", "/dev/zero"], 2)]
+    return {
+        "huge -smp rejected, worst (s)": round(worst(huge_smp), 4), "budget huge -smp": "< 1",
+        "huge -numa cpus range rejected, worst (s)": round(worst(huge_ranges), 4),
+        "budget range": "< 1",
+        "2000 maximal -numa ranges rejected (s)": round(
+            worst([(["slots", "--format", "json", "--", *many_ranges], 2)]), 3),
+        "budget 2000 ranges": "< 2",
+        "deep JSON / huge integer rejected, worst (s)": round(worst(bad), 4),
+        "budget bad values": "< 1",
+        "100k-argument line, worst command (s)": round(t_big, 3), "budget 100k line": "< 5",
+        "64-node distances + 20k repeats (s)": round(t20, 3), "budget distances": "< 1.5",
+        "ratio 20k/10k repeats": round(t20 / t10, 2), "target ratio": "<= 2.5 (linear 2)",
+        "/dev/zero as input, worst (s)": round(worst(zero), 3), "budget /dev/zero": "< 5",
+    }
+
+
 BENCHES = {"startup": bench_startup, "throughput": bench_throughput, "scale": bench_scale,
-           "oracle": bench_oracle}
+           "oracle": bench_oracle, "limits": bench_limits}
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
-    ap.add_argument("which", nargs="*", help="startup, throughput, scale, oracle (default: all)")
+    ap.add_argument("which", nargs="*",
+                    help="startup, throughput, scale, oracle, limits (default: all)")
     ap.add_argument("--runs", type=int, default=7)
     ap.add_argument("--write", action="store_true", help="update benchmarks/RESULTS.md")
     a = ap.parse_args()

@@ -1,10 +1,17 @@
-"""Shared fixtures; QEMU-backed tests skip visibly, or fail under CMDXLATE_REQUIRE_QEMU=1."""
+"""Shared fixtures.
+
+Tests that need a real QEMU skip with a reason when it is missing, or fail under
+CMDXLATE_REQUIRE_QEMU=1; tests over the large corpora in ../shared skip when it is not
+beside the repository, or fail under CMDXLATE_REQUIRE_SHARED=1.  The core facts the
+other tests need are in tests/data/.  Nothing here reads ../shared at import time.
+"""
 
 from __future__ import annotations
 
 import os
 from collections.abc import Callable
 from pathlib import Path
+from typing import NoReturn
 
 import pytest
 from hypothesis import HealthCheck, settings
@@ -20,16 +27,27 @@ settings.load_profile("cmdxlate")
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared"
 REQUIRE_QEMU = os.environ.get("CMDXLATE_REQUIRE_QEMU") == "1"
+REQUIRE_SHARED = os.environ.get("CMDXLATE_REQUIRE_SHARED") == "1"
+
+
+def qemu_missing(msg: str) -> NoReturn:
+    """Skip the test, or fail it under CMDXLATE_REQUIRE_QEMU=1."""
+    if REQUIRE_QEMU:
+        pytest.fail(msg)
+    pytest.skip(msg)
 
 
 def _need(arch: str, version: str) -> QemuBinary:
     try:
         return find_qemu(arch, version)
     except OracleUnavailable as e:
-        msg = f"QEMU {version} for {arch} not found: run scripts/install-qemu ({e.message})"
-        if REQUIRE_QEMU:
-            pytest.fail(msg)
-        pytest.skip(msg)
+        qemu_missing(f"QEMU {version} for {arch} not found: run scripts/install-qemu ({e.message})")
+
+
+@pytest.fixture(scope="session")
+def missing_qemu() -> Callable[[str], NoReturn]:
+    """For tests that look for QEMU themselves: skip, or fail under CMDXLATE_REQUIRE_QEMU=1."""
+    return qemu_missing
 
 
 @pytest.fixture(scope="session")
@@ -56,14 +74,26 @@ def qemu10_for() -> Callable[[str], QemuBinary]:
 
 @pytest.fixture(scope="session")
 def shared() -> Path:
+    """../shared beside the repository (the libvirt corpus, the originals of tests/data)."""
     if not SHARED.is_dir():
-        pytest.fail(f"{SHARED} is missing: tests need ../shared beside the repository")
+        msg = f"../shared is not beside the repository ({SHARED})"
+        if REQUIRE_SHARED:
+            pytest.fail(msg + " and CMDXLATE_REQUIRE_SHARED=1")
+        pytest.skip(msg)
     return SHARED
 
 
 def qemu_text(e: Exception) -> str:
     """QEMU's text of an error without the location QEMU prints before some of them."""
     return str(getattr(e, "text", None) or getattr(e, "message", e))
+
+
+@pytest.fixture(scope="session")
+def libvirt_corpus(shared: Path) -> list[Path]:
+    """The ~1040 libvirt .args files under ../shared/corpus/libvirt."""
+    files = sorted((shared / "corpus" / "libvirt").rglob("*.args"))
+    assert len(files) > 1000, f"{shared}/corpus/libvirt has {len(files)} .args files"
+    return files
 
 
 def lookup_machine(name: str | None, arch: str = "x86_64", target: str = "10.0"):  # type: ignore[no-untyped-def]

@@ -32,7 +32,6 @@ import stat
 import subprocess
 import sys
 import tempfile
-import time
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
@@ -71,9 +70,11 @@ FUZZ = settings(
 # Properties that spawn more work per example get a smaller share of the budget.
 FUZZ_SMALL = settings(FUZZ, max_examples=max(10, FUZZ_EXAMPLES // 2))
 
-# Wall-clock budgets (seconds) for the resource-bound checks.
-QUICK_REJECT_SECONDS = 1.0
-BIG_LINE_SECONDS = 5.0
+# Wall-clock budgets of the resource-bound cases are measured in benchmarks/run.py limits,
+# not asserted here: a test must not fail because the machine is busy.  The tests below
+# check what those cases must answer, and bound work by counting (slot_guard).
+# Subprocesses get a generous timeout that only turns a hang into a failure.
+HANG_GUARD_SECONDS = 120
 
 # Inputs the strategies leave out because they trip a known bug at once (each bug
 # has its own strict xfail test), so the properties keep guarding everything else.
@@ -544,11 +545,9 @@ HOSTILE_LINES: list[tuple[str, list[str]]] = [
 @pytest.mark.parametrize("cmd", ["parse", "slots", "convert", "explain"])
 @pytest.mark.parametrize(("kind", "argv"), HOSTILE_LINES, ids=[k for k, _ in HOSTILE_LINES])
 def test_hostile_lines(cmd: str, kind: str, argv: list[str]) -> None:
-    t = time.perf_counter()
     check(invoke([cmd, "--format", "json", "--", *argv]), "json", cmd)
     text_fmt = "shell" if cmd == "convert" else "text"
     check(invoke([cmd, "--", *argv]), text_fmt, cmd)
-    assert time.perf_counter() - t < 2 * QUICK_REJECT_SECONDS
 
 
 @pytest.mark.parametrize(("argv", "message"), [
@@ -565,10 +564,8 @@ def test_hostile_lines(cmd: str, kind: str, argv: list[str]) -> None:
     (["-smp", "08"], "expects integer"),
     (["-smp"], "requires an argument"),
 ])
-def test_bad_values_are_rejected_fast_with_qemus_message(argv: list[str], message: str) -> None:
-    start = time.perf_counter()
+def test_bad_values_are_rejected_with_qemus_message(argv: list[str], message: str) -> None:
     res = invoke(["slots", "--", *argv])
-    assert time.perf_counter() - start < QUICK_REJECT_SECONDS
     assert res.exit_code == 2
     first = res.stderr.splitlines()[0]
     assert first.startswith("cmdxlate: error:") and message in first, first[:300]
@@ -623,11 +620,10 @@ HUGE_SMP = ["maxcpus=100000000", "1,maxcpus=100000000", "100000000", "sockets=10
 @pytest.mark.parametrize("machine", ["pc", "q35", "microvm", "pseries", "s390-ccw-virtio",
                                      "virt", "powernv", "none"])
 @pytest.mark.parametrize("smp", HUGE_SMP)
-def test_huge_smp_rejected_quickly(slot_guard: list[int], machine: str, smp: str) -> None:
+def test_huge_smp_rejected_without_allocating(slot_guard: list[int], machine: str,
+                                             smp: str) -> None:
     for cmd in ("slots", "convert", "explain"):
-        t = time.perf_counter()
         res = invoke([cmd, "--format", "json", "--", "-machine", machine, "-smp", smp])
-        assert time.perf_counter() - t < QUICK_REJECT_SECONDS
         assert res.exit_code == 2, res.stdout[:300]
         assert "error" in json.loads(res.stdout)
     assert all(n <= 4096 for n in slot_guard), slot_guard
@@ -636,24 +632,20 @@ def test_huge_smp_rejected_quickly(slot_guard: list[int], machine: str, smp: str
 @pytest.mark.parametrize("cpus", ["0-4000000000", "4000000000", "0-18446744073709551615",
                                   "99999999999999999999-99999999999999999999", "0-65535",
                                   "1-0"])
-def test_numa_huge_cpu_range_rejected_quickly(cpus: str) -> None:
+def test_numa_huge_cpu_range_rejected(cpus: str) -> None:
     for cmd in ("slots", "convert"):
-        t = time.perf_counter()
         res = invoke([cmd, "--format", "json", "--", "-machine", "q35", "-smp", "4",
                       "-m", "128M", "-numa", f"node,cpus={cpus}"])
-        assert time.perf_counter() - t < QUICK_REJECT_SECONDS
         assert res.exit_code == 2
         assert "error" in json.loads(res.stdout)
 
 
-def test_many_numa_ranges_stay_quick() -> None:
-    """2000 nodes' worth of maximal ranges: rejected without quadratic work."""
+def test_many_numa_ranges_rejected() -> None:
+    """2000 nodes' worth of maximal ranges: rejected (timed in benchmarks/run.py limits)."""
     argv = ["-machine", "pc-q35-8.2", "-smp", "1024"]
     for _ in range(2000):
         argv += ["-numa", "node,cpus=0-1023,cpus=0-1023"]
-    t = time.perf_counter()
     res = invoke(["slots", "--format", "json", "--", *argv])
-    assert time.perf_counter() - t < 2 * QUICK_REJECT_SECONDS
     assert res.exit_code == 2
 
 
@@ -678,41 +670,31 @@ BIG_LINE = _big_line()
 ], ids=lambda a: "-".join(a))
 def test_100k_argument_line(args: list[str]) -> None:
     assert len(BIG_LINE) == 100_000
-    t = time.perf_counter()
     res = invoke([*args, "--", *BIG_LINE])
-    elapsed = time.perf_counter() - t
     assert res.exit_code == 0, res.stderr[:300]
-    assert elapsed < BIG_LINE_SECONDS, f"{elapsed:.1f} s"
 
 
 def test_100k_argument_line_writeconfig(tmp_path: Path) -> None:
-    t = time.perf_counter()
     res = invoke(["writeconfig", "-o", str(tmp_path / "vm.cfg"), "--format", "json", "--",
                   *BIG_LINE])
-    elapsed = time.perf_counter() - t
     assert res.exit_code == 0, res.stderr[:300]
-    assert elapsed < BIG_LINE_SECONDS, f"{elapsed:.1f} s"
 
 
 def test_100k_argument_batch_line(tmp_path: Path) -> None:
     src = tmp_path / "in.jsonl"
     src.write_text(json.dumps(BIG_LINE) + "\n" + json.dumps(["-smp", "2"]) + "\n")
-    t = time.perf_counter()
     res = invoke(["batch", str(src)])
-    assert time.perf_counter() - t < BIG_LINE_SECONDS
     assert res.exit_code == 0
     assert [list(json.loads(x)) for x in res.stdout.splitlines()] == [["argv"], ["argv"]]
 
 
 def test_infinite_inputs_are_bounded() -> None:
-    """/dev/zero as a command file or a config file is refused, quickly."""
-    t = time.perf_counter()
+    """/dev/zero as a command file or a config file is refused."""
     for args in (["convert", "--from-file", "/dev/zero"], ["readconfig", "/dev/zero"],
                  ["convert", "--", "-readconfig", "/dev/zero"]):
         res = invoke(args)
         assert res.exit_code == 2, args
         assert res.stderr.startswith("cmdxlate: error:") or "error" in json.loads(res.stdout)
-    assert time.perf_counter() - t < 5
 
 
 # ---------------------------------------------------------------- 3. files
@@ -922,9 +904,7 @@ def test_hostile_config_files(cfgfile: Any, tmp_path: Path, name: str, content: 
                               message: str | None) -> None:
     path = tmp_path / "vm.cfg"
     path.write_bytes(content)
-    t = time.perf_counter()
     res = _readconfig(path)
-    assert time.perf_counter() - t < 2
     if message is None:
         assert res.exit_code in (0, 2)
         check(res, "json", "readconfig")
@@ -1075,7 +1055,7 @@ def test_batch_folder_with_fifo(tmp_path: Path) -> None:
     os.mkfifo(tmp_path / "stuck.args")
     try:
         proc = subprocess.run([sys.executable, "-m", "cmdxlate", "batch", str(tmp_path)],
-                              capture_output=True, timeout=5, check=False)
+                              capture_output=True, timeout=HANG_GUARD_SECONDS, check=False)
     except subprocess.TimeoutExpired:
         pytest.fail("batch hung on a FIFO")
     assert proc.returncode == 0
@@ -1265,11 +1245,9 @@ def hostile_db(tmp_path: Path) -> Path:
 
 def test_machine_file_cannot_unbound_slots(slot_guard: list[int], hostile_db: Path) -> None:
     """A --machines file claiming 10^12 CPUs does not make 10^8 slots allocatable."""
-    t = time.perf_counter()
     res = invoke(["slots", "--format", "json", "--machines", str(hostile_db), "--",
                   "-smp", "1,maxcpus=100000000"])
     assert res.exit_code == 2
-    assert time.perf_counter() - t < QUICK_REJECT_SECONDS
     assert slot_guard == []
 
 
@@ -1309,17 +1287,15 @@ def _limited(max_bytes: int) -> Any:
 
 def test_batch_input_line_is_bounded() -> None:
     """'batch /dev/zero' stops at a bound, not at MemoryError (a 2 GiB-limited child)."""
-    t = time.perf_counter()
     try:
         proc = subprocess.run([sys.executable, "-m", "cmdxlate", "batch", "/dev/zero"],
-                              capture_output=True, timeout=5, check=False,
+                              capture_output=True, timeout=HANG_GUARD_SECONDS, check=False,
                               preexec_fn=_limited(2 << 30))
     except subprocess.TimeoutExpired:
         pytest.fail("batch /dev/zero did not stop")
     err = proc.stderr.decode("utf-8", "replace")
     assert proc.returncode == 2, err
     assert "input too large" not in err, "stopped by MemoryError, not by a bound"
-    assert time.perf_counter() - t < 5
 
 
 @pytest.mark.parametrize("cmd", ["convert", "readconfig"])
@@ -1345,14 +1321,18 @@ def _numa_distances(nodes: int, repeats: int) -> list[str]:
     return argv + ["-numa", "dist,src=0,dst=0,val=10"] * repeats
 
 
-def test_numa_distance_check_is_linear() -> None:
-    """64 nodes' full distance matrix plus 20,000 repeats (~48k arguments): quick."""
+def test_numa_distance_matrix_with_many_repeats() -> None:
+    """64 nodes' full distance matrix plus 20,000 repeats (~48k arguments) is accepted, and
+    a repeat does not hide a missing pair (the time is measured in benchmarks/run.py limits)."""
     argv = _numa_distances(64, 20_000)
-    t = time.perf_counter()
     res = invoke(["slots", "--format", "json", "--", *argv])
-    elapsed = time.perf_counter() - t
     assert res.exit_code == 0, res.stdout[:300]
-    assert elapsed < 1.5, f"{elapsed:.1f} s for {len(argv)} arguments"
+    assert len(json.loads(res.stdout)) == 64
+    gone = {argv.index("dist,src=0,dst=1,val=20"), argv.index("dist,src=1,dst=0,val=20")}
+    gappy = [w for i, w in enumerate(argv) if i not in gone and i + 1 not in gone]
+    res = invoke(["slots", "--format", "json", "--", *gappy])
+    assert res.exit_code == 2
+    assert "The distance between node 0 and 1 is missing" in json.loads(res.stdout)["error"]
 
 
 @pytest.mark.parametrize("argv", [["-m", "1.0e999"], ["-m", "1.0e999M"],

@@ -24,6 +24,7 @@ from cmdxlate.syntax.shell import read_command_file
 from cmdxlate.testing.strategies import FAMILIES, topology_lines
 
 pytestmark = pytest.mark.qemu
+DATA = Path(__file__).resolve().parent / "data"
 
 SETTINGS = settings(max_examples=25, deadline=None, derandomize=True,
                     suppress_health_check=[HealthCheck.function_scoped_fixture,
@@ -125,9 +126,9 @@ def test_version_differences(argv: list[str], target: str, qemu10_x86: QemuBinar
     check_line(binary, "x86_64", argv, target)
 
 
-def _corpus_lines(shared: Path) -> list[tuple[str, str, list[str]]]:
+def _corpus_lines(corpus: list[Path]) -> list[tuple[str, str, list[str]]]:
     out = []
-    for p in sorted((shared / "corpus" / "libvirt").rglob("*.args")):
+    for p in corpus:
         sc = read_command_file(str(p))
         cl = parse_argv(sc.args, sc.binary)
         if cl.arch in ("x86_64", "ppc64", "s390x"):
@@ -135,9 +136,10 @@ def _corpus_lines(shared: Path) -> list[tuple[str, str, list[str]]]:
     return out
 
 
-def test_corpus_verifies_equal(shared: Path, qemu10_for) -> None:
+@pytest.mark.shared
+def test_corpus_verifies_equal(libvirt_corpus: list[Path], qemu10_for) -> None:
     """Every x86_64/ppc64/s390x corpus topology: QEMU answers the same after convert."""
-    lines = _corpus_lines(shared)
+    lines = _corpus_lines(libvirt_corpus)
     assert len(lines) > 700
     for arch in ("x86_64", "ppc64", "s390x"):
         qemu10_for(arch)
@@ -167,9 +169,10 @@ def test_corpus_verifies_equal(shared: Path, qemu10_for) -> None:
     assert sum(1 for r in results.values() if r == "ok") >= 845
 
 
-def test_corpus_rejections_match_qemu(shared: Path, qemu10_for) -> None:
+@pytest.mark.shared
+def test_corpus_rejections_match_qemu(libvirt_corpus: list[Path], qemu10_for) -> None:
     """Where cmdxlate rejects a corpus line, QEMU rejects its projection the same way."""
-    for name, arch, args in _corpus_lines(shared):
+    for name, arch, args in _corpus_lines(libvirt_corpus):
         cl = project(parse_argv(args, f"qemu-system-{arch}"), arch)
         try:
             resolve(cl, "10.0", arch)
@@ -179,8 +182,8 @@ def test_corpus_rejections_match_qemu(shared: Path, qemu10_for) -> None:
             assert same_error(real.split("\n")[0], e.message), (name, real, e.message)
 
 
-def test_live_fixture_lines_match(shared: Path, qemu10_for) -> None:
-    for path in sorted((shared / "qemu-tests" / "live-10.0.2").glob("*.json")):
+def test_live_fixture_lines_match(qemu10_for) -> None:
+    for path in sorted((DATA / "live-10.0.2").glob("*.json")):
         data = json.loads(path.read_text())
         if "argv" not in data or "-readconfig" in data["argv"]:
             continue
