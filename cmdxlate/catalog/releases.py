@@ -18,6 +18,15 @@ BEHAVIOURS = frozenset({
     "smp-zero-is-error",
     "smp-level-greater-than-1-wording",
     "x2apic-per-cpu-check",
+    # -numa and query-hotpluggable-cpus (resolve/numa.py, numa_init.py, hmat.py, topology.py)
+    "qapi-enum-error-names-parameter",
+    "numa-initiator-before-cpus",
+    "numa-hmat-initiator-required",
+    "numa-slot-label-die-comma-missing",
+    "numa-mem-reparse-checked",
+    "numa-riscv-nodes-exceed-cpus-checked",
+    "numa-cluster-boundary-warning",
+    "hotpluggable-cpus-feature-disabled-text",
 })
 
 
