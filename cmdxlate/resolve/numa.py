@@ -378,7 +378,8 @@ def _node_reads_present(node_id: int, state: NumaState) -> bool:
         # Measured on 5.2.0, 7.2.22, 10.0.2 and 11.1.3 (pc, q35, pseries, virt): the
         # memory before QEMU's node table reads as a present node.
         return True
-    if node_id <= LAST_ID_INSIDE_STATE and not state.hmat_lb and not state.hmat_cache:
+    inside = MAX_NODES <= node_id <= LAST_ID_INSIDE_STATE
+    if inside and not state.hmat_lb and not state.hmat_cache:
         return False
     raise InputError(
         f"-numa cpu,node-id={node_id}: QEMU reads its node table outside its bounds for this "
