@@ -167,6 +167,20 @@ def test_cluster_boundary_warning_from_8_1() -> None:
         assert run(line, release, "aarch64").warnings == [warning]
 
 
+def test_memory_backend_size_check_moves_to_board_init_in_7_1() -> None:
+    line = ("-M pc,memory-backend=m0 -smp 2 -m 256M " + M2.replace("m1,size=128M", "m1,size=256M")
+            + "-numa node,cpus=9")
+    early = ("Size specified by -m option must match size of explicitly specified "
+             "'memory-backend' property")
+    for release in ("5.2", "7.0"):   # measured on 5.2.0: before the -numa options
+        assert error(line, release) == early
+    for release in ("7.1", "7.2", "11.1"):
+        assert error(line, release) == (
+            "-numa node,cpus=9: CPU index (9) should be smaller than maxcpus (2)")
+        assert error(line.replace("cpus=9", "memdev=m1"), release) == (
+            "Machine memory size does not match the size of the memory backend")
+
+
 @pytest.mark.parametrize(("release", "message"), [
     ("5.2", "The feature 'query-hotpluggable-cpus' is not enabled"),
     ("7.2", "The feature 'query-hotpluggable-cpus' is not enabled"),

@@ -27,6 +27,7 @@ BEHAVIOURS = frozenset({
     "numa-riscv-nodes-exceed-cpus-checked",
     "numa-cluster-boundary-warning",
     "hotpluggable-cpus-feature-disabled-text",
+    "memory-backend-size-checked-at-board-init",
 })
 
 

@@ -145,8 +145,13 @@ def resolve_machine_memdev(r: Resolution) -> None:
         return
     if prop.text not in r.spec.backends:
         raise QemuRefusal(f"Memory backend '{prop.text}' not found", where=prop.where)
-    if "size" not in r.spec.memory and prop.text in r.memdevs:
-        r.ram = r.maxram = r.memdevs[prop.text]
+    size = r.memdevs.get(prop.text)
+    if "size" not in r.spec.memory and size is not None:
+        r.ram = r.maxram = size
+    elif (size is not None and size != r.ram
+          and not r.release.has("memory-backend-size-checked-at-board-init")):
+        raise QemuRefusal("Size specified by -m option must match size of explicitly "
+                          "specified 'memory-backend' property")
 
 
 def parse_numa(r: Resolution) -> None:
@@ -176,6 +181,10 @@ def init_board(r: Resolution) -> None:
     assert r.machine is not None and r.board is not None and r.smp is not None
     machine, board, smp, numa, release = r.machine, r.board, r.smp, r.numa, r.release
     assert r.ram is not None and r.numa_ctx is not None
+    backend = r.spec.machine_props.get("memory-backend")
+    if (backend is not None and release.has("memory-backend-size-checked-at-board-init")
+            and r.memdevs.get(backend.text, r.ram) != r.ram):
+        raise QemuRefusal("Machine memory size does not match the size of the memory backend")
     if not numa.nodes and machine.numa and (
             machine.facts["auto_enable_numa"]
             or (r.ram_slots and machine.facts["auto_numa_with_memory_slots"])
