@@ -39,8 +39,12 @@ def plug_devices(spec: VmSpec, topo: Topology) -> None:
                 raise QemuRefusal("Parameter 'driver' expects a pluggable device type")
             slot = board.pre_plug(topo, dev)
             node = device_int(dev.props, "node-id")
-            if node is not None and topo.numa.nodes and node != slot.node:
-                raise QemuRefusal(f"invalid node-id, must be {slot.node}")
+            # numa_cpu_pre_plug(), on every board with NUMA support, NUMA configured or not;
+            # -1 is "unset" (the slot's node is taken).
+            if node is not None and node != -1 and machine.numa:
+                expected = slot.node if slot.node is not None else 0
+                if node != expected:
+                    raise QemuRefusal(f"invalid node-id, must be {expected}")
             slot.plugged = True
             slot.device_id = dev.id
             slot.qom_path = f"/machine/peripheral/{dev.id}" if dev.id else None
