@@ -130,8 +130,9 @@ def run_batch(source: str, op: str, output: str | None, force: bool, target: str
     parse_target(target)
     items = list(iter_inputs(source))
     if output is not None:
-        if os.path.exists(output) and not force:
-            raise CmdxlateError(f"{output} exists; use --force to overwrite it")
+        from cmdxlate.files import check_output_target
+
+        check_output_target(output, force)
     results: list[dict[str, Any]] = []
     show_progress = sys.stderr.isatty()
     progress: Any = None

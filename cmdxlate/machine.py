@@ -23,6 +23,7 @@ if TYPE_CHECKING:
 
 SUPPORTED_TARGETS: tuple[str, ...] = ("7.2", "10.0")
 DEFAULT_TARGET = "10.0"
+MAX_MACHINE_FILE_BYTES = 64 * 1024 * 1024  # a probed database is well under 1 MiB
 
 # Which -smp keys each QEMU release knows (spec 1.2).
 SMP_KEY_SINCE: dict[str, tuple[int, int]] = {
@@ -108,10 +109,14 @@ def _valid_family(f: Any) -> bool:
 @cache
 def _override_data() -> Any:
     assert _override_file is not None
+    from cmdxlate.files import read_text_limited
+
     try:
-        with open(_override_file, encoding="utf-8") as f:
-            return json.load(f)
-    except (OSError, ValueError) as e:
+        return json.loads(read_text_limited(_override_file, MAX_MACHINE_FILE_BYTES))
+    except CmdxlateError as e:
+        raise CmdxlateError(f"cannot read machine database {_override_file}: {e.message}"
+                            ) from None
+    except (ValueError, RecursionError) as e:
         raise CmdxlateError(f"cannot read machine database {_override_file}: {e}") from None
 
 
