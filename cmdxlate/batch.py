@@ -184,12 +184,14 @@ def _summary(counts: dict[str, int], op: str, results: list[dict[str, Any]]) -> 
         from rich.table import Table
         from rich.text import Text
 
+        from cmdxlate.termsafe import visible
+
         table = Table(title=f"cmdxlate batch --op {op}")
         table.add_column("result")
         table.add_column("lines", justify="right")
         table.add_row("ok", str(counts["ok"]))
         for reason, n in reasons.most_common(8):
-            table.add_row(Text(f"error: {reason}"), str(n))
+            table.add_row(Text(visible(f"error: {reason}")), str(n))
         Console(stderr=True).print(table)
     else:
         sys.stderr.write(

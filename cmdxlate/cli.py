@@ -208,7 +208,7 @@ def parse(
         table.add_column("option")
         table.add_column("value / pairs")
         for index, name, desc in rows:
-            table.add_row(index, Text(name), Text(desc))
+            table.add_row(index, Text(clean_text(name)), Text(clean_text(desc)))
         Console().print(table)
     _warn(cl.warnings)
 
@@ -403,10 +403,11 @@ def probe(
     text = json.dumps(db, indent=1) + "\n"
     if output is None and fmt == TextJson.text:
         fams = db.get("families", [])
-        sys.stdout.write(f"QEMU {db.get('qemu_version')}: {len(fams)} machine families\n")
+        sys.stdout.write(clean_text(f"QEMU {db.get('qemu_version')}: {len(fams)} machine "
+                                    "families") + "\n")
         for fam in fams:
             vers = next(iter(fam.get("versions", {}).values()), [])
-            sys.stdout.write(f"  {fam['family']}: {len(vers)} versions\n")
+            sys.stdout.write(clean_text(f"  {fam['family']}: {len(vers)} versions") + "\n")
         return
     _write_output(text, output, force, fmt.value)
 

@@ -30,7 +30,9 @@ def safe_streams() -> None:
 
 def _clean(text: str) -> str:
     """One line, control characters escaped: user text must not forge output."""
-    return "".join(ch if ch.isprintable() else repr(ch)[1:-1] for ch in text)
+    from cmdxlate.termsafe import visible
+
+    return visible(text)
 
 
 class CommandExit(Exception):
@@ -159,13 +161,14 @@ def run_slots(args: list[str] | None, fmt: str, target: str, arch: str | None,
     from rich.table import Table
     from rich.text import Text
 
-    table = Table(title=Text(f"{topo.machine.name}: {len(answer)} CPU slots (QEMU's order)"))
+    table = Table(title=Text(_clean(
+        f"{topo.machine.name}: {len(answer)} CPU slots (QEMU's order)")))
     for col in ("type", "vcpus", "props", "plugged"):
         table.add_column(col)
     for entry in answer:
         props = ", ".join(f"{k}={v}" for k, v in entry["props"].items())
-        table.add_row(Text(entry["type"]), str(entry["vcpus-count"]), props,
-                      "yes" if entry["plugged"] else "")
+        table.add_row(Text(_clean(entry["type"])), str(entry["vcpus-count"]),
+                      Text(_clean(props)), "yes" if entry["plugged"] else "")
     Console().print(table)
     return 0
 

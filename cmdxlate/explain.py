@@ -58,8 +58,13 @@ def _state(slot: CpuSlot) -> str:
 
 def render_tree(topo: Topology) -> None:
     from rich.console import Console
-    from rich.markup import escape
+    from rich.markup import escape as markup_escape
     from rich.tree import Tree
+
+    from cmdxlate.termsafe import visible
+
+    def escape(text: str) -> str:  # user text: no markup, no terminal controls
+        return markup_escape(visible(text))
 
     smp = topo.smp
     title = (f"[bold]{escape(topo.machine.name)}[/] (QEMU {topo.machine.target[0]}."

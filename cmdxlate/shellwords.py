@@ -1,8 +1,9 @@
 """Read shell-style command lines (libvirt ``.args`` files) and write them back.
 
 Only the part of POSIX shell syntax that command lines use is accepted:
-words, single and double quotes, backslash escapes and ``\\<newline>``
-continuations.  Anything that would need a shell to evaluate (``$``
+words, single and double quotes, backslash escapes, ``\\<newline>``
+continuations, and the ``"$(printf '\\033')"`` words quote() writes for
+control characters.  Anything that would need a shell to evaluate (``$``
 expansions, back-quotes, pipes, redirections, unbalanced quotes) is refused
 rather than guessed at.
 """
@@ -13,12 +14,15 @@ import re
 from dataclasses import dataclass
 
 from cmdxlate.errors import CmdxlateError
+from cmdxlate.termsafe import printf_word
 
 MAX_INPUT_BYTES = 16 * 1024 * 1024
 
 _SAFE = re.compile(r"[A-Za-z0-9_@%+=:,./-]+")
 _ASSIGNMENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*=")
 _SPECIAL_UNQUOTED = set("|&;<>()`")
+_PRINTF = "$(printf '"
+_OCTAL = re.compile(r"\\[0-3][0-7][0-7]")
 
 
 def split(text: str) -> list[str]:
@@ -68,6 +72,10 @@ def split(text: str) -> list[str]:
                         buf.append(text[i + 1])
                     i += 2
                     continue
+                if c == "$" and text.startswith(_PRINTF, i):
+                    decoded, i = _printf_escapes(text, i)
+                    buf.append(decoded)
+                    continue
                 if c in "$`":
                     raise CmdxlateError(
                         f"shell expansion '{c}' inside double quotes is not supported")
@@ -92,10 +100,30 @@ def split(text: str) -> list[str]:
     return words
 
 
+def _printf_escapes(text: str, i: int) -> tuple[str, int]:
+    """``$(printf '\\ooo...')`` at ``i`` (inside double quotes), as quote() writes it:
+    the bytes it prints, trailing newlines dropped as the shell drops them."""
+    j = i + len(_PRINTF)
+    out = bytearray()
+    while _OCTAL.fullmatch(text, j, j + 4):
+        out.append(int(text[j + 1:j + 4], 8) & 0xFF)
+        j += 4
+    if not out or not text.startswith("')", j) or 0 in out:
+        raise CmdxlateError(f"shell expansion '$' at offset {i} is not supported: only "
+                            "$(printf '\\ooo') with octal escapes is read")
+    return out.decode("utf-8", "surrogateescape").rstrip("\n"), j + 2
+
+
 def quote(word: str) -> str:
-    """Quote one word so that a POSIX shell reads it back unchanged."""
+    """Quote one word so that a POSIX shell reads it back unchanged.
+
+    Control characters (and anything else not printable, newlines aside) are
+    written as ``"$(printf '\\ooo')"`` so the terminal shows what the shell runs.
+    """
     if word and _SAFE.fullmatch(word):
         return word
+    if not word.replace("\n", "").isprintable():
+        return printf_word(word)
     return "'" + word.replace("'", "'\\''") + "'"
 
 

@@ -168,7 +168,12 @@ class VerifyReport:
 
     def render(self) -> None:
         from rich.console import Console
-        from rich.markup import escape
+        from rich.markup import escape as markup_escape
+
+        from cmdxlate.termsafe import visible
+
+        def escape(text: str) -> str:  # no markup, no terminal controls from user text
+            return markup_escape(visible(text))
 
         console = Console()
         if self.equal:
