@@ -104,7 +104,7 @@ def process(item: tuple[str, Any], op: str, target: str) -> dict[str, Any]:
         from cmdxlate.emit import convert
 
         conv = convert(cl, topo)
-        argv = ([cl.binary] if cl.binary else []) + conv.argv()
+        argv = list(cl.env) + ([cl.binary] if cl.binary else []) + conv.argv()
         return {"argv": argv}
     except CmdxlateError as e:
         return {"error": e.message}

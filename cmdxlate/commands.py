@@ -136,7 +136,8 @@ def _write_output(text: str, out: str | None, force: bool, fmt: str = "text") ->
 def _format_argv(groups: list[list[str]], fmt: str, env: list[str] | None = None,
                  binary: str | None = None) -> str:
     if fmt == "json":
-        argv = ([binary] if binary else []) + [w for g in groups for w in g]
+        # The same words as the shell format: env assignments, binary, arguments.
+        argv = list(env or []) + ([binary] if binary else []) + [w for g in groups for w in g]
         return json.dumps(argv) + "\n"
     from cmdxlate.shellwords import format_command
 

@@ -757,3 +757,117 @@ def test_verify_report_shows_control_characters(tmp_path: Path, qemu10_x86: obje
     assert res.exit_code == 0, res.output
     assert not RAW_CONTROL.search(res.stdout + res.stderr)
     assert "q\\x1b]0;PWNED\\x07" in res.stdout
+
+
+# ---------------------------------------------------------------- .args files
+
+LIBVIRT_STYLE = ("LC_ALL=C \\\nPATH=/usr/bin \\\nHOME='/var/lib/libvirt/qemu/domain-1 x' \\\n"
+                 "/usr/bin/qemu-system-x86_64 \\\n-machine q35 \\\n-smp 2,maxcpus=4\n")
+
+
+def test_json_keeps_env_assignments(tmp_path: Path) -> None:
+    """convert --format json: the leading NAME=value words stay, as in --format shell.
+
+    Before: JSON started at the binary; the shell format kept the assignments.
+    """
+    args = tmp_path / "guest.args"
+    args.write_text(LIBVIRT_STYLE)
+    env = ["LC_ALL=C", "PATH=/usr/bin", "HOME=/var/lib/libvirt/qemu/domain-1 x"]
+    js = invoke(["convert", "--format", "json", "--from-file", str(args)])
+    sh = invoke(["convert", "--from-file", str(args)])
+    assert js.exit_code == 0 and sh.exit_code == 0
+    argv = json.loads(js.stdout)
+    assert argv[:4] == [*env, "/usr/bin/qemu-system-x86_64"]
+    assert _words_in(["sh"], "\\\n" + sh.stdout) == argv
+    # Given as argv after --, the same words come back.
+    again = invoke(["convert", "--format", "json", "--", *argv])
+    assert json.loads(again.stdout) == argv
+    # writeconfig and batch records keep them too.
+    wc = invoke(["writeconfig", "-o", str(tmp_path / "vm.cfg"), "--format", "json",
+                 "--from-file", str(args)])
+    assert json.loads(wc.stdout)[:4] == argv[:4]
+    folder = tmp_path / "folder"
+    folder.mkdir()
+    (folder / "guest.args").write_text(LIBVIRT_STYLE)
+    [rec] = [json.loads(x) for x in invoke(["batch", str(folder)]).stdout.splitlines()]
+    assert rec["argv"] == argv
+
+
+def _cpus(res: Result) -> int:
+    assert res.exit_code == 0, res.output
+    return sum(1 for s in json.loads(res.stdout) if s["plugged"])
+
+
+def test_relative_readconfig_is_read_from_the_current_folder(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """One rule for argv, --from-file and batch: QEMU's, the current folder.
+
+    Before: --from-file read vm.cfg next to the .args file (5 CPUs here) while
+    batch and argv read it from the current folder (3 CPUs).
+    """
+    cwd, elsewhere = tmp_path / "cwd", tmp_path / "vms"
+    cwd.mkdir()
+    elsewhere.mkdir()
+    (cwd / "vm.cfg").write_text('[smp-opts]\n  cpus = "3"\n')
+    (elsewhere / "vm.cfg").write_text('[smp-opts]\n  cpus = "5"\n')
+    (elsewhere / "guest.args").write_text("-M q35 \\\n-readconfig vm.cfg\n")
+    monkeypatch.chdir(cwd)
+    assert _cpus(invoke(["slots", "--format", "json", "--from-file",
+                         str(elsewhere / "guest.args")])) == 3
+    assert _cpus(invoke(["slots", "--format", "json", "--", "-M", "q35", "-readconfig",
+                         "vm.cfg"])) == 3
+    [rec] = [json.loads(x) for x in invoke(["batch", str(elsewhere), "--op", "slots"])
+             .stdout.splitlines()]
+    assert sum(1 for s in rec["slots"] if s["plugged"]) == 3
+    # Without vm.cfg here: an error, and a hint that names the one next to the file.
+    (cwd / "vm.cfg").unlink()
+    res = invoke(["slots", "--from-file", str(elsewhere / "guest.args")])
+    assert res.exit_code == 2
+    assert "hint: a relative -readconfig path is read from the current folder" in res.stderr
+    assert str(elsewhere / "vm.cfg") in res.stderr
+    [rec] = [json.loads(x) for x in invoke(["batch", str(elsewhere), "--op", "slots"])
+             .stdout.splitlines()]
+    assert "error" in rec
+
+
+@pytest.mark.parametrize("text", ["-smp 2\n-m 1G\n", "-M q35 \\\n-smp 2\n\n# next\n-m 1G\n",
+                                  "-smp 2 # comment \\\n-m 1G\n"])
+def test_second_command_in_an_args_file_is_refused(tmp_path: Path, text: str) -> None:
+    """A newline without `` \\`` ends a command, as in a shell (a ``\\`` inside a comment
+    does not continue the line either).  Before: the lines were merged into one command.
+    """
+    args = tmp_path / "guest.args"
+    args.write_text(text)
+    res = invoke(["convert", "--from-file", str(args)])
+    assert res.exit_code == 2
+    line = text[:text.index("-m 1G")].count("\n") + 1
+    assert res.stderr.startswith(f"cmdxlate: error: line {line}: a second command ('-m')")
+    folder = tmp_path / "folder"
+    folder.mkdir()
+    (folder / "guest.args").write_text(text)
+    [rec] = [json.loads(x) for x in invoke(["batch", str(folder)]).stdout.splitlines()]
+    assert rec["error"].startswith(f"line {line}: a second command")
+
+
+@pytest.mark.parametrize("text", ["# a comment\n\n-smp 2 \\\n  -m 1G\n\n# end\n",
+                                  "-smp 2 \\\n-name 'two\nlines' \\\n-m 1G",
+                                  "\n\n-smp 2 -m 1G   \n   \n"])
+def test_blank_and_comment_lines_are_not_commands(tmp_path: Path, text: str) -> None:
+    args = tmp_path / "guest.args"
+    args.write_text(text)
+    res = invoke(["parse", "--format", "json", "--from-file", str(args)])
+    assert res.exit_code == 0, res.output
+
+
+def test_libvirt_corpus_still_reads() -> None:
+    """Every libvirt .args file in the shared corpus is one command (they end every line
+    but the last with `` \\``)."""
+    import glob
+
+    from cmdxlate.shellwords import read_command_file
+
+    files = sorted(glob.glob("/work/shared/corpus/libvirt/*.args"))
+    if not files:
+        pytest.skip("no libvirt corpus here")
+    for f in files:
+        assert read_command_file(f).args, f
