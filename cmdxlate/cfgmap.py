@@ -155,8 +155,13 @@ def sections_to_argv(sections: list[ConfigSection]) -> tuple[list[str], list[str
     return argv, warnings
 
 
-def expand_readconfig(cl: CommandLine, base_dir: str | None = None) -> CommandLine:
-    """Replace each -readconfig FILE by the options the file holds."""
+def expand_readconfig(cl: CommandLine, args_dir: str | None = None) -> CommandLine:
+    """Replace each -readconfig FILE by the options the file holds.
+
+    A relative FILE is read from the current folder, as QEMU reads it: one rule
+    for argv, --from-file and batch.  ``args_dir``, the folder of the .args
+    file the line came from, only serves a hint when FILE is there instead.
+    """
     if not cl.find("readconfig"):
         return cl
     from cmdxlate.cfgfile import read_config_file
@@ -164,18 +169,26 @@ def expand_readconfig(cl: CommandLine, base_dir: str | None = None) -> CommandLi
     argv: list[str] = []
     for opt in cl.options:
         if opt.name == "readconfig" and opt.value is not None:
-            import os
-
-            path = opt.value
-            if base_dir and not os.path.isabs(path):
-                path = os.path.join(base_dir, path)
             try:
-                secs = read_config_file(path)
+                secs = read_config_file(opt.value)
                 extra, _ = sections_to_argv(secs)
             except CmdxlateError as e:
                 raise CmdxlateError(f"-readconfig {opt.value}: {e.message}",
-                                    option_index=opt.index) from None
+                                    option_index=opt.index,
+                                    hint=_relative_hint(opt.value, args_dir)) from None
             argv += extra
         else:
             argv += opt.args()
     return parse_argv(argv, cl.binary, cl.env)
+
+
+def _relative_hint(path: str, args_dir: str | None) -> str | None:
+    import os
+
+    if not args_dir or os.path.isabs(path) or os.path.exists(path):
+        return None
+    beside = os.path.join(args_dir, path)
+    if not os.path.exists(beside):
+        return None
+    return (f"a relative -readconfig path is read from the current folder, as QEMU reads it; "
+            f"{beside} exists: run from {args_dir}, or write the path in full")

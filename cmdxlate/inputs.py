@@ -24,7 +24,8 @@ def command_from_argv(argv: list[str]) -> CommandLine:
 
 
 def load_command(args: list[str] | None, from_file: str | None) -> tuple[CommandLine, str | None]:
-    """The command line, and the folder relative -readconfig paths resolve from."""
+    """The command line, and the folder of the file it came from (for hints only:
+    relative -readconfig paths are read from the current folder, as QEMU does)."""
     if from_file is not None:
         if args:
             raise CmdxlateError("give the QEMU command line either after -- or with --from-file")

@@ -203,9 +203,11 @@ def test_writer_refuses_what_qemu_cannot_read() -> None:
             format_config([ConfigSection("device", "d0", [("romfile", value)])])
 
 
-def test_expand_readconfig_inline(tmp_path: Path) -> None:
+def test_expand_readconfig_inline(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A relative path is read from the current folder, as QEMU reads it (issue 15)."""
     (tmp_path / "a.cfg").write_text('[smp-opts]\n  cpus = "2"\n  maxcpus = "4"\n')
-    cl = expand_readconfig(parse_argv(["-M", "pc", "-readconfig", "a.cfg"]), str(tmp_path))
+    monkeypatch.chdir(tmp_path)
+    cl = expand_readconfig(parse_argv(["-M", "pc", "-readconfig", "a.cfg"]), "/elsewhere")
     assert resolve(cl).smp.maxcpus == 4
 
 
