@@ -26,19 +26,35 @@ _OCTAL = re.compile(r"\\[0-3][0-7][0-7]")
 
 
 def split(text: str) -> list[str]:
-    """Split like a POSIX shell would, without any expansion."""
+    """Split like a POSIX shell would, without any expansion (all commands' words)."""
+    return [w for _, words in split_commands(text) for w in words]
+
+
+def split_commands(text: str) -> list[tuple[int, list[str]]]:
+    """Each command's first line number and words.
+
+    As in a shell, a newline that is not escaped, quoted or inside a comment
+    ends a command; blank and comment lines hold none.
+    """
+    commands: list[tuple[int, list[str]]] = []
     words: list[str] = []
     buf: list[str] = []
     in_word = False
+    start = 0  # where the current command's first word starts
     i = 0
     n = len(text)
     while i < n:
         ch = text[i]
+        if not in_word and not words:
+            start = i
         if ch in " \t\n":
             if in_word:
                 words.append("".join(buf))
                 buf = []
                 in_word = False
+            if ch == "\n" and words:
+                commands.append((text.count("\n", 0, start) + 1, words))
+                words = []
             i += 1
         elif ch == "\\":
             if i + 1 >= n:
@@ -97,7 +113,9 @@ def split(text: str) -> list[str]:
             i += 1
     if in_word:
         words.append("".join(buf))
-    return words
+    if words:
+        commands.append((text.count("\n", 0, start) + 1, words))
+    return commands
 
 
 def _printf_escapes(text: str, i: int) -> tuple[str, int]:
@@ -166,9 +184,18 @@ def split_command(words: list[str]) -> ShellCommand:
 
 
 def parse_command_text(text: str) -> ShellCommand:
+    """The one command in ``text``; a second one (a line not continued with `` \\``
+    before it) is refused, since a shell would run it as a command of its own."""
     if "\0" in text:
         raise CmdxlateError("input contains a NUL byte")
-    return split_command(split(text))
+    commands = split_commands(text)
+    if len(commands) > 1:
+        line, words = commands[1]
+        raise CmdxlateError(
+            f"line {line}: a second command ('{words[0][:40]}'): the line before it does not "
+            "end with ' \\', so a shell would run the two separately; give one QEMU "
+            "command line per file")
+    return split_command(commands[0][1] if commands else [])
 
 
 def read_command_file(path: str) -> ShellCommand:
