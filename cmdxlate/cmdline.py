@@ -70,7 +70,7 @@ class Option:
                 )
             self._json = obj
             return
-        dialect, implied = optdb.OPTION_SYNTAX.get(self.name, ("qemuopts", None))
+        dialect, implied = optdb.OPTION_SYNTAX.get(self.name, optdb.VALUE_DIALECT)
         try:
             if dialect == "keyval":
                 self._opts = parse_keyval(self.value, implied)
