@@ -8,9 +8,9 @@ Two rules, one per kind of output:
   as surrogates) is written as an escape: ESC as ``\\x1b``, a newline as
   ``\\n``, U+202E as ``\\u202e``, the byte 0xff as ``\\xff``.
 * ``printf_word`` is for ``--format shell``: such characters become
-  ``"$(printf '\\033')"``, octal escapes that every POSIX shell (dash, bash,
-  busybox sh) turns back into the same bytes, and that show on screen as
-  exactly the text the shell reads.  ``$'...'`` would be shorter but dash
+  ``"$(printf '\\033')"``, octal escapes that POSIX shells (dash, bash) turn
+  back into the same bytes, and that show on screen as exactly the text the
+  shell reads.  ``$'...'`` would be shorter but dash
   does not know it.
 """
 
