@@ -45,7 +45,8 @@ _EXPORTS = {
     "OracleError": ("cmdxlate.error", "OracleError"),
 }
 
-__all__ = sorted(_EXPORTS) + ["__version__"]
+__all__ = ["Catalog", "CmdxlateError", "CommandLine", "InputError", "OracleError", "QemuRefusal",
+           "Topology", "__version__", "convert", "parse", "resolve"]
 
 
 def __getattr__(name: str) -> Any:
