@@ -17,9 +17,9 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from cmdxlate.syntax.cfgscan import NAME_BYTES, PIECE_BYTES, VALUE_BYTES, qemu_reads, show
 from cmdxlate.error import CmdxlateError, InputError
 from cmdxlate.files import read_text_limited, write_atomic
+from cmdxlate.syntax.cfgscan import NAME_BYTES, PIECE_BYTES, VALUE_BYTES, qemu_reads, show
 
 __all__ = ["ConfigFileError", "ConfigSection", "check_writable", "format_config", "parse_config",
            "read_config_file", "write_atomic", "write_config_atomic"]
