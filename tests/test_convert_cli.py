@@ -227,7 +227,7 @@ def test_version_and_help_examples() -> None:
     res = runner.invoke(app, ["--version"])
     assert res.exit_code == 0 and res.stdout.startswith("cmdxlate ")
     for cmd in ("parse", "slots", "convert", "writeconfig", "readconfig", "verify", "probe",
-                "explain", "batch"):
+                "explain", "batch", "plan"):
         res = runner.invoke(app, [cmd, "--help"])
         assert res.exit_code == 0, cmd
         assert "Example" in res.stdout, cmd
