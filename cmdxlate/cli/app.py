@@ -238,7 +238,7 @@ def parse(args: list[str] = QemuArgs,
 @app.command(epilog=(
     "Examples:\n\n  cmdxlate slots -- -machine q35 -smp 2,maxcpus=4\n\n"
     "  cmdxlate slots --format json --target 7.2 -- -M pc-i440fx-6.1 -smp 4\n\n"
-    "  cmdxlate slots --qmp /run/vm1.qmp -- -machine q35 -smp 2,maxcpus=4"))
+    "  cmdxlate slots --qmp /run/vm1.qmp -- -machine q35 -smp 2,maxcpus=8"))
 def slots(args: list[str] = QemuArgs,
           fmt: TextJson = typer.Option(TextJson.text, "--format"),
           target: str = TargetOpt, arch: str = ArchOpt, from_file: str = FromFile,
@@ -270,7 +270,7 @@ def slots(args: list[str] = QemuArgs,
 
 @app.command(epilog=(
     "Examples:\n\n  cmdxlate convert -- -machine q35 -smp 4,maxcpus=8\n\n"
-    "  cmdxlate convert --format json --from-file guest.args -o guest-explicit.args\n\n"
+    "\b\n  cmdxlate convert --format json --from-file guest.args -o guest-explicit.args\n\n"
     "  cmdxlate convert --qmp /run/vm1.qmp -- -machine q35 -smp 2,maxcpus=8\n\n"
     "With --qmp it prints the migration destination line of the running VM: the line "
     "with every CPU plugged now (hot-plugged ones as -device, in the order the VM "
@@ -359,7 +359,7 @@ def readconfig(path: str = typer.Argument(..., metavar="FILE", help="A QEMU -rea
 
 
 @app.command(epilog=(
-    "Examples:\n\n  cmdxlate explain -- -machine q35 -smp 8,sockets=2 -m 1G "
+    "Examples:\n\n\b\n  cmdxlate explain -- -machine q35 -smp 8,sockets=2 -m 1G "
     "-object memory-backend-ram,id=m0,size=512M -object memory-backend-ram,id=m1,size=512M "
     "-numa node,memdev=m0 -numa node,memdev=m1\n\n"
     "  cmdxlate explain --qmp /run/vm1.qmp -- -machine q35 -smp 2,maxcpus=8"))

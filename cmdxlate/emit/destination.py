@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 from cmdxlate.emit.convert import _used_ids, device_id
 from cmdxlate.resolve.live import LiveState, LiveUnit
+from cmdxlate.resolve.topology import PROP_ORDER
 from cmdxlate.syntax.argv import CommandLine
 from cmdxlate.syntax.optstring import render_pairs
 
@@ -51,7 +52,10 @@ def destination(cl: CommandLine, state: LiveState) -> Destination:
             warnings.append(f"the CPU hot-plugged at {where} has no id ({unit.qom_path}); the "
                             f"destination line names it {dev_id}")
         assert vm.slots is not None
-        added.append(_device(unit, dev_id, vm.slots[unit.slot.index].props, as_json))
+        props = vm.slots[unit.slot.index].props
+        ordered = {k: props[k] for k in PROP_ORDER if k in props}
+        ordered.update(props)
+        added.append(_device(unit, dev_id, ordered, as_json))
     dropped = {d.option.index for d in state.dropped}
     cpu_options = [d.option.index for d in state.line_devices]
     smp = [o.index for o in cl.options if o.name == "smp"]
