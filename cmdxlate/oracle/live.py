@@ -45,8 +45,8 @@ UNATTACHED = "/machine/unattached/"
 PERIPHERAL = "/machine/peripheral/"
 PERIPHERAL_ANON = "/machine/peripheral-anon/"
 _SUN_PATH_MAX = 107  # bytes in sockaddr_un.sun_path, less the final NUL
-_HINT_SOCKET = ("start QEMU with -qmp unix:PATH,server=on,wait=off (a second -qmp socket "
-                "for cmdxlate keeps the first free for your management software)")
+_HINT_SOCKET = ("QEMU takes several -qmp unix:PATH,server=on,wait=off options: give cmdxlate "
+                "one of its own")
 
 T = TypeVar("T")
 
@@ -75,8 +75,13 @@ class LiveSlot:
     qom_path: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
+        """The entry as ``cmdxlate slots`` prints one (props in QEMU's declaration order)."""
+        from cmdxlate.resolve.topology import PROP_ORDER
+
+        props = {k: self.props[k] for k in PROP_ORDER if k in self.props}
+        props.update(self.props)
         out: dict[str, Any] = {"type": self.type, "vcpus-count": self.vcpus_count,
-                               "props": self.props, "plugged": self.qom_path is not None}
+                               "props": props, "plugged": self.qom_path is not None}
         if self.qom_path is not None:
             out["qom-path"] = self.qom_path
         return out
@@ -182,9 +187,9 @@ class _Reader:
         except asyncio.TimeoutError:
             raise OracleTimeout(f"{self.path}: {doing} within {self.timeout:g} s",
                                 hint=None if "greeting" not in doing else (
-                                    "QEMU is stopped or hung, another client holds this QMP "
-                                    "socket (QEMU serves one client per socket), or it is not "
-                                    "a QMP socket; " + _HINT_SOCKET)) from None
+                                    "QEMU is stopped or hung, another client holds this socket "
+                                    "(QEMU serves one client per QMP socket), or it is not QMP; "
+                                    + _HINT_SOCKET)) from None
 
     async def connect(self) -> None:
         from qemu.qmp import ConnectError
