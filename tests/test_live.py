@@ -343,6 +343,29 @@ def test_destination_keeps_the_lines_own_cpus_and_leaves_out_unplugged_ones(
     assert_same_cpus(src, dst)
 
 
+@pytest.mark.qemu
+def test_destination_after_json_cpu_devices(start: Callable[..., Vm]) -> None:
+    """QEMU creates JSON -devices after option-string ones: hot-plugged CPUs are then
+    written as JSON too, after the line's, so they are still created last."""
+    arch, base = BOARDS["q35numa"]
+    args = [*base, "-device", json.dumps({"driver": "qemu64-x86_64-cpu", "id": "j1",
+                                          "socket-id": 1, "core-id": 1, "thread-id": 1}),
+            "-device", "qemu64-x86_64-cpu,socket-id=0,core-id=1,thread-id=1"]
+    src = start("10.0", arch, args)
+    ids = hotplug_out_of_order(src)
+    res = cli("convert", "--format", "json", "--qmp", src.ro, "--", *args)
+    assert res.exit_code == 0, res.output
+    dest = json.loads(res.stdout)
+    assert dest[:len(args)] == args
+    added = [json.loads(dest[i + 1]) for i in range(len(args), len(dest), 2)]
+    assert len(added) == len(ids)
+    for dev_id, d in zip(ids, added, strict=True):  # creation order, the VM's ids
+        assert d["id"] == dev_id if dev_id else d["id"].startswith("vcpu")
+    assert all(d["driver"] == "qemu64-x86_64-cpu" and "node-id" in d for d in added)
+    dst = start("10.0", arch, dest)
+    assert_same_cpus(src, dst, anonymous=ids.count(None))
+
+
 MIGRATIONS = [("q35numa", "10.0"), ("loongarch", "10.0"), ("pseries", "10.0"),
               ("q35numa", "11.1")]
 
@@ -523,6 +546,16 @@ def test_plan_cpus_out_of_range(args: list[str], cpus: str, message: str) -> Non
     assert res.exit_code == 2 and json.loads(res.stdout)["error"] == message
 
 
+def test_plan_leaves_out_device_properties_it_cannot_type() -> None:
+    args = ["-M", "q35", "-smp", "1,maxcpus=4",
+            "-device", "qemu64-x86_64-cpu,id=c1,socket-id=0,core-id=1,thread-id=0,pmu=off"]
+    res = cli("plan", "--format", "json", "--target", "10.0", "--", *args)
+    assert res.exit_code == 0, res.output
+    assert json.loads(res.stdout)["qmp"][0]["arguments"] == {
+        "driver": "qemu64-x86_64-cpu", "id": "c1", "socket-id": 0, "core-id": 1, "thread-id": 0}
+    assert "device_add c1 leaves out pmu (add them by hand)" in res.stderr
+
+
 def test_plan_text_and_unchanged_line() -> None:
     args = ["-name", "g", "-M", "q35", "-smp", "4,maxcpus=8", "-cpu", "max"]
     res = cli("plan", "--target", "10.0", "--", *args)
@@ -571,10 +604,34 @@ def test_help_examples_work(start: Callable[..., Vm]) -> None:
 
 # ---------------------------------------------------------------- bad peers
 
+_GREETING = b'{"QMP": {"version": {"qemu": {"micro": 2, "minor": 0, "major": 10}, ' \
+    b'"package": ""}, "capabilities": []}}\n'
+
+
+def _qmp_peer(conn: socket.socket, behaviour: str) -> None:
+    """Greet and negotiate like QEMU, then go mute, or answer everything with 42."""
+    conn.settimeout(30)
+    conn.sendall(_GREETING)
+    decoder, buf = json.JSONDecoder(), ""
+    while chunk := conn.recv(4096):
+        buf += chunk.decode()
+        while buf.strip():
+            try:
+                msg, end = decoder.raw_decode(buf.lstrip())
+            except ValueError:
+                break  # QMP clients need not end a command with a newline: wait for more
+            buf = buf.lstrip()[end:]
+            if msg["execute"] != "qmp_capabilities" and behaviour == "mute":
+                return
+            answer = {} if msg["execute"] == "qmp_capabilities" else 42
+            reply = {"return": answer, **({"id": msg["id"]} if "id" in msg else {})}
+            conn.sendall(json.dumps(reply).encode() + b"\n")
+
+
 @contextlib.contextmanager
 def fake_server(path: str, behaviour: str) -> Iterator[None]:
     """A UNIX socket server that is not QEMU: it sends garbage, JSON without QMP, closes,
-    or says nothing (accepting or not)."""
+    says nothing (accepting or not), or speaks QMP and then goes mute or talks nonsense."""
     srv = socket.socket(socket.AF_UNIX)
     srv.bind(path)
     srv.listen(1)
@@ -598,6 +655,8 @@ def fake_server(path: str, behaviour: str) -> Iterator[None]:
                 conn.sendall(b'{"jsonrpc": "2.0", "method": "hello"}\n')
             elif behaviour == "close":
                 conn.close()
+            elif behaviour in ("mute", "liar"):
+                threading.Thread(target=_qmp_peer, args=(conn, behaviour), daemon=True).start()
 
     thread = threading.Thread(target=serve, daemon=True)
     thread.start()
@@ -633,6 +692,8 @@ def bad_peer(path: str, out: str, timeout: float = 1.0) -> Any:
     ("close", "the peer closed the connection before a QMP greeting"),
     ("silent", "no QMP greeting within 1 s"),
     ("noaccept", "no QMP greeting within 1 s"),
+    ("mute", "QEMU did not answer query-version within 1 s"),
+    ("liar", "unexpected answer to query-version (TypeError"),
 ])
 def test_a_socket_that_is_not_qmp(behaviour: str, message: str) -> None:
     d = tempfile.mkdtemp(prefix="lvbad-")
@@ -666,7 +727,21 @@ def test_busy_stopped_and_exited_qemu(start: Callable[..., Vm]) -> None:
     res = bad_peer(vm.ro, out)
     assert "no QMP greeting within 1 s" in res.stderr
     assert "another client holds this socket" in res.stderr
-    other.close()
+    # and with the listen backlog full as well, QEMU refuses at once
+    waiting = []
+    for _ in range(8):
+        extra = socket.socket(socket.AF_UNIX)
+        extra.settimeout(1)
+        try:
+            extra.connect(vm.ro)
+        except OSError:
+            extra.close()
+            break
+        waiting.append(extra)
+    assert "another client holds this QMP socket and others are already waiting" in (
+        bad_peer(vm.ro, out).stderr)
+    for extra in [other, *waiting]:
+        extra.close()
     time.sleep(0.2)
     assert cli("convert", "--qmp", vm.ro, "--", *args).exit_code == 0
     # QEMU stopped (SIGSTOP): the kernel takes the connection, nobody answers
