@@ -32,7 +32,8 @@ from cmdxlate.catalog import Catalog
 from cmdxlate.cli.app import app
 
 runner = CliRunner()
-ROOTS = {"10.0": "", "11.1": "/opt/cmdxlate-qemu-11.1"}
+ROOTS = {"10.0": "", "11.1": "/opt/cmdxlate-qemu-11.1", "7.2": ""}
+PREFIX72 = "/opt/cmdxlate-qemu-7.2"  # an unpacked prefix, x86 only
 ANON = "/machine/peripheral-anon/"
 NUMA2 = ["-m", "512M", "-object", "memory-backend-ram,id=m0,size=256M",
          "-object", "memory-backend-ram,id=m1,size=256M",
@@ -65,13 +66,19 @@ class Vm:
     def __init__(self, release: str, arch: str, args: list[str], incoming: bool = False) -> None:
         self.root = ROOTS[release]
         exe = f"/usr/bin/qemu-system-{arch}"
+        env = None
+        extra: list[str] = []
+        if release == "7.2":
+            exe = PREFIX72 + exe
+            env = dict(os.environ, QEMU_MODULE_DIR=f"{PREFIX72}/usr/lib/x86_64-linux-gnu/qemu")
+            extra = ["-L", "/usr/share/seabios", "-L", f"{PREFIX72}/usr/share/qemu"]
         if not os.path.exists(self.root + exe):
             raise FileNotFoundError(self.root + exe)
         self.dir = tempfile.mkdtemp(prefix="lv-", dir=self.root + "/tmp")
         self.inner = self.dir[len(self.root):]
         self.mgmt, self.ro = f"{self.dir}/m.sock", f"{self.dir}/r.sock"
         self.migration = f"unix:{self.inner}/mig.sock"
-        argv = [exe, "-S", "-display", "none", "-nodefaults", "-accel", "tcg",
+        argv = [exe, *extra, "-S", "-display", "none", "-nodefaults", "-accel", "tcg",
                 "-qmp", f"unix:{self.inner}/m.sock,server=on,wait=off",
                 "-qmp", f"unix:{self.inner}/r.sock,server=on,wait=off", *args]
         if incoming:
@@ -79,7 +86,7 @@ class Vm:
         if self.root:
             argv = ["chroot", self.root, *argv]
         self.err = open(f"{self.dir}/stderr", "w+")  # noqa: SIM115 - closed in kill()
-        self.proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL,
+        self.proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, env=env,
                                      stdout=subprocess.DEVNULL, stderr=self.err)
         self.events: list[dict[str, Any]] = []
         deadline = time.monotonic() + 60
@@ -274,7 +281,8 @@ def assert_same_shape(ref: Vm, vm: Vm) -> None:
 # ---------------------------------------------------------------- the destination line
 
 DESTINATIONS = [("q35numa", "10.0"), ("pcthreads", "10.0"), ("pseries", "10.0"),
-                ("s390x", "10.0"), ("loongarch", "10.0"), ("q35numa", "11.1")]
+                ("s390x", "10.0"), ("loongarch", "10.0"), ("q35numa", "11.1"),
+                ("q35numa", "7.2")]
 
 
 @pytest.mark.qemu
@@ -367,7 +375,7 @@ def test_destination_after_json_cpu_devices(start: Callable[..., Vm]) -> None:
 
 
 MIGRATIONS = [("q35numa", "10.0"), ("loongarch", "10.0"), ("pseries", "10.0"),
-              ("q35numa", "11.1")]
+              ("q35numa", "11.1"), ("q35numa", "7.2")]
 
 
 @pytest.mark.qemu
@@ -493,7 +501,7 @@ PLANS: dict[str, tuple[str, list[str], int, list[str]]] = {
                                   *NUMA2], 6,
                   ["-M", "virt", "-smp", "6,maxcpus=8,sockets=2,cores=2,threads=2", *NUMA2]),
 }
-PLAN_CASES = [(name, "10.0") for name in PLANS] + [("q35mixed", "11.1")]
+PLAN_CASES = [(name, "10.0") for name in PLANS] + [("q35mixed", "11.1"), ("q35mixed", "7.2")]
 
 
 def run_plan(vm: Vm, commands: list[dict[str, Any]]) -> None:
