@@ -2,7 +2,7 @@
 
 Only the commands in ``READ_ONLY`` are ever sent (plus the handshake's
 ``qmp_capabilities``); none of them changes the VM, emits an event or moves it
-out of its run state (measured on QEMU 10.0.2 and 11.1.3, FINDINGS.md section 4).
+out of its run state (measured on QEMU 10.0.2 and 11.1.3).
 
 qemu.qmp's async client is used under ``asyncio.wait_for``: the legacy sync
 client has no timeout and blocks forever on a silent peer. A busy QMP socket
@@ -180,16 +180,13 @@ class _Reader:
         self.client = QMPClient("cmdxlate")
         self.deadline = 0.0
 
-    async def _within(self, what: Awaitable[T], doing: str) -> T:
+    async def _within(self, what: Awaitable[T], doing: str, hint: str | None = None) -> T:
         left = self.deadline - asyncio.get_running_loop().time()
         try:
             return await asyncio.wait_for(what, max(left, 0.001))
         except asyncio.TimeoutError:
             raise OracleTimeout(f"{self.path}: {doing} within {self.timeout:g} s",
-                                hint=None if "greeting" not in doing else (
-                                    "QEMU is stopped or hung, another client holds this socket "
-                                    "(QEMU serves one client per QMP socket), or it is not QMP; "
-                                    + _HINT_SOCKET)) from None
+                                hint=hint) from None
 
     async def connect(self) -> None:
         from qemu.qmp import ConnectError
@@ -202,7 +199,9 @@ class _Reader:
             dirfd = os.open(os.path.dirname(address) or ".", os.O_PATH)
             address = f"/proc/self/fd/{dirfd}/{os.path.basename(address)}"
         try:
-            await self._within(self.client.connect(address), "no QMP greeting")
+            await self._within(self.client.connect(address), "no QMP greeting", hint=(
+                "QEMU is stopped or hung, another client holds this socket (QEMU serves one "
+                "client per QMP socket), or it is not QMP; " + _HINT_SOCKET))
         except ConnectError as e:
             raise _connect_message(self.path, e.exc) from None
         finally:
@@ -262,11 +261,17 @@ async def _read(path: str, timeout: float) -> LiveVm:
             numa_text, _ = await r.optional("human-monitor-command",
                                             {"command-line": "info numa"})
         vm = _build(path, version, target, mtype, smp, hp, hp_error, cpus, numa_text)
+        # The type of each CPU -smp did not create (s390x and loongarch take other models
+        # than the machine's); QEMU 10.1+ names it in query-cpus-fast, except a core's.
+        named = {c.get("qom-path"): c.get("qom-type") for c in cpus if isinstance(c, dict)}
         for slot in vm.slots or ():
             p = slot.qom_path
-            if p is not None and not p.startswith(UNATTACHED):
+            if p is None or p.startswith(UNATTACHED):
+                continue
+            t = named.get(p)
+            if not isinstance(t, str):
                 t, _ = await r.optional("qom-get", {"path": p, "property": "type"})
-                vm.unit_types[p] = t if isinstance(t, str) else slot.type
+            vm.unit_types[p] = t if isinstance(t, str) else slot.type
         return vm
     finally:
         await r.close()

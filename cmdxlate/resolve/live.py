@@ -6,7 +6,7 @@ type, the -smp values, every CPU slot (type, vCPUs, props with node-id), the
 NUMA nodes and their sizes, which slots the -smp boot CPUs fill and the
 cpu-index of every present CPU. A slot the VM has plugged beyond the line is a
 hot-plugged CPU, not a difference; QEMU cannot tell an extra CPU on a migration
-destination (FINDINGS.md section 2.1), so the destination must come from here.
+destination (migration completes), so the destination must come from here.
 """
 
 from __future__ import annotations
@@ -131,19 +131,19 @@ def differences(topo: Topology, vm: LiveVm) -> list[str]:
         if vm.numa != predicted:
             out.append(f"NUMA nodes: the VM has {_nodes(vm.numa)}, the line gives "
                        f"{_nodes(predicted)}")
-    if vm.slots is None or not m.hotpluggable_cpus:
-        if (vm.slots is None) != (not m.hotpluggable_cpus):
-            out.append("CPU hotplug: " + (
-                f"the VM answers query-hotpluggable-cpus with '{vm.slots_error}'"
-                if vm.slots is None else "the VM has CPU slots")
-                + f", cmdxlate's {m.name} " + ("has CPU slots" if m.hotpluggable_cpus
-                                               else "has none"))
-        elif [c.cpu_index for c in vm.cpus] != [c["cpu-index"] for c in topo.present_cpus()]:
-            out.append(f"present CPUs: the VM has cpu-index "
-                       f"{[c.cpu_index for c in vm.cpus]}, the line gives "
-                       f"{[c['cpu-index'] for c in topo.present_cpus()]}")
-        return out
-    return out + _slot_differences(topo, vm, vm.slots)
+    if vm.slots is not None and m.hotpluggable_cpus:
+        return out + _slot_differences(topo, vm, vm.slots)
+    if vm.slots is not None:
+        out.append(f"CPU hotplug: the VM has CPU slots, cmdxlate's {m.name} has none")
+    elif m.hotpluggable_cpus:
+        out.append(f"CPU hotplug: the VM answers query-hotpluggable-cpus with "
+                   f"'{vm.slots_error}', cmdxlate's {m.name} has CPU slots")
+    else:  # no hotplug on either side: the present CPUs are the line's
+        got = [c.cpu_index for c in vm.cpus]
+        want = [c["cpu-index"] for c in topo.present_cpus()]
+        if got != want:
+            out.append(f"present CPUs: the VM has cpu-index {got}, the line gives {want}")
+    return out
 
 
 def _slot_differences(topo: Topology, vm: LiveVm, live: list[LiveSlot]) -> list[str]:
