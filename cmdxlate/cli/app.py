@@ -439,8 +439,8 @@ def plan(args: list[str] = QemuArgs,
          fmt: PlanFormat = typer.Option(PlanFormat.text, "--format"),
          target: str = TargetOpt, arch: str = ArchOpt, from_file: str = FromFile,
          machines: str = MachinesOpt) -> None:
-    """Plan the hotplug route to the line's CPUs: start QEMU with one CPU (one core on
-    pseries), then device_add the others over QMP, in the order QEMU created them."""
+    """Plan the hotplug route to the line's CPUs: start QEMU paused with one CPU (one core
+    on pseries), device_add the others over QMP in the order QEMU creates them, then cont."""
     from cmdxlate.cli.live import plan_command
 
     s = Session(fmt.value)

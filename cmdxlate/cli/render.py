@@ -73,15 +73,17 @@ def slots_table(machine: str, answer: list[dict[str, Any]], live: str | None = N
 
 def plan_view(plan: Plan, line: str) -> None:
     """The plan for a person: the line to start, then each command in order."""
-    out = [f"1. start QEMU paused (-S) with {plan.boot_cpus} boot CPU"
-           f"{'s' if plan.boot_cpus > 1 else ''}:", line.rstrip("\n"),
-           f"2. then send over QMP, in this order ({len(plan.commands)} command"
+    out = [f"2. then send over QMP, in this order ({len(plan.commands)} command"
            f"{'' if len(plan.commands) == 1 else 's'}):"]
     for n, c in enumerate(plan.commands, 1):
         args = c["arguments"]
-        out.append(f"   {n}. device_add " + " ".join(f"{k}={v}" for k, v in args.items()))
+        out.append(visible(f"   {n}. device_add "
+                           + " ".join(f"{k}={v}" for k, v in args.items())))
     out.append(f"the VM then has {plan.cpus} present CPUs; 'cont' starts the guest")
-    sys.stdout.write("\n".join(visible(x) if "\n" not in x else x for x in out) + "\n")
+    # ``line`` is shell output already: quoted, control characters written as escapes
+    sys.stdout.write(f"1. start QEMU paused (-S) with {plan.boot_cpus} boot CPU"
+                     f"{'s' if plan.boot_cpus > 1 else ''}:\n{line.rstrip()}\n"
+                     + "\n".join(out) + "\n")
 
 
 def explain_tree(topo: Topology) -> None:
