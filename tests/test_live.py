@@ -429,6 +429,20 @@ def test_a_vm_that_is_not_the_line_is_refused(start: Callable[..., Vm]) -> None:
     assert res.exit_code == 0, res.output
 
 
+def test_a_vm_of_a_release_no_catalog_models() -> None:
+    d = tempfile.mkdtemp(prefix="lvold-")
+    try:
+        path = f"{d}/s.sock"
+        with fake_server(path, "old"):
+            res = cli("convert", "--qmp", path, "--", "-M", "q35")
+        assert res.exit_code == 2, res.output
+        assert res.stderr.startswith(f"cmdxlate: error: the VM at {path} runs QEMU 4.2.1, a "
+                                     "release cmdxlate does not model (it models ")
+        assert "--machines m.json" in res.stderr
+    finally:
+        shutil.rmtree(d)
+
+
 @pytest.mark.qemu
 def test_a_release_cmdxlate_does_not_model(start: Callable[..., Vm],
                                            machines_for: Callable[..., list[str]]) -> None:
@@ -616,8 +630,13 @@ _GREETING = b'{"QMP": {"version": {"qemu": {"micro": 2, "minor": 0, "major": 10}
     b'"package": ""}, "capabilities": []}}\n'
 
 
+_OLD_QEMU = {"query-version": {"qemu": {"major": 4, "minor": 2, "micro": 1}, "package": ""},
+             "qom-get": "pc-q35-4.2-machine", "query-cpus-fast": []}
+
+
 def _qmp_peer(conn: socket.socket, behaviour: str) -> None:
-    """Greet and negotiate like QEMU, then go mute, or answer everything with 42."""
+    """Greet and negotiate like QEMU, then go mute, answer everything with 42, or answer
+    like a QEMU 4.2 (a release no catalog models)."""
     conn.settimeout(30)
     conn.sendall(_GREETING)
     decoder, buf = json.JSONDecoder(), ""
@@ -631,8 +650,13 @@ def _qmp_peer(conn: socket.socket, behaviour: str) -> None:
             buf = buf.lstrip()[end:]
             if msg["execute"] != "qmp_capabilities" and behaviour == "mute":
                 return
-            answer = {} if msg["execute"] == "qmp_capabilities" else 42
-            reply = {"return": answer, **({"id": msg["id"]} if "id" in msg else {})}
+            answer: Any = {} if msg["execute"] == "qmp_capabilities" else 42
+            if behaviour == "old":
+                answer = _OLD_QEMU.get(msg["execute"], answer)
+            reply: dict[str, Any] = {"return": answer}
+            if behaviour == "old" and answer == 42:
+                reply = {"error": {"class": "CommandNotFound", "desc": "not in 4.2"}}
+            reply.update({"id": msg["id"]} if "id" in msg else {})
             conn.sendall(json.dumps(reply).encode() + b"\n")
 
 
@@ -663,7 +687,7 @@ def fake_server(path: str, behaviour: str) -> Iterator[None]:
                 conn.sendall(b'{"jsonrpc": "2.0", "method": "hello"}\n')
             elif behaviour == "close":
                 conn.close()
-            elif behaviour in ("mute", "liar"):
+            elif behaviour in ("mute", "liar", "old"):
                 threading.Thread(target=_qmp_peer, args=(conn, behaviour), daemon=True).start()
 
     thread = threading.Thread(target=serve, daemon=True)
