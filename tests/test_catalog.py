@@ -366,3 +366,17 @@ def test_probe_database_of_each_measured_binary_lists_what_it_lists(tmp_path: Pa
         got = set(probed.machine_names(arch, probed.release(release)))
         # Build-only machines with CPU hotplug (xenfv) fit no family cmdxlate models.
         assert want - build_only <= got <= want, path.stem
+
+
+def test_pseries_without_a_cpu_limit_fails_where_qemu_does() -> None:
+    """6.1-8.2 take any -smp; the 4097th CPU's IPI then collides (read:ml, the 9.0 fix)."""
+    line = ["-M", "pseries", "-smp", "1,maxcpus=4097"]
+    with pytest.raises(QemuRefusal) as e:
+        resolve(parse_argv(line), "8.1", "ppc64")
+    assert e.value.message == "IRQ 4096 is not free"
+    with pytest.raises(QemuRefusal) as e:
+        resolve(parse_argv(line), "7.2", "ppc64")  # 7.2.22 has the 4096 limit (7.2.11)
+    assert e.value.message == ("Invalid SMP CPUs 4097. The max CPUs supported by machine "
+                               "'pseries-7.2' is 4096")
+    with pytest.raises(InputError, match="aborts"):
+        resolve(parse_argv(["-M", "pseries", "-smp", "1,maxcpus=100000000"]), "7.1", "ppc64")
