@@ -15,7 +15,7 @@ from cmdxlate.error import QemuRefusal, qemu_located
 
 if TYPE_CHECKING:
     from cmdxlate.model import Device, VmSpec
-    from cmdxlate.resolve.topology import Topology
+    from cmdxlate.resolve.topology import CpuSlot, Topology
 
 
 def creation_order(spec: VmSpec) -> list[Device]:
@@ -52,3 +52,10 @@ def plug_devices(spec: VmSpec, topo: Topology) -> None:
             created += 1
             board.check_cpu(slot, dev)
         topo.device_cpu_options.append(dev.option.index)
+
+
+def line_cpu_devices(spec: VmSpec, topo: Topology) -> list[tuple[Device, CpuSlot]]:
+    """The line's -device CPUs in creation order, each with the slot it took."""
+    devices = [d for d in creation_order(spec) if topo.machine.is_cpu_driver(d.driver)]
+    taken = sorted((s for s in topo.slots if s.plugged and not s.boot), key=lambda s: s.created)
+    return list(zip(devices, taken, strict=True))
