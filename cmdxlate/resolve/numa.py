@@ -255,7 +255,7 @@ def _supported(ctx: NumaContext) -> None:
 
 
 def set_node(n: NodeOptions, state: NumaState, ctx: NumaContext) -> None:
-    """parse_numa_node(): the initiator is read before cpus= from 6.1, after before."""
+    """parse_numa_node(): initiator= is read before cpus= from 6.1, after them up to 6.0."""
     nodeid = n.nodeid if n.nodeid is not None else len(state.nodes)
     if nodeid >= MAX_NODES:
         raise QemuRefusal(f"Max number of NUMA nodes reached: {nodeid}")
