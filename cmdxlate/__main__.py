@@ -6,6 +6,12 @@ import sys
 
 
 def main() -> None:
+    from cmdxlate.signals import run_guarded
+
+    run_guarded(_main)  # SIGINT/SIGTERM/SIGHUP: children killed, one line, exit 128 + n
+
+
+def _main() -> None:
     argv = sys.argv[1:]
     if argv[:1] in (["convert"], ["slots"]):
         from cmdxlate.commands import EXIT_INTERNAL, fast_main

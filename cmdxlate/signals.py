@@ -1,0 +1,123 @@
+"""SIGINT, SIGTERM and SIGHUP end cmdxlate promptly, with one line and 128 + n.
+
+The first signal kills every child at once (:func:`cmdxlate.procs.kill_all_now`)
+and raises :class:`Interrupted` in the main thread, so ``finally`` blocks reap
+children and remove what they wrote; later signals are only remembered, so
+they cannot cut that cleanup short.  Library code may swallow an exception
+raised at an arbitrary point (asyncio turns it into a connection error, a
+fork hook prints "Exception ignored"), so three nets catch what slips
+through: :func:`check` re-raises where the oracle catches broad exceptions,
+:func:`run_guarded` ends with 128 + n whenever a signal arrived, however the
+command ended, and a fallback timer ends the process two seconds after the
+signal if it is somehow still running.  The exit skips interpreter
+finalisation (``os._exit``): nothing half-closed can print a traceback after
+the one line.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import threading
+from collections.abc import Callable
+from types import FrameType
+from typing import NoReturn, TypeVar
+
+HANDLED = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+_NAMES = {signal.SIGINT: "interrupted", signal.SIGTERM: "terminated (SIGTERM)",
+          signal.SIGHUP: "hung up (SIGHUP)"}
+FALLBACK_SECONDS = 2.0
+
+_T = TypeVar("_T")
+
+
+class Interrupted(BaseException):
+    """A handled signal arrived; not an Exception, so no ``except Exception`` eats it."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum
+
+    @property
+    def exit_code(self) -> int:
+        return 128 + self.signum
+
+    @property
+    def message(self) -> str:
+        return f"cmdxlate: {_NAMES.get(signal.Signals(self.signum), 'signal')}"
+
+
+_received: int | None = None
+_installed = False
+
+
+def received() -> int | None:
+    """The signal that arrived, if one did."""
+    return _received
+
+
+def check() -> None:
+    """Raise :class:`Interrupted` again if a signal arrived and its exception was lost."""
+    if _received is not None:
+        raise Interrupted(_received)
+
+
+def _handler(signum: int, frame: FrameType | None) -> None:
+    global _received
+    from cmdxlate.procs import kill_all_now
+
+    kill_all_now()
+    if _received is not None:
+        return  # already on the way out: do not interrupt the cleanup
+    _received = signum
+    timer = threading.Timer(FALLBACK_SECONDS, finish, (Interrupted(signum),))
+    timer.daemon = True
+    timer.start()
+    raise Interrupted(signum)
+
+
+def install() -> None:
+    """Handle SIGINT, SIGTERM and SIGHUP (main thread only); keep ignored ones ignored."""
+    global _installed
+    for sig in HANDLED:
+        try:
+            if signal.getsignal(sig) == signal.SIG_IGN:
+                continue  # nohup, or `cmd &` in a script: what the caller ignores stays ignored
+            signal.signal(sig, _handler)
+            _installed = True
+        except (ValueError, OSError):
+            pass
+
+
+def installed() -> bool:
+    return _installed
+
+
+def finish(e: Interrupted) -> NoReturn:
+    """Kill what is left, print one line, exit 128 + n without finalisation.
+
+    Buffered standard output is dropped, not flushed: a reader that stopped
+    reading must not keep us alive.  Commands that stream (``batch``) flush
+    whole records, so what was delivered ends at a record boundary.
+    """
+    from cmdxlate.procs import kill_all_now, remove_registered_files
+
+    kill_all_now()
+    remove_registered_files()
+    try:
+        os.write(2, (e.message + "\n").encode())
+    except OSError:
+        pass
+    os._exit(e.exit_code)
+
+
+def run_guarded(fn: Callable[[], _T]) -> _T:
+    """Run ``fn`` with the handlers installed; a signal ends the process via :func:`finish`."""
+    install()
+    try:
+        return fn()
+    except Interrupted as e:
+        finish(e)
+    finally:
+        if _received is not None:  # the exception was swallowed somewhere on the way
+            finish(Interrupted(_received))
