@@ -46,9 +46,10 @@ _current_argv: list[str] = []
 
 
 def _fail(err: CmdxlateError, fmt: str = "text") -> NoReturn:
+    code = getattr(err, "exit_code", EXIT_INPUT)  # 4: QEMU itself (cmdxlate.oracle)
     if fmt == "json":
         sys.stdout.write(json.dumps({"error": err.message}) + "\n")
-        raise CommandExit(EXIT_INPUT)
+        raise CommandExit(code)
     msg = _clean(err.message)
     lines = [f"cmdxlate: error: {msg}"]
     idx = err.option_index
@@ -65,7 +66,7 @@ def _fail(err: CmdxlateError, fmt: str = "text") -> NoReturn:
     if err.hint:
         lines.append(f"  hint: {_clean(err.hint)}")
     sys.stderr.write("\n".join(lines) + "\n")
-    raise CommandExit(EXIT_INPUT)
+    raise CommandExit(code)
 
 
 def _machine_db(path: str | None) -> None:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import signal
+import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -54,6 +56,19 @@ def qemu10_for() -> Callable[[str], QemuBinary]:
 
 
 @pytest.fixture(scope="session")
+def qemu_release() -> Callable[[str, str], QemuBinary]:
+    """Any installed release: 5.2 and 11.1 (chroot roots), 7.2 (prefix), 10.0 (system)."""
+    cache: dict[tuple[str, str], QemuBinary] = {}
+
+    def get(arch: str, release: str) -> QemuBinary:
+        if (arch, release) not in cache:
+            cache[arch, release] = _need(arch, release)
+        return cache[arch, release]
+
+    return get
+
+
+@pytest.fixture(scope="session")
 def shared() -> Path:
     if not SHARED.is_dir():
         pytest.fail(f"{SHARED} is missing: tests need ../shared beside the repository")
@@ -68,3 +83,38 @@ def _builtin_machine_database() -> Iterator[None]:
     use_machine_file(None)
     yield
     use_machine_file(None)
+
+
+# Children of a test's cmdxlate subprocess carry this in their environment (QEMU and
+# fake binaries inherit it), so tests find exactly their own processes: never by a
+# machine-wide name match, as other QEMUs may run on this machine.
+MARK = "CMDXLATE_TEST_MARKER"
+
+
+def marked(marker: str) -> list[int]:
+    """PIDs of live processes whose environment carries ``marker``."""
+    needle = f"{MARK}={marker}".encode()
+    pids = []
+    for name in os.listdir("/proc"):
+        if not name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{name}/environ", "rb") as f:
+                env = f.read().split(b"\0")
+        except OSError:
+            continue
+        if needle in env:
+            pids.append(int(name))
+    return pids
+
+
+@pytest.fixture
+def marker() -> Iterator[str]:
+    """A fresh marker; whatever still carries it at the end is killed."""
+    m = uuid.uuid4().hex
+    yield m
+    for pid in marked(m):
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except OSError:
+            pass
