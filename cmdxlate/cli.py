@@ -355,18 +355,21 @@ def verify(
     args: list[str] = typer.Argument(None, help=QEMU_ARGS_HELP, show_default=False,
                                       autocompletion=complete_qemu_args),
     qemu: str = typer.Option(None, "--qemu", metavar="BIN", help="QEMU binary to ask."),
-    target: str = TargetOpt,
+    target: str = typer.Option(None, "--target", "-t", help="QEMU release (7.2, 10.0): picks "
+                               "the binary; with --qemu it must be that binary's release."),
     arch: str = ArchOpt,
     from_file: str = FromFile,
     fmt: TextJson = typer.Option(TextJson.text, "--format"),
-    timeout: float = typer.Option(30.0, "--timeout", help="Seconds to wait for each QEMU."),
+    timeout: float = typer.Option(None, "--timeout", help="Seconds for each QEMU (default: "
+                                  "30, more for lines with many CPUs)."),
     machines: str = MachinesOpt,
 ) -> None:
     """Run real QEMU on the original and the converted line and compare their CPUs.
 
     Only a topology projection of each line runs (machine, accel, cpu, smp, numa,
     memory and CPU devices), paused, so no disk, socket or file of yours is opened.
-    Exit 0 when equal, 1 when different, 2 on error.
+    The release is the binary's own (BIN --version).
+    Exit 0 when equal, 1 when different, 2 on error, 4 when QEMU is missing or failing.
     """
     from cmdxlate.verify import verify_line
 
