@@ -420,8 +420,8 @@ def probe(
 @_exits
 def batch(
     source: str = typer.Argument(..., metavar="IN",
-                                 help="JSON Lines (argv arrays or {\"argv\": [...]}) or a folder "
-                                 "of .args files."),
+                                 help="JSON Lines (argv arrays or {\"argv\": [...]}), - for "
+                                 "standard input, or a folder of .args files."),
     op: Op = typer.Option(Op.convert, "--op"),
     fmt: TextJson = typer.Option(TextJson.json, "--format"),
     output: str = typer.Option(None, "--output", "-o", metavar="FILE"),
@@ -430,14 +430,20 @@ def batch(
     jobs: int = typer.Option(1, "--jobs", "-j", min=1, help="Worker processes."),
     machines: str = MachinesOpt,
 ) -> None:
-    """Run convert, slots or verify over many command lines; one JSON line out per line in."""
+    """Run convert, slots or verify over many command lines; one record out per line in.
+
+    IN is JSON Lines (- for standard input) or a folder of .args files.  Records come
+    out in input order as they are done, each naming its input.  Exit 0 all ok, 1 only
+    verify differences, 2 a line failed, 4 QEMU missing or failing (the batch stops).
+    """
     from cmdxlate.batch import run_batch
 
     _machine_db(machines)
     try:
-        run_batch(source, op.value, output, force, target, jobs, machines)
+        code = run_batch(source, op.value, output, force, target, jobs, machines, fmt.value)
     except CmdxlateError as e:
         _fail(e, fmt.value)
+    raise typer.Exit(code)
 
 
 def run() -> None:
