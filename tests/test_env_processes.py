@@ -439,3 +439,21 @@ def test_verify_1024_cpus_within_the_default_timeout(qemu10_x86: QemuBinary,
                                    seconds=900)
     assert rc == 0, err
     no_survivors(marker)
+
+
+# ---------------------------------------------------------------- F: file inputs
+
+@pytest.mark.qemu
+def test_verify_from_a_file_with_env_lines_and_readconfig(tmp_path: Path, marker: str,
+                                                          qemu10_x86: QemuBinary) -> None:
+    """An .args file with environment lines, the binary and a relative -readconfig."""
+    (tmp_path / "vm.cfg").write_text('[machine]\n  type = "q35"\n'
+                                     '[smp-opts]\n  cpus = "2"\n  maxcpus = "4"\n')
+    (tmp_path / "guest.args").write_text("LC_ALL=C \\\nPATH=/bin \\\n"
+                                         "/usr/bin/qemu-system-x86_64 \\\n"
+                                         "-readconfig vm.cfg \\\n-m 256\n")
+    rc, out, err, _ = run_measured(["verify", "--format", "json", "--qemu", qemu10_x86.path,
+                                    "--from-file", str(tmp_path / "guest.args")], marker)
+    assert rc == 0, err
+    report = json.loads(out)
+    assert report["equal"] is True and "-readconfig" not in report["original"]
