@@ -10,7 +10,8 @@ it becomes ``{"error": ...}``.  A QEMU that is missing stops it (exit 4):
 every later line would fail the same way.
 
 Exit status: 0 all ok; 1 only ``verify`` differences; 2 a line failed;
-4 QEMU missing or failing (see :func:`exit_code`).
+4 QEMU missing or failing (see :func:`exit_code`); 141, silently, when the
+reader of standard output went away (``batch ... | head``): the batch stops.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from typing import IO, Any
 from cmdxlate.errors import CmdxlateError
 
 MAX_LINE_BYTES = 16 * 1024 * 1024
+EXIT_STDOUT_CLOSED = 141  # 128 + SIGPIPE: the reader of standard output went away
 
 # Outcome of one line; the worst decides the exit status.
 OK, DIFFERENT, ERROR, ORACLE, UNAVAILABLE = "ok", "different", "error", "oracle", "unavailable"
@@ -189,7 +191,7 @@ def exit_code(outcomes: dict[str, int]) -> int:
 def run_batch(source: str, op: str, output: str | None, force: bool, target: str,
               jobs: int, machines: str | None = None, fmt: str = "json") -> int:
     """Stream ``source`` through ``op``; returns the exit status."""
-    from cmdxlate.batch_io import Output, Progress, format_record, summary
+    from cmdxlate.batch_io import Output, Progress, StdoutClosed, format_record, summary
     from cmdxlate.machine import parse_target
 
     parse_target(target)
@@ -208,14 +210,17 @@ def run_batch(source: str, op: str, output: str | None, force: bool, target: str
     # A record is flushed at once when lines are slow to compute or to arrive (a pipe):
     # whoever feeds us line by line gets each answer before sending the next line.
     eager = op == "verify" or not (os.path.isfile(source) or os.path.isdir(source))
-    with closing(results), Output(output, force) as out, Progress(op) as progress:
-        for label, result, outcome in results:
-            outcomes[outcome] = outcomes.get(outcome, 0) + 1
-            out.write(format_record(label, result, op, fmt), flush=eager)
-            progress.advance(outcome)
-            if outcome == UNAVAILABLE:
-                stopped = f"{label}: {result['error']}"
-                break
-        out.commit()
+    try:
+        with closing(results), Output(output, force) as out, Progress(op) as progress:
+            for label, result, outcome in results:
+                outcomes[outcome] = outcomes.get(outcome, 0) + 1
+                out.write(format_record(label, result, op, fmt), flush=eager)
+                progress.advance(outcome)
+                if outcome == UNAVAILABLE:
+                    stopped = f"{label}: {result['error']}"
+                    break
+            out.commit()
+    except StdoutClosed:
+        return EXIT_STDOUT_CLOSED  # like a shell's "killed by SIGPIPE", and as quiet
     summary(outcomes, op, stopped)
     return exit_code(outcomes)

@@ -26,6 +26,20 @@ def _clean(text: str) -> str:
     return clean(text)
 
 
+class StdoutClosed(Exception):
+    """The reader of standard output went away (``batch ... | head``)."""
+
+
+def _quiet_stdout() -> None:
+    """Later flushes of the dead pipe (at exit too) go nowhere instead of failing."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError):
+        pass
+
+
 class Output:
     """Records to standard output (flushed in whole records) or to ``-o FILE``."""
 
@@ -68,6 +82,11 @@ class Output:
             if self.tmp is None and (flush or now - self._last_flush > 0.2):
                 self.stream.flush()
                 self._last_flush = now
+        except BrokenPipeError:
+            if self.path is not None:
+                raise CmdxlateError(f"cannot write {self.path}: broken pipe") from None
+            _quiet_stdout()
+            raise StdoutClosed from None
         except OSError as e:
             raise CmdxlateError(f"cannot write {self.path or 'standard output'}: "
                                 f"{e.strerror or e}") from None
@@ -75,7 +94,13 @@ class Output:
     def commit(self) -> None:
         """Everything was written: flush, and put the file in place."""
         try:
-            self.stream.flush()
+            try:
+                self.stream.flush()
+            except BrokenPipeError:
+                if self.path is not None:
+                    raise
+                _quiet_stdout()
+                raise StdoutClosed from None
             if self.tmp is None:
                 return
             assert self.path is not None

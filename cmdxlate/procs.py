@@ -113,9 +113,19 @@ def reap(proc: subprocess.Popen[bytes]) -> None:
         _live.discard(proc)
 
 
+def _snapshot() -> list[subprocess.Popen[bytes]]:
+    # No lock here: a signal handler may run while the main thread holds it.
+    for _ in range(10):
+        try:
+            return list(_live)
+        except RuntimeError:  # another thread changed the set meanwhile
+            continue
+    return []
+
+
 def kill_all_now() -> None:
     """From a signal handler: SIGKILL every live child; reaping is left to the callers."""
-    for proc in list(_live):
+    for proc in _snapshot():
         if proc.returncode is None:
             try:
                 os.killpg(proc.pid, signal.SIGKILL)

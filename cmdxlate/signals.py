@@ -19,6 +19,7 @@ from __future__ import annotations
 import os
 import signal
 import threading
+import time
 from collections.abc import Callable
 from types import FrameType
 from typing import NoReturn, TypeVar
@@ -49,6 +50,7 @@ class Interrupted(BaseException):
 
 _received: int | None = None
 _installed = False
+_finishing = threading.Lock()
 
 
 def received() -> int | None:
@@ -102,6 +104,9 @@ def finish(e: Interrupted) -> NoReturn:
     """
     from cmdxlate.procs import kill_all_now, remove_registered_files
 
+    if not _finishing.acquire(blocking=False):
+        while True:  # the other caller (main thread or fallback timer) is ending the process
+            time.sleep(1)
     kill_all_now()
     remove_registered_files()
     try:

@@ -277,3 +277,18 @@ def test_batch_verify_with_readconfig_and_env_lines(tmp_path: Path, jobs: str,
     res = runner.invoke(app, ["batch", str(src), "--op", "verify", "--jobs", jobs])
     assert res.exit_code == 0, res.output
     assert [r["verify"]["equal"] for r in records(res.stdout)] == [True, True]
+
+
+@pytest.mark.parametrize("jobs", ["1", "2"])
+def test_reader_going_away_stops_the_batch_quietly(tmp_path: Path, jobs: str,
+                                                   marker: str) -> None:
+    """``batch ... | head``: exit 141 (as if killed by SIGPIPE), no message, no workers left."""
+    src = tmp_path / "in.jsonl"
+    src.write_text((json.dumps(["-smp", "2"]) + "\n") * 50_000)
+    proc = start(["batch", str(src), "--op", "slots", "--jobs", jobs], marker)
+    assert proc.stdout is not None and proc.stderr is not None
+    proc.stdout.readline()
+    proc.stdout.close()
+    assert proc.wait(60) == 141
+    assert proc.stderr.read() == b""
+    no_survivors(marker)
