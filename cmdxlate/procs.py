@@ -60,9 +60,14 @@ def set_pdeathsig(sig: int = signal.SIGKILL) -> bool:
 _SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 
 
+_spawner = 0  # the pid that forks, for the child's check below
+
+
 def _child_setup() -> None:  # runs in the child between fork and exec
     if _prctl is not None:
         _prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+        if os.getppid() != _spawner:  # the parent died before the death signal was set
+            os._exit(127)
     signal.pthread_sigmask(signal.SIG_UNBLOCK, _SIGNALS)
 
 
@@ -76,6 +81,8 @@ def spawn(argv: Sequence[str], *, env: Mapping[str, str] | None = None, cwd: str
     inside ``fork``'s own hooks would be lost; they arrive once the child is
     registered, so the handler can kill it.
     """
+    global _spawner
+    _spawner = os.getpid()
     old = signal.pthread_sigmask(signal.SIG_BLOCK, _SIGNALS)
     try:
         proc = subprocess.Popen(list(argv), env=dict(env) if env is not None else None,
