@@ -18,43 +18,49 @@ deadline.
 
 from __future__ import annotations
 
-import ctypes
-import ctypes.util
 import os
-import select
 import signal
-import subprocess
 import threading
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
+if TYPE_CHECKING:
+    import subprocess
+
+# Imported by every command through cmdxlate.signals: only cheap modules at the top;
+# subprocess, select and ctypes load on first use.
 PR_SET_PDEATHSIG = 1
+DEVNULL = -3  # subprocess.DEVNULL
 
 _live: set[subprocess.Popen[bytes]] = set()
 _live_lock = threading.Lock()
+_prctl: Any = None
+_prctl_loaded = False
 
 
-def _load_prctl() -> Callable[..., int] | None:
-    try:
-        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
-        fn = libc.prctl
-    except (OSError, AttributeError):
-        return None
-    fn.argtypes = [ctypes.c_int, ctypes.c_ulong, ctypes.c_ulong, ctypes.c_ulong,
-                   ctypes.c_ulong]
-    fn.restype = ctypes.c_int
-    return fn
+def _load_prctl() -> Any:
+    """libc's prctl, resolved in the parent before any fork: the child only calls it."""
+    global _prctl, _prctl_loaded
+    if not _prctl_loaded:
+        _prctl_loaded = True
+        try:
+            import ctypes
 
-
-# Resolved once, before any fork: the child only calls it.
-_prctl = _load_prctl()
+            fn = ctypes.CDLL(None, use_errno=True).prctl
+            fn.argtypes = [ctypes.c_int, ctypes.c_ulong, ctypes.c_ulong, ctypes.c_ulong,
+                           ctypes.c_ulong]
+            fn.restype = ctypes.c_int
+            _prctl = fn
+        except (OSError, AttributeError, ImportError):
+            _prctl = None
+    return _prctl
 
 
 def set_pdeathsig(sig: int = signal.SIGKILL) -> bool:
     """Ask the kernel to send ``sig`` to this process when its parent thread ends."""
-    if _prctl is None:
-        return False
-    return _prctl(PR_SET_PDEATHSIG, sig, 0, 0, 0) == 0
+    prctl = _load_prctl()
+    return prctl is not None and prctl(PR_SET_PDEATHSIG, sig, 0, 0, 0) == 0
 
 
 _SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
@@ -72,8 +78,8 @@ def _child_setup() -> None:  # runs in the child between fork and exec
 
 
 def spawn(argv: Sequence[str], *, env: Mapping[str, str] | None = None, cwd: str = "/",
-          stdin: int | None = subprocess.DEVNULL, stdout: int | None = subprocess.DEVNULL,
-          stderr: int | None = subprocess.DEVNULL, pass_fds: Sequence[int] = ()
+          stdin: int | None = DEVNULL, stdout: int | None = DEVNULL,
+          stderr: int | None = DEVNULL, pass_fds: Sequence[int] = ()
           ) -> subprocess.Popen[bytes]:
     """Start a child in its own session that dies with us; it is registered until reaped.
 
@@ -81,8 +87,12 @@ def spawn(argv: Sequence[str], *, env: Mapping[str, str] | None = None, cwd: str
     inside ``fork``'s own hooks would be lost; they arrive once the child is
     registered, so the handler can kill it.
     """
+    import subprocess
+
+    assert subprocess.DEVNULL == DEVNULL
     global _spawner
     _spawner = os.getpid()
+    _load_prctl()
     old = signal.pthread_sigmask(signal.SIG_BLOCK, _SIGNALS)
     try:
         proc = subprocess.Popen(list(argv), env=dict(env) if env is not None else None,
@@ -225,6 +235,8 @@ def run_capture(argv: Sequence[str], *, env: Mapping[str, str] | None = None,
     Returns (output, exit status or None if it was cut short, timed out).  The
     child is always gone when this returns.
     """
+    import select
+
     r, w = os.pipe()
     try:
         proc = spawn(argv, env=env, stdout=w, stderr=w)

@@ -3,26 +3,31 @@
 The first signal kills every child at once (:func:`cmdxlate.procs.kill_all_now`)
 and raises :class:`Interrupted` in the main thread, so ``finally`` blocks reap
 children and remove what they wrote; later signals are only remembered, so
-they cannot cut that cleanup short.  Library code may swallow an exception
-raised at an arbitrary point (asyncio turns it into a connection error, a
-fork hook prints "Exception ignored"), so three nets catch what slips
-through: :func:`check` re-raises where the oracle catches broad exceptions,
-:func:`run_guarded` ends with 128 + n whenever a signal arrived, however the
-command ended, and a fallback timer ends the process two seconds after the
-signal if it is somehow still running.  The exit skips interpreter
-finalisation (``os._exit``): nothing half-closed can print a traceback after
-the one line.
+they cannot cut that cleanup short.  A signal that lands inside an import is
+delivered again 20 ms later (an exception there would leave a module half
+initialised).  Library code may still swallow the exception (asyncio turns it
+into a connection error, a weakref callback prints "Exception ignored"), so
+three nets catch what slips through: :func:`check` re-raises where the oracle
+catches broad exceptions, :func:`run_guarded` ends with 128 + n whenever a
+signal arrived, however the command ended, and a fallback timer ends the
+process two seconds after the signal if it is somehow still running.  The
+exit skips interpreter finalisation (``os._exit``): nothing half-closed can
+print a traceback after the one line.  A signal that arrives before
+:func:`install` (during interpreter start-up) has its default effect.
 """
 
 from __future__ import annotations
 
 import os
 import signal
+import sys
 import threading
 import time
 from collections.abc import Callable
 from types import FrameType
-from typing import NoReturn, TypeVar
+from typing import Any, NoReturn, TypeVar
+
+from cmdxlate import procs  # imported now: the handler must not import anything
 
 HANDLED = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 _NAMES = {signal.SIGINT: "interrupted", signal.SIGTERM: "terminated (SIGTERM)",
@@ -49,6 +54,7 @@ class Interrupted(BaseException):
 
 
 _received: int | None = None
+_raised = False
 _installed = False
 _finishing = threading.Lock()
 
@@ -64,23 +70,62 @@ def check() -> None:
         raise Interrupted(_received)
 
 
-def _handler(signum: int, frame: FrameType | None) -> None:
-    global _received
-    from cmdxlate.procs import kill_all_now
+def _in_import(frame: FrameType | None) -> bool:
+    """Is the main thread executing an import?  An exception there leaves a module half
+    initialised, and the next import of it fails with an unrelated ImportError."""
+    while frame is not None:
+        if frame.f_code.co_filename.startswith("<frozen importlib"):
+            return True
+        frame = frame.f_back
+    return False
 
-    kill_all_now()
-    if _received is not None:
-        return  # already on the way out: do not interrupt the cleanup
-    _received = signum
-    timer = threading.Timer(FALLBACK_SECONDS, finish, (Interrupted(signum),))
+
+def _redeliver(signum: int) -> None:
+    main = threading.main_thread().ident
+    assert main is not None
+    timer = threading.Timer(0.02, signal.pthread_kill, (main, signum))
     timer.daemon = True
     timer.start()
-    raise Interrupted(signum)
+
+
+def _handler(signum: int, frame: FrameType | None) -> None:
+    global _received, _raised
+    procs.kill_all_now()
+    if _received is None:
+        _received = signum
+        timer = threading.Timer(FALLBACK_SECONDS, finish, (Interrupted(signum),))
+        timer.daemon = True
+        timer.start()
+    if _raised:
+        return  # already on the way out: do not interrupt the cleanup
+    if _in_import(frame):
+        _redeliver(_received)  # raise once the import is done
+        return
+    _raised = True
+    raise Interrupted(_received)
+
+
+def _quiet_unraisable(previous: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    def hook(unraisable: Any) -> None:
+        if isinstance(unraisable.exc_value, Interrupted):
+            return  # raised inside a finaliser or callback: the nets above end the process
+        previous(unraisable)
+
+    return hook
 
 
 def install() -> None:
-    """Handle SIGINT, SIGTERM and SIGHUP (main thread only); keep ignored ones ignored."""
+    """Handle SIGINT, SIGTERM and SIGHUP (main thread only); keep ignored ones ignored.
+
+    An Interrupted raised where Python cannot propagate it (a weakref callback,
+    a fork hook) is not printed as "Exception ignored"; asyncio's own report of
+    it (the QMP library runs an event loop) is silenced too.
+    """
     global _installed
+    import logging
+
+    sys.unraisablehook = _quiet_unraisable(sys.unraisablehook)
+    logging.getLogger("asyncio").setLevel(logging.CRITICAL)
     for sig in HANDLED:
         try:
             if signal.getsignal(sig) == signal.SIG_IGN:
@@ -102,13 +147,11 @@ def finish(e: Interrupted) -> NoReturn:
     reading must not keep us alive.  Commands that stream (``batch``) flush
     whole records, so what was delivered ends at a record boundary.
     """
-    from cmdxlate.procs import kill_all_now, remove_registered_files
-
     if not _finishing.acquire(blocking=False):
         while True:  # the other caller (main thread or fallback timer) is ending the process
             time.sleep(1)
-    kill_all_now()
-    remove_registered_files()
+    procs.kill_all_now()
+    procs.remove_registered_files()
     try:
         os.write(2, (e.message + "\n").encode())
     except OSError:
