@@ -9,7 +9,9 @@ other tests need are in tests/data/.  Nothing here reads ../shared at import tim
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+import signal
+import uuid
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import NoReturn
 
@@ -73,6 +75,19 @@ def qemu10_for() -> Callable[[str], QemuBinary]:
 
 
 @pytest.fixture(scope="session")
+def qemu_release() -> Callable[[str, str], QemuBinary]:
+    """Any installed release: 5.2 and 11.1 (chroot roots), 7.2 (prefix), 10.0 (system)."""
+    cache: dict[tuple[str, str], QemuBinary] = {}
+
+    def get(arch: str, release: str) -> QemuBinary:
+        if (arch, release) not in cache:
+            cache[arch, release] = _need(arch, release)
+        return cache[arch, release]
+
+    return get
+
+
+@pytest.fixture(scope="session")
 def shared() -> Path:
     """../shared beside the repository (the libvirt corpus, the originals of tests/data)."""
     if not SHARED.is_dir():
@@ -102,3 +117,38 @@ def lookup_machine(name: str | None, arch: str = "x86_64", target: str = "10.0")
 
     catalog = Catalog.builtin()
     return catalog.machine(name, arch, catalog.release(target))
+
+
+# Children of a test's cmdxlate subprocess carry this in their environment (QEMU and
+# fake binaries inherit it), so tests find exactly their own processes: never by a
+# machine-wide name match, as other QEMUs may run on this machine.
+MARK = "CMDXLATE_TEST_MARKER"
+
+
+def marked(marker: str) -> list[int]:
+    """PIDs of live processes whose environment carries ``marker``."""
+    needle = f"{MARK}={marker}".encode()
+    pids = []
+    for name in os.listdir("/proc"):
+        if not name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{name}/environ", "rb") as f:
+                env = f.read().split(b"\0")
+        except OSError:
+            continue
+        if needle in env:
+            pids.append(int(name))
+    return pids
+
+
+@pytest.fixture
+def marker() -> Iterator[str]:
+    """A fresh marker; whatever still carries it at the end is killed."""
+    m = uuid.uuid4().hex
+    yield m
+    for pid in marked(m):
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except OSError:
+            pass

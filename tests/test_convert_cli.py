@@ -297,12 +297,13 @@ def test_batch_jsonl_keeps_order_and_survives_bad_lines(tmp_path: Path) -> None:
                               json.dumps({"argv": ["-smp", "8,sockets=3"]}),
                               json.dumps({"argv": ["-M", "q35"]})]) + "\n")
     res = runner.invoke(app, ["batch", str(src), "--op", "slots"])
-    assert res.exit_code == 0, res.output
+    assert res.exit_code == 2, res.output  # some lines failed; every record is written
     out = [json.loads(line) for line in res.stdout.splitlines()]
-    assert [next(iter(o)) for o in out] == ["slots", "error", "error", "slots"]
+    assert [list(o)[1] for o in out] == ["slots", "error", "error", "slots"]
+    assert [o["input"] for o in out] == [f"{src}:{n}" for n in (1, 2, 3, 4)]
     assert len(out[0]["slots"]) == 4
     res = runner.invoke(app, ["batch", str(src), "--jobs", "2"])
-    assert [next(iter(json.loads(x))) for x in res.stdout.splitlines()] == [
+    assert [list(json.loads(x))[1] for x in res.stdout.splitlines()] == [
         "argv", "error", "error", "argv"]
 
 

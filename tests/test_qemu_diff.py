@@ -288,14 +288,21 @@ def test_probe_database_drives_cli(tmp_path: Path, qemu10_x86: QemuBinary) -> No
 
 
 def test_oracle_timeout_kills_qemu(qemu10_x86: QemuBinary) -> None:
-    import subprocess
+    """The QEMU is found by a marker in its own environment, not by a machine-wide pgrep:
+    other QEMUs may run on this machine."""
+    import dataclasses
+    import uuid
+
+    from conftest import marked
 
     from cmdxlate.error import OracleTimeout
 
+    marker = uuid.uuid4().hex
+    binary = dataclasses.replace(
+        qemu10_x86, env=(*qemu10_x86.env, ("CMDXLATE_TEST_MARKER", marker)))
     with pytest.raises(OracleTimeout):
-        run_topology_query(qemu10_x86, ["-M", "pc"], timeout=0.001)
-    ps = subprocess.run(["pgrep", "-f", "cmdxlate-qemu-"], capture_output=True, text=True)
-    assert ps.stdout.strip() == ""
+        run_topology_query(binary, ["-M", "pc"], timeout=0.001)
+    assert marked(marker) == []
 
 
 def test_find_qemu_versions(qemu10_x86: QemuBinary, qemu72_x86: QemuBinary) -> None:

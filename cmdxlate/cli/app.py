@@ -208,7 +208,8 @@ QmpOpt = typer.Option(None, "--qmp", metavar="SOCKET",
                       help="Read the running QEMU on this QMP UNIX socket (read-only), check it "
                       "against ARGS and answer for the VM as it is now; --target is its release.")
 TimeoutOpt = typer.Option(None, "--timeout", metavar="SECONDS",
-                          help="Seconds to wait for QEMU (default: 30 for verify, 10 for --qmp).")
+                          help="Seconds to wait for QEMU (default: 10 for --qmp; for verify "
+                          "30, more for lines with many CPUs).")
 
 
 # ---------------------------------------------------------------- commands
@@ -402,14 +403,16 @@ def verify(args: list[str] = QemuArgs,
 
     Only a topology projection of each line runs (machine, accel, cpu, smp, numa,
     memory and CPU devices), paused, so no disk, socket or file of yours is opened.
-    Exit 0 when equal, 1 when different, 2 on bad input, 4 when QEMU is missing or fails.
+    The release is the binary's own (BIN --version); --target picks the installed binary
+    of that release. Exit 0 when equal, 1 when different, 2 on bad input, 4 when QEMU is
+    missing or fails.
     """
-    from cmdxlate.oracle.live import valid_timeout
+    from cmdxlate.oracle.timeout import valid_timeout
     from cmdxlate.oracle.verify import verify_line
 
     s = Session(fmt.value)
     try:
-        wait = valid_timeout(timeout, 30.0)
+        wait = None if timeout is None else valid_timeout(timeout, 0)
     except CmdxlateError as e:
         s.fail(e)
     s.catalog(machines)
@@ -481,16 +484,22 @@ def batch(source: str = typer.Argument(..., metavar="IN",
           output: str = OutputOpt, force: bool = ForceOpt, target: str = TargetOpt,
           jobs: int = typer.Option(1, "--jobs", "-j", min=1, max=64, help="Worker processes."),
           machines: str = MachinesOpt) -> None:
-    """Run convert, slots or verify over many command lines; one JSON line out per line in."""
+    """Run convert, slots or verify over many command lines; one record out per line in.
+
+    IN is JSON Lines (- for standard input) or a folder of .args files. Records come out
+    in input order as they are done, each naming its input. Exit 0 all ok, 1 only verify
+    differences, 2 a line failed, 4 QEMU missing or failing (the batch stops).
+    """
     from cmdxlate.cli.batch import run_batch
 
     s = Session(fmt.value)
     catalog = s.catalog(machines)
     try:
         target = str(catalog.release(target).version)
-        run_batch(source, op.value, output, force, target, jobs, machines)
+        code = run_batch(source, op.value, output, force, target, jobs, machines, fmt.value)
     except CmdxlateError as e:
         s.fail(e)
+    raise CommandExit(code)
 
 
 def run() -> None:

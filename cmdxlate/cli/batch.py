@@ -1,8 +1,17 @@
-"""``cmdxlate batch``: many command lines in, one JSON line out per line, in order.
+"""``cmdxlate batch``: many command lines in, one record out per line, in order, streaming.
 
-One bad line never stops the batch; it becomes ``{"error": ...}``.  Work is
-split over processes with ``--jobs``; a progress bar shows only on a
-terminal, and a summary table ends the run.
+Input is JSON Lines (argv arrays or ``{"argv": [...]}``), read a line at a
+time with a byte cap, ``-`` for standard input, or a folder of ``.args``
+files, walked lazily.  Every record names its input (``{"input":
+"lines.jsonl:12", ...}``) and is written as soon as the records before it
+are: with ``--jobs N`` at most ``4 N`` lines are read ahead, so memory is
+bounded whatever the size of the input.  One bad line never stops the batch;
+it becomes ``{"error": ...}``.  A QEMU that is missing stops it (exit 4):
+every later line would fail the same way.
+
+Exit status: 0 all ok; 1 only ``verify`` differences; 2 a line failed;
+4 QEMU missing or failing (see :func:`exit_code`); 141, silently, when the
+reader of standard output went away (``batch ... | head``): the batch stops.
 """
 
 from __future__ import annotations
@@ -10,73 +19,121 @@ from __future__ import annotations
 import json
 import os
 import sys
-from collections.abc import Iterator
-from typing import Any
+from collections.abc import Generator, Iterator
+from contextlib import closing
+from typing import IO, Any
 
 from cmdxlate.error import CmdxlateError, InputError
 
 MAX_LINE_BYTES = 16 * 1024 * 1024
+EXIT_STDOUT_CLOSED = 141  # 128 + SIGPIPE: the reader of standard output went away
+
+# Outcome of one line; the worst decides the exit status.
+OK, DIFFERENT, ERROR, ORACLE, UNAVAILABLE = "ok", "different", "error", "oracle", "unavailable"
+
+Item = tuple[str, Any]  # ("argv", [...]) | ("file", path) | ("error", message)
 
 
-def iter_inputs(source: str) -> Iterator[tuple[str, Any]]:
-    """(label, item) pairs; item is an argv list, a path, or an error string."""
-    if os.path.isdir(source):
-        for root, _dirs, files in sorted(os.walk(source)):
-            for name in sorted(files):
-                path = os.path.join(root, name)
-                if not name.endswith(".args"):
-                    continue
-                if os.path.isfile(path):  # regular files only: a FIFO would block
-                    yield path, ("file", path)
-                else:
-                    yield path, ("error", "not a regular file")
-        return
+def _walk(folder: str) -> Iterator[str]:
+    """Paths under ``folder`` in sorted order, one directory listing in memory at a time."""
     try:
-        f = open(source, encoding="utf-8", errors="replace")  # noqa: SIM115
+        entries = sorted(os.scandir(folder), key=lambda e: e.name)
+    except OSError:
+        return
+    subdirs: list[str] = []
+    for e in entries:
+        try:
+            if e.is_dir(follow_symlinks=False):
+                subdirs.append(e.path)
+            else:
+                yield e.path
+        except OSError:
+            continue
+    for d in subdirs:
+        yield from _walk(d)
+
+
+def _json_item(line: bytes) -> Item:
+    try:
+        obj = json.loads(line.decode("utf-8"))
+    except UnicodeDecodeError:
+        return "error", "not UTF-8"
+    except (ValueError, RecursionError) as e:
+        return "error", f"invalid JSON: {e}"
+    if isinstance(obj, dict):
+        obj = obj.get("argv")
+    if not isinstance(obj, list) or not all(isinstance(w, str) for w in obj):
+        return "error", "expected a JSON array of strings or {\"argv\": [...]}"
+    return "argv", obj
+
+
+def _lines(stream: IO[bytes], name: str) -> Iterator[tuple[str, Item]]:
+    n = 0
+    while True:
+        line = stream.readline(MAX_LINE_BYTES + 1)
+        if not line:
+            return
+        n += 1
+        label = f"{name}:{n}"
+        if len(line) > MAX_LINE_BYTES and not line.endswith(b"\n"):
+            # Skip the rest of the over-long line, a bounded piece at a time, but not
+            # forever: input with no line ends at all (/dev/zero) is not JSON Lines.
+            for _ in range(4 * MAX_LINE_BYTES >> 20):
+                rest = stream.readline(1 << 20)
+                if not rest or rest.endswith(b"\n"):
+                    break
+            else:
+                raise InputError(f"{label}: no end of line within "
+                                    f"{5 * MAX_LINE_BYTES} bytes; not JSON Lines")
+            yield label, ("error", f"line longer than {MAX_LINE_BYTES} bytes")
+            continue
+        if not line.strip():
+            continue
+        yield label, _json_item(line)
+
+
+def iter_inputs(source: str) -> Iterator[tuple[str, Item]]:
+    """(label, item) pairs, produced lazily: nothing is read ahead of its use."""
+    if source == "-":
+        yield from _lines(sys.stdin.buffer, "-")
+        return
+    if os.path.isdir(source):
+        for path in _walk(source):
+            if not path.endswith(".args"):
+                continue
+            if os.path.isfile(path):  # regular files only: a FIFO would block
+                yield path, ("file", path)
+            else:
+                yield path, ("error", "not a regular file")
+        return
+    if os.path.exists(source) and not os.path.isfile(source) and not _is_stream(source):
+        raise InputError(f"{source}: not a regular file, a folder or a stream")
+    try:
+        f = open(source, "rb")  # noqa: SIM115 - closed below
     except (OSError, ValueError) as e:
         raise InputError(f"cannot read {source!r}: {getattr(e, 'strerror', None) or e}"
                             ) from None
     with f:
-        n = 0
-        while True:
-            line = f.readline(MAX_LINE_BYTES + 1)
-            if not line:
-                break
-            n += 1
-            label = f"{source}:{n}"
-            if len(line) > MAX_LINE_BYTES and not line.endswith("\n"):
-                # Skip the rest of an over-long line without holding it in memory,
-                # but not forever: input with no line ends at all is not JSON Lines.
-                for _ in range(4):
-                    rest = f.readline(MAX_LINE_BYTES)
-                    if not rest or rest.endswith("\n"):
-                        break
-                else:
-                    raise InputError(f"{label}: no end of line within "
-                                        f"{5 * MAX_LINE_BYTES} bytes; not JSON Lines")
-                yield label, ("error", f"line longer than {MAX_LINE_BYTES} bytes")
-                continue
-            if not line.strip():
-                continue
-            try:
-                obj = json.loads(line)
-            except (ValueError, RecursionError) as e:
-                yield label, ("error", f"invalid JSON: {e}")
-                continue
-            if isinstance(obj, dict):
-                obj = obj.get("argv")
-            if not isinstance(obj, list) or not all(isinstance(w, str) for w in obj):
-                yield label, ("error", "expected a JSON array of strings or {\"argv\": [...]}")
-                continue
-            yield label, ("argv", obj)
+        yield from _lines(f, source)
 
 
-def process(item: tuple[str, Any], op: str, target: str,
-            machines: str | None = None) -> dict[str, Any]:
-    """One line's result; never raises."""
+def _is_stream(path: str) -> bool:
+    """A character device or FIFO read on purpose (/dev/stdin, <(...)): streamed with bounds."""
+    import stat
+
+    try:
+        mode = os.stat(path).st_mode
+    except OSError:
+        return False
+    return stat.S_ISCHR(mode) or stat.S_ISFIFO(mode)
+
+
+def process(item: Item, op: str, target: str, machines: str | None = None
+            ) -> tuple[dict[str, Any], str]:
+    """One line's result and outcome; never raises (signals aside)."""
     kind, payload = item
     if kind == "error":
-        return {"error": payload}
+        return {"error": payload}, ERROR
     try:
         from cmdxlate.catalog import Catalog
         from cmdxlate.syntax.argv import parse_argv
@@ -87,107 +144,85 @@ def process(item: tuple[str, Any], op: str, target: str,
 
             sc = read_command_file(payload)
             cl = parse_argv(sc.args, sc.binary, sc.env)
+            args_dir: str | None = os.path.dirname(os.path.abspath(payload))
         else:
             cl = command_from_argv(payload)
-        cl = expand_readconfig(cl)
-        from cmdxlate.resolve import resolve
-
+            args_dir = None
+        cl = expand_readconfig(cl, args_dir)
         catalog = Catalog.from_file(machines) if machines else Catalog.builtin()
-
         if op == "verify":
             from cmdxlate.oracle.verify import verify_line
 
             report = verify_line(cl, target=target)
-            return {"verify": report.as_dict()}
+            return {"verify": report.as_dict()}, OK if report.equal else DIFFERENT
+        from cmdxlate.resolve import resolve
+
         topo = resolve(cl, target, None, catalog)
         if op == "slots":
-            return {"slots": topo.hotpluggable_cpus()}
+            return {"slots": topo.hotpluggable_cpus()}, OK
         from cmdxlate.emit.convert import convert
 
         conv = convert(cl, topo)
         argv = list(cl.env) + ([cl.binary] if cl.binary else []) + conv.argv()
-        return {"argv": argv}
+        return {"argv": argv}, OK
     except CmdxlateError as e:
-        return {"error": e.message}
+        from cmdxlate.error import OracleError, OracleUnavailable
+
+        if isinstance(e, OracleUnavailable):
+            return {"error": e.message}, UNAVAILABLE
+        return {"error": e.message}, ORACLE if isinstance(e, OracleError) else ERROR
     except (RecursionError, MemoryError) as e:
-        return {"error": f"input too large or too deep: {type(e).__name__}"}
+        return {"error": f"input too large or too deep: {type(e).__name__}"}, ERROR
     except Exception as e:  # noqa: BLE001 - one line must not stop the batch
-        return {"error": f"internal error: {type(e).__name__}: {e}"}
+        return {"error": f"internal error: {type(e).__name__}: {e}"}, ERROR
 
 
-def _worker(args: tuple[tuple[str, Any], str, str, str | None]) -> dict[str, Any]:
-    item, op, target, machines = args
-    return process(item, op, target, machines)
+def exit_code(outcomes: dict[str, int]) -> int:
+    """4 if QEMU failed, else 2 if a line failed, else 1 if verify found a difference."""
+    if outcomes.get(UNAVAILABLE) or outcomes.get(ORACLE):
+        return 4
+    if outcomes.get(ERROR):
+        return 2
+    if outcomes.get(DIFFERENT):
+        return 1
+    return 0
 
 
 def run_batch(source: str, op: str, output: str | None, force: bool, target: str,
-              jobs: int, machines: str | None = None) -> dict[str, int]:
-    items = list(iter_inputs(source))
-    if output is not None:
-        from cmdxlate.files import check_output_target
+              jobs: int, machines: str | None = None, fmt: str = "json") -> int:
+    """Stream ``source`` through ``op``; returns the exit status."""
+    from cmdxlate.cli.batch_io import Output, Progress, StdoutClosed, format_record, summary
 
-        check_output_target(output, force)
-    results: list[dict[str, Any]] = []
-    show_progress = sys.stderr.isatty()
-    progress: Any = None
-    task: Any = None
-    if show_progress:
-        from rich.progress import Progress
+    if jobs < 1:
+        raise InputError("--jobs must be at least 1")
+    inputs = iter_inputs(source)
+    outcomes: dict[str, int] = {}
+    reasons: dict[str, int] = {}  # the first words of each error, for the summary
+    stopped: str | None = None
+    results: Generator[tuple[str, dict[str, Any], str], None, None]
+    if jobs > 1:
+        from cmdxlate.cli.batch_pool import run_pool
 
-        progress = Progress(transient=False)
-        progress.start()
-        task = progress.add_task(f"{op}", total=len(items))
+        results = run_pool(inputs, op, target, machines, jobs)
+    else:
+        results = ((label, *process(item, op, target, machines)) for label, item in inputs)
+    # A record is flushed at once when lines are slow to compute or to arrive (a pipe):
+    # whoever feeds us line by line gets each answer before sending the next line.
+    eager = op == "verify" or not (os.path.isfile(source) or os.path.isdir(source))
     try:
-        if jobs > 1 and len(items) > 1:
-            from concurrent.futures import ProcessPoolExecutor
-
-            with ProcessPoolExecutor(max_workers=jobs) as pool:
-                chunk = max(1, len(items) // (jobs * 8))
-                for res in pool.map(_worker, [(it, op, target, machines) for _, it in items],
-                                    chunksize=chunk):
-                    results.append(res)
-                    if progress is not None:
-                        progress.advance(task)
-        else:
-            for _, it in items:
-                results.append(process(it, op, target, machines))
-                if progress is not None:
-                    progress.advance(task)
-    finally:
-        if progress is not None:
-            progress.stop()
-    text = "".join(json.dumps(r) + "\n" for r in results)
-    if output is None:
-        sys.stdout.write(text)
-    else:
-        from cmdxlate.files import write_atomic
-
-        write_atomic(output, text, force=force)
-    counts = {"lines": len(results), "ok": sum(1 for r in results if "error" not in r),
-              "errors": sum(1 for r in results if "error" in r)}
-    _summary(counts, op, results)
-    return counts
-
-
-def _summary(counts: dict[str, int], op: str, results: list[dict[str, Any]]) -> None:
-    from collections import Counter
-
-    reasons = Counter(r["error"].split(":")[0][:60] for r in results if "error" in r)
-    if sys.stderr.isatty():
-        from rich.console import Console
-        from rich.table import Table
-        from rich.text import Text
-
-        from cmdxlate.termsafe import visible
-
-        table = Table(title=f"cmdxlate batch --op {op}")
-        table.add_column("result")
-        table.add_column("lines", justify="right")
-        table.add_row("ok", str(counts["ok"]))
-        for reason, n in reasons.most_common(8):
-            table.add_row(Text(visible(f"error: {reason}")), str(n))
-        Console(stderr=True).print(table)
-    else:
-        sys.stderr.write(
-            f"cmdxlate batch: {counts['lines']} lines, {counts['ok']} ok, "
-            f"{counts['errors']} errors\n")
+        with closing(results), Output(output, force) as out, Progress(op) as progress:
+            for label, result, outcome in results:
+                outcomes[outcome] = outcomes.get(outcome, 0) + 1
+                if outcome == ERROR and (len(reasons) < 64 or result["error"][:60] in reasons):
+                    reason = result["error"][:60]
+                    reasons[reason] = reasons.get(reason, 0) + 1
+                out.write(format_record(label, result, op, fmt), flush=eager)
+                progress.advance(outcome)
+                if outcome == UNAVAILABLE:
+                    stopped = f"{label}: {result['error']}"
+                    break
+            out.commit()
+    except StdoutClosed:
+        return EXIT_STDOUT_CLOSED  # like a shell's "killed by SIGPIPE", and as quiet
+    summary(outcomes, op, stopped, reasons)
+    return exit_code(outcomes)

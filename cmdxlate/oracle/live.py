@@ -16,7 +16,6 @@ from __future__ import annotations
 import asyncio
 import errno
 import logging
-import math
 import os
 import re
 import stat
@@ -29,8 +28,8 @@ from cmdxlate.error import (
     OracleError,
     OracleTimeout,
     OracleUnavailable,
-    UsageError,
 )
+from cmdxlate.oracle.timeout import valid_timeout
 
 # Commands read_vm may send; an assertion guards every call.
 READ_ONLY = frozenset({
@@ -40,7 +39,6 @@ READ_ONLY = frozenset({
 HMP_READ_ONLY = frozenset({"info numa"})  # QEMU before 6.2 has no x-query-numa
 
 DEFAULT_TIMEOUT = 10.0
-MAX_TIMEOUT = 86400.0
 UNATTACHED = "/machine/unattached/"
 PERIPHERAL = "/machine/peripheral/"
 PERIPHERAL_ANON = "/machine/peripheral-anon/"
@@ -49,20 +47,6 @@ _HINT_SOCKET = ("QEMU takes several -qmp unix:PATH,server=on,wait=off options: g
                 "one of its own")
 
 T = TypeVar("T")
-
-
-def valid_timeout(value: float | None, default: float) -> float:
-    """A finite, positive number of seconds up to a day; anything else is bad input."""
-    if value is None:
-        return default
-    try:
-        t = float(value)
-    except (TypeError, ValueError):
-        t = math.nan
-    if not (math.isfinite(t) and 0 < t <= MAX_TIMEOUT):
-        raise UsageError(f"--timeout {value}: expected seconds, more than 0 and at most "
-                         f"{MAX_TIMEOUT:g}")
-    return t
 
 
 @dataclass(frozen=True)

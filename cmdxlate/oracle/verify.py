@@ -9,11 +9,10 @@ QEMU, and QEMU runs paused, under TCG, in an empty working directory.
 from __future__ import annotations
 
 import json
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
-from cmdxlate.error import CmdxlateError, QemuRefusal
+from cmdxlate.error import CmdxlateError, InputError, QemuRefusal
 from cmdxlate.syntax.argv import CommandLine, Option, parse_argv
 
 # -machine properties that shape CPUs or memory and never open anything.
@@ -36,21 +35,31 @@ def _project_machine(opt: Option) -> list[str] | None:
     return ["-machine", ",".join(f"{p.key}={_escape(p.value)}" for p in kept)]
 
 
-def _project_object(opt: Option) -> list[str] | None:
-    """Memory backends become plain RAM of the same size; other objects go."""
+def _project_object(opt: Option, no_reserve: bool = False) -> list[str] | None:
+    """Memory backends become plain RAM of the same size; other objects go.
+
+    With ``no_reserve`` the RAM is mapped without reserving swap
+    (``reserve=off``, QEMU 6.1 and later), so a paused QEMU starts with more
+    guest RAM than the host has: it never touches it.
+    """
     from cmdxlate.model.spec import memory_backend
 
     backend = memory_backend(opt)
     if backend is None:
         return None
-    oid, size = backend.id, backend.size
-    if size is None:
+    oid, raw = backend.id, backend.size
+    if raw is None:
         return None
-    if not isinstance(size, int):
+    if isinstance(raw, int):
+        size = raw
+    else:
         from cmdxlate.resolve.numa import parse_size
 
-        size = parse_size(size, "size")
-    return ["-object", json.dumps({"qom-type": "memory-backend-ram", "id": oid, "size": size})]
+        size = parse_size(raw, "size")
+    obj: dict[str, Any] = {"qom-type": "memory-backend-ram", "id": oid, "size": size}
+    if no_reserve:
+        obj["reserve"] = False
+    return ["-object", json.dumps(obj)]
 
 
 def _project_memory(opt: Option) -> list[str]:
@@ -98,7 +107,7 @@ def _project_device(opt: Option, cpu_type_map: dict[str, str]) -> list[str] | No
     return ["-device", text]
 
 
-def project(cl: CommandLine, arch: str | None = None) -> CommandLine:
+def project(cl: CommandLine, arch: str | None = None, no_reserve: bool = False) -> CommandLine:
     """The part of ``cl`` that decides CPUs, safe to run anywhere (under TCG)."""
     out: list[str] = []
     cpu_map: dict[str, str] = {}
@@ -120,7 +129,7 @@ def project(cl: CommandLine, arch: str | None = None) -> CommandLine:
             if opt.spelling and opt.spelling.startswith("--"):
                 part[0] = opt.spelling[1:]
         elif name == "object":
-            part = _project_object(opt)
+            part = _project_object(opt, no_reserve)
         elif name == "cpu":
             part = _project_cpu(opt, cpu_map)
         elif name == "device":
@@ -198,21 +207,114 @@ def _diff(a: dict[str, Any], b: dict[str, Any]) -> list[str]:
     return out
 
 
+# The memory backend verify adds for -m when the line names none (see _host_extras).
+RAM_BACKEND_ID = "cmdxlate-ram"
+# QEMU 6.1 added reserve=off to memory backends.
+RESERVE_SINCE = (6, 1)
+DEFAULT_TIMEOUT = 30.0
+
+
+def default_timeout(cpus: int) -> float:
+    """Seconds for each QEMU to start and answer: 30, plus time for many CPUs.
+
+    Under TCG, QEMU's start-up time grows with the square of the number of
+    present CPUs (every new CPU's address spaces are rebuilt for all others).
+    Measured with QEMU 10.0, q35, smm=off, one QEMU on a shared 2-core host:
+    1024 CPUs 24 s of CPU time, 2048 86 s, 4096 407 s; CPUs that are only
+    possible (maxcpus) cost nothing.  The allowance is about 2.5 times that.
+    """
+    return DEFAULT_TIMEOUT + SECONDS_PER_CPU_SQUARED * max(0, cpus) ** 2
+
+
+SECONDS_PER_CPU_SQUARED = 6e-5
+
+
+def _host_extras(proj: CommandLine, arch: str, version: tuple[int, int, int] | None
+                 ) -> list[str]:
+    """Arguments both lines run with, that only make QEMU cheaper to start.
+
+    * x86: ``smm=off``.  Under TCG every CPU gets its own view of q35's SMRAM:
+      ``-smp 1024`` took 164 s and 18 GB with it, 31 s and 0.4 GB without
+      (QEMU 10.0).  CPU slots do not depend on SMM.
+    * ``-m`` without a memory backend: the RAM becomes a backend with
+      ``reserve=off`` (QEMU 6.1+), so ``-m 64G`` starts on a smaller host.
+    """
+    extras: list[str] = []
+    if arch in ("x86_64", "i386"):
+        extras += ["-machine", "smm=off"]
+    if version is None or version[:2] < RESERVE_SINCE:
+        return extras
+    from cmdxlate.resolve.numa import parse_size
+
+    machine_backend = any(p.key == "memory-backend" for o in proj.find("machine")
+                          if o.opts is not None for p in o.opts.pairs)
+    memdev = any(o.opts is not None and o.opts.has("memdev") for o in proj.find("numa"))
+    mems = [o for o in proj.find("m") if o.opts is not None and o.opts.get("size") is not None]
+    if machine_backend or memdev or not mems:
+        return extras
+    opts = mems[-1].opts
+    assert opts is not None
+    try:
+        size = parse_size(str(opts.get("size")), "size", 1 << 20)
+    except CmdxlateError:
+        return extras
+    size = -(-size // 8192) * 8192  # QEMU aligns -m to 8 KiB
+    if size <= 0:
+        return extras
+    extras += ["-machine", f"memory-backend={RAM_BACKEND_ID}", "-object", json.dumps(
+        {"qom-type": "memory-backend-ram", "id": RAM_BACKEND_ID, "size": size,
+         "reserve": False})]
+    return extras
+
+
+def _release_of(target: str) -> str:
+    from cmdxlate.catalog import Catalog
+
+    return str(Catalog.builtin().release(target).version)
+
+
 def verify_line(cl: CommandLine, qemu: str | None = None, target: str | None = None,
-                arch: str | None = None, timeout: float = 30.0) -> VerifyReport:
+                arch: str | None = None, timeout: float | None = None) -> VerifyReport:
+    """Run QEMU on the projection of ``cl`` and of its conversion, and compare.
+
+    The release is the binary's (``--version``): ``target``, when given, picks
+    the binary (without ``qemu``) or must agree with it.  ``timeout`` is per
+    QEMU; None scales it with the number of CPUs.
+    """
     from cmdxlate.catalog import Catalog, normalise_arch
     from cmdxlate.emit.convert import convert
     from cmdxlate.model import build_spec
-    from cmdxlate.oracle.qemu import find_qemu, run_topology_query
+    from cmdxlate.oracle.qemu import find_qemu, run_topology_queries
+    from cmdxlate.oracle.timeout import valid_timeout
     from cmdxlate.resolve import resolve
 
+    if timeout is not None:
+        timeout = valid_timeout(timeout, DEFAULT_TIMEOUT)
+    want = _release_of(target) if target is not None else None
+    catalog = Catalog.builtin()
     spec = build_spec(cl)
     mtype = spec.machine_type.text if spec.machine_type else None
-    arch = normalise_arch(arch or cl.arch or Catalog.builtin().infer_arch(mtype) or "x86_64")
-    target = target or str(Catalog.builtin().default_target)
+    arch = normalise_arch(arch or cl.arch or catalog.infer_arch(mtype) or "x86_64")
+    binary = find_qemu(arch, None if qemu else want, qemu, timeout=timeout or DEFAULT_TIMEOUT)
+    release = binary.release
+    assert release is not None and binary.version is not None
+    version_text = ".".join(map(str, binary.version))
+    if want is not None and release != want:
+        raise InputError(
+            f"--target {target} does not match {binary.label}, which is QEMU {version_text}",
+            hint="verify converts for the release of the QEMU it runs: drop --target, or "
+                 f"give --qemu a QEMU {want} binary")
+    known_targets = [str(t) for t in catalog.targets]
+    if release not in known_targets:
+        raise InputError(
+            f"cmdxlate has no model of QEMU {release} yet ({binary.label} is QEMU "
+            f"{version_text}; cmdxlate models {', '.join(known_targets)}), so it cannot "
+            "convert a line for it",
+            hint="give --qemu a binary of a modelled release, or describe this one with "
+                 "'cmdxlate probe --qemu BIN -o m.json' and pass --machines m.json")
     # The line as written must be one QEMU accepts (with its own accelerator).
-    user_topo = resolve(cl, target, arch)
-    proj = project(cl, arch)
+    user_topo = resolve(cl, release, arch)
+    proj = project(cl, arch, no_reserve=binary.version[:2] >= RESERVE_SINCE)
     notes: list[str] = []
     if user_topo.machine.facts["x2apic_rules"] and any(
             s.arch_id >= 255 for s in user_topo.slots):
@@ -220,18 +322,17 @@ def verify_line(cl: CommandLine, qemu: str | None = None, target: str | None = N
         notes.append("APIC IDs of 255 and up: both lines ran with x2apic=on in -cpu, as TCG "
                      "needs (KVM turns it on by itself; the topology does not depend on it)")
     try:
-        topo = resolve(proj, target, arch)
+        topo = resolve(proj, release, arch)
     except CmdxlateError as e:
         raise type(e)(f"cannot verify this line under TCG: {e.message}") from None
     conv = convert(proj, topo)
-    binary = find_qemu(arch, None if qemu else target, qemu)
-    orig_argv = proj.to_argv()
-    conv_argv = conv.argv()
-    with ThreadPoolExecutor(max_workers=2) as pool:
-        fa = pool.submit(run_topology_query, binary, orig_argv, timeout)
-        fb = pool.submit(run_topology_query, binary, conv_argv, timeout)
-        ans_a, ans_b = fa.result(), fb.result()
-    label = binary.path
+    extras = _host_extras(proj, arch, binary.version)
+    orig_argv = proj.to_argv() + extras
+    conv_argv = conv.argv() + extras
+    if timeout is None:
+        timeout = default_timeout(sum(s.vcpus_count for s in topo.slots if s.plugged))
+    ans_a, ans_b = run_topology_queries(binary, [orig_argv, conv_argv], timeout)
+    label = binary.label
     if ans_a.startup_error:
         raise QemuRefusal(f"QEMU rejected the original line: {ans_a.startup_error}")
     if ans_b.startup_error:
