@@ -187,10 +187,11 @@ def init_board(r: Resolution) -> None:
         complete(numa, r.ram)
     if numa.nodes:
         finish_cpu_init(numa, r.slots, board.default_nodes(smp, r.slots, len(numa.nodes)))
-    board.check_memory(r.ram, numa)
     r.warnings.extend(numa.warnings)
+    # The board's init function: its own checks, then RAM and node sizes.
     props = {k: s.text for k, s in r.spec.machine_props.items()}
-    board.check_init(smp, r.accel, props)
+    board.check_init(smp, r.accel, props, r.cpu_model)
+    board.check_memory(r.ram, numa)
     board.check_numa_layout(smp, numa, r.slots)
 
 
