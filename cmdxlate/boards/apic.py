@@ -44,6 +44,13 @@ class QemuAbort(QemuRefusal):
         super().__init__(text, hint=hint, where=where)
         self.preamble = preamble
 
+    def as_dict(self) -> dict[str, object]:
+        out = super().as_dict()
+        out["signal"] = "SIGABRT"
+        if self.preamble:
+            out["preamble"] = self.preamble
+        return out
+
 
 class CpuFeatures:
     """The x2apic setting a ``-cpu`` option gives every CPU of its type.
