@@ -108,15 +108,16 @@ def check_before_dashdash(group: click.Group, argv: list[str]) -> None:
         if name in takes_value:
             i += 1 + (takes_value[name] and "=" not in t)
             continue
-        if t.startswith("-") and t != "-":
+        if t.startswith("--"):
             near = difflib.get_close_matches(name, [o for o in takes_value if len(o) > 2],
-                                             n=1, cutoff=0.7) if t.startswith("--") else []
-            where = "QEMU arguments go after --" if qemu_args else "see --help"
-            raise UsageError(
-                f"'{t}' is not an option of 'cmdxlate {argv[0]}': {where}"
-                + (f" (did you mean {near[0]}?)" if near else ""),
-                hint=f"cmdxlate {argv[0]} [OPTIONS] -- {t} ..." if qemu_args
-                and not t.startswith("--") else None)
+                                             n=1, cutoff=0.7)
+            raise UsageError(f"unknown option '{name}' for 'cmdxlate {argv[0]}'"
+                             + (f" (did you mean {near[0]}?)" if near else "; see --help"))
+        if t.startswith("-") and t != "-":
+            if not qemu_args:
+                raise UsageError(f"unknown option '{t}' for 'cmdxlate {argv[0]}'; see --help")
+            raise UsageError(f"'{t}' is not an option of 'cmdxlate {argv[0]}': QEMU arguments "
+                             "go after --", hint=f"cmdxlate {argv[0]} [OPTIONS] -- {t} ...")
         if positionals:
             positionals -= 1
             i += 1
