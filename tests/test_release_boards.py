@@ -530,3 +530,16 @@ def test_thread_id_only_slots(catalog: Catalog) -> None:
     board = ArmVirtBoard(topo.machine)
     slots = board.possible_cpus(topo.smp, frozenset({"thread-id"}))
     assert [s.props for s in slots] == [{"thread-id": 0}, {"thread-id": 1}, {"thread-id": 2}]
+
+
+@pytest.mark.parametrize(("release", "dev", "text"), [
+    ("5.2", f"{CPU},apic-id=x", "Parameter 'apic-id' expects uint64"),
+    ("5.2", f"{CPU},socket-id=9223372036854775808,core-id=0,thread-id=0",
+     "Parameter 'socket-id' expects int64"),
+    ("11.1", f"{CPU},apic-id=18446744073709551616", "Parameter 'apic-id' expects integer"),
+    ("11.1", f"{CPU},socket-id=9223372036854775808,core-id=0,thread-id=0",
+     "Parameter 'socket-id' expects integer"),
+])
+def test_integers_beyond_64_bits(catalog: Catalog, release: str, dev: str, text: str) -> None:
+    # (m) 5.2.0 and 11.1.3
+    assert run(catalog, release, "x86_64", f"{Q4} -device {dev}") == f"-device {dev}: {text}"

@@ -38,7 +38,8 @@ def device_int(device: Device, key: str, release: Release, kind: str = "int32_t"
 
     Option strings are parsed like strtoll (base 0); a JSON -device must give a
     JSON integer. The texts differ by release: 6.2 moved -device to QDicts and
-    the keyval visitor ("expects integer"); 5.2's string visitor said "int64".
+    the keyval visitor ("expects integer"); 5.2's string visitor said "int64"
+    or "uint64" (measured 5.2.0 and 11.1.3).
     """
     if key not in device.props:
         return None
@@ -49,15 +50,17 @@ def device_int(device: Device, key: str, release: Release, kind: str = "int32_t"
             raise QemuRefusal(f"Invalid parameter type for '{key}', expected: integer")
         value = raw
     else:
+        # strtoll for signed properties, strtoull (negative numbers wrap) for unsigned
+        word = ("integer" if release.has("device-json")
+                else "uint64" if low == 0 else "int64")
         try:
             value = c_int(device.props[key])
-            if not -(1 << 63) <= value < (1 << 64):
-                raise ValueError(value)
         except ValueError:
-            word = "integer" if release.has("device-json") else "int64"
             raise QemuRefusal(f"Parameter '{key}' expects {word}") from None
+        if low < 0 and not -(1 << 63) <= value < (1 << 63) or not -(1 << 64) < value < (1 << 64):
+            raise QemuRefusal(f"Parameter '{key}' expects {word}")
         if low == 0 and value < 0:
-            value += 1 << 64  # strtoull wraps negative numbers
+            value += 1 << 64
     if not low <= value <= high:
         raise QemuRefusal(f"Parameter '{key}' expects {kind}")
     return value
