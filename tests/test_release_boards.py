@@ -543,3 +543,10 @@ def test_thread_id_only_slots(catalog: Catalog) -> None:
 def test_integers_beyond_64_bits(catalog: Catalog, release: str, dev: str, text: str) -> None:
     # (m) 5.2.0 and 11.1.3
     assert run(catalog, release, "x86_64", f"{Q4} -device {dev}") == f"-device {dev}: {text}"
+
+
+def test_microvm_has_no_machine_done_apic_check(catalog: Catalog) -> None:
+    # (m) 5.2.0: pc_machine_done's EIM check is the PC boards'; the APIC limit is everyone's
+    assert indexes(run(catalog, "5.2", "x86_64",
+                       "-M microvm -smp 1,maxcpus=256,sockets=1,cores=256")) == [0]
+    assert run(catalog, "5.2", "x86_64", "-M microvm -smp 256,sockets=1,cores=256") == APIC_LIMIT

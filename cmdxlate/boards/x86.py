@@ -116,7 +116,8 @@ class X86Board(Board):
     def finish_cpus(self, topo: Topology) -> None:
         if self.apic is None:
             return
-        self.apic.machine_done(self.max_apic_id)
+        if self.machine.family.name != "microvm":  # pc_machine_done; microvm has its own
+            self.apic.machine_done(self.max_apic_id)
         if w := self.apic.warning():
             topo.warnings.append(w)
 
