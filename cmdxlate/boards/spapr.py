@@ -6,7 +6,8 @@ import re
 from typing import TYPE_CHECKING
 
 from cmdxlate.boards.base import Board, not_pluggable, numa_pre_plug
-from cmdxlate.error import QemuRefusal
+from cmdxlate.catalog.boards import NO_CPU_LIMIT
+from cmdxlate.error import InputError, QemuRefusal
 from cmdxlate.resolve.topology import CpuSlot
 from cmdxlate.syntax.numbers import qemu_bool
 
@@ -28,6 +29,10 @@ def power8_or_newer(model: str) -> bool:
     return m is not None and int(m.group(1)) >= 8
 
 
+# IRQ numbers below the first device IRQ are the CPUs' IPIs (SPAPR_IRQ_NR_IPIS).
+SPAPR_IPIS = 4096
+
+
 class SpaprBoard(Board):
     name = "spapr"
     device_id_keys = ("core-id",)
@@ -39,6 +44,14 @@ class SpaprBoard(Board):
         self.nested_hv = False
 
     def possible_cpus(self, smp: SmpConfig, keys: frozenset[str]) -> list[CpuSlot]:
+        if self.machine.max_cpus == NO_CPU_LIMIT and smp.maxcpus > SPAPR_IPIS:
+            # 6.1-8.2 set no CPU limit: the IPI of CPU 4096 collides with the first device
+            # IRQ, and beyond 8192 QEMU asserts (read:ml: the 9.0 fix's commit message).
+            if smp.maxcpus > 2 * SPAPR_IPIS:
+                raise InputError(f"QEMU {self.machine.release} aborts on more than "
+                                 f"{2 * SPAPR_IPIS} pseries CPUs (an assertion fails)",
+                                 hint=f"use at most {SPAPR_IPIS} CPUs")
+            raise QemuRefusal(f"IRQ {SPAPR_IPIS} is not free")
         t = smp.threads
         return [CpuSlot(i, {"core-id": i * t}, t, i * t) for i in range(smp.maxcpus // t)]
 

@@ -17,6 +17,16 @@ from cmdxlate.catalog.version import Span, Version
 BEHAVIOURS = frozenset({
     "smp-zero-is-error",
     "smp-level-greater-than-1-wording",
+    # -numa and query-hotpluggable-cpus (resolve/numa.py, numa_init.py, hmat.py, topology.py)
+    "qapi-enum-error-names-parameter",
+    "numa-initiator-before-cpus",
+    "numa-hmat-initiator-required",
+    "numa-slot-label-die-comma-missing",
+    "numa-mem-reparse-checked",
+    "numa-riscv-nodes-exceed-cpus-checked",
+    "numa-cluster-boundary-warning",
+    "hotpluggable-cpus-feature-disabled-text",
+    "memory-backend-size-checked-at-board-init",
     # -device (resolve/devices.py)
     "device-json",
     "device-expects-a-pluggable-type",

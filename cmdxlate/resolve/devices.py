@@ -20,7 +20,7 @@ from cmdxlate.syntax.optstring import parse_qemuopts
 if TYPE_CHECKING:
     from cmdxlate.catalog import Release
     from cmdxlate.model import Device, VmSpec
-    from cmdxlate.resolve.topology import Topology
+    from cmdxlate.resolve.topology import CpuSlot, Topology
 
 
 def creation_order(spec: VmSpec, release: Release) -> list[Device]:
@@ -67,3 +67,11 @@ def plug_devices(spec: VmSpec, topo: Topology) -> None:
             slot.created = created
             created += 1
         topo.device_cpu_options.append(dev.option.index)
+
+
+def line_cpu_devices(spec: VmSpec, topo: Topology) -> list[tuple[Device, CpuSlot]]:
+    """The line's -device CPUs in creation order, each with the slot it took."""
+    devices = [d for d in creation_order(spec, topo.machine.release)
+               if topo.board.is_cpu_device(d.driver)]
+    taken = sorted((s for s in topo.slots if s.plugged and not s.boot), key=lambda s: s.created)
+    return list(zip(devices, taken, strict=True))
