@@ -550,3 +550,17 @@ def test_microvm_has_no_machine_done_apic_check(catalog: Catalog) -> None:
     assert indexes(run(catalog, "5.2", "x86_64",
                        "-M microvm -smp 1,maxcpus=256,sockets=1,cores=256")) == [0]
     assert run(catalog, "5.2", "x86_64", "-M microvm -smp 256,sockets=1,cores=256") == APIC_LIMIT
+
+
+@pytest.mark.parametrize(("release", "driver", "text"), [
+    ("11.1", "foo-spapr-cpu-core", "'foo-spapr-cpu-core' is not a valid device model name"),  # (m)
+    ("10.0", "405-spapr-cpu-core", "'405-spapr-cpu-core' is not a valid device model name"),  # (m)
+    ("5.2", "power9_v2.2-spapr-cpu-core",
+     "'power9_v2.2-spapr-cpu-core' is not a valid device model name"),  # (m)
+    ("11.1", "power11_v2.0-powerpc64-cpu",
+     "Parameter 'driver' expects a pluggable device type"),  # (m)
+    ("10.0", "foo-powerpc64-cpu", "'foo-powerpc64-cpu' is not a valid device model name"),  # (m)
+])
+def test_pseries_device_types(catalog: Catalog, release: str, driver: str, text: str) -> None:
+    line = f"{P9} -smp 2,maxcpus=4 -device {driver},core-id=2"
+    assert run(catalog, release, "ppc64", line) == f"-device {driver},core-id=2: {text}"

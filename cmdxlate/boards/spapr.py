@@ -130,9 +130,22 @@ class SpaprBoard(Board):
 
     def check_device_type(self, topo: Topology, driver: str) -> None:
         if driver.endswith(THREAD_SUFFIX):
-            # A thread is not user-creatable: only whole cores are plugged.
+            # A thread type exists for every model, but only whole cores are plugged.
+            self._check_model(driver, driver[:-len(THREAD_SUFFIX)], core=False)
             raise QemuRefusal(not_pluggable(self.machine.release))
-        super().check_device_type(topo, driver)
+        self._check_model(driver, driver[:-len(self.machine.cpu_type_suffix)], core=True)
+        if not self.machine.device_cpus:
+            raise QemuRefusal(not_pluggable(self.machine.release))
+
+    def _check_model(self, driver: str, model: str, core: bool) -> None:
+        """The type exists: a model of the release's list (with an sPAPR core type for
+        a core); names the table cannot judge are left to QEMU."""
+        table, release = self.machine.cpus, self.machine.release.version
+        names = table.names(release) if table is not None else None
+        if table is None or names is None:
+            return
+        if model not in names or (core and table.spapr_core(model, release) is False):
+            raise QemuRefusal(f"'{driver}' is not a valid device model name")
 
     def set_device_props(self, topo: Topology, device: Device) -> dict[str, int]:
         values = super().set_device_props(topo, device)
