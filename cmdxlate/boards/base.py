@@ -17,7 +17,7 @@ from cmdxlate.resolve.topology import CpuSlot
 from cmdxlate.syntax.numbers import c_int, qemu_bool
 
 if TYPE_CHECKING:
-    from cmdxlate.catalog import MachineType
+    from cmdxlate.catalog import MachineType, Release
     from cmdxlate.model import Device, VmSpec
     from cmdxlate.resolve.numa import NumaState
     from cmdxlate.resolve.smp import SmpConfig
@@ -29,14 +29,57 @@ def id_width(n: int) -> int:
     return 0 if n <= 1 else (n - 1).bit_length()
 
 
-def device_int(props: dict[str, str], key: str) -> int | None:
-    """An int32 property of a -device; None when absent."""
-    if key not in props:
+_INT_RANGES = {"int32_t": (-(1 << 31), (1 << 31) - 1), "uint32_t": (0, (1 << 32) - 1),
+               "int64_t": (-(1 << 63), (1 << 63) - 1)}
+
+
+def device_int(device: Device, key: str, release: Release, kind: str = "int32_t") -> int | None:
+    """An integer property of a -device as QEMU sets it; None when absent.
+
+    Option strings are parsed like strtoll (base 0); a JSON -device must give a
+    JSON integer. The texts differ by release: 6.2 moved -device to QDicts and
+    the keyval visitor ("expects integer"); 5.2's string visitor said "int64"
+    or "uint64" (measured 5.2.0 and 11.1.3).
+    """
+    if key not in device.props:
         return None
-    try:
-        return c_int(props[key])
-    except ValueError:
-        raise QemuRefusal(f"Parameter '{key}' expects int32") from None
+    low, high = _INT_RANGES[kind]
+    raw = device.option.json.get(key) if device.is_json and device.option.json else None
+    if device.is_json and release.has("device-json"):
+        if isinstance(raw, bool) or not isinstance(raw, int):
+            raise QemuRefusal(f"Invalid parameter type for '{key}', expected: integer")
+        value = raw
+    else:
+        # strtoll for signed properties, strtoull (negative numbers wrap) for unsigned
+        word = ("integer" if release.has("device-json")
+                else "uint64" if low == 0 else "int64")
+        try:
+            value = c_int(device.props[key])
+        except ValueError:
+            raise QemuRefusal(f"Parameter '{key}' expects {word}") from None
+        if low < 0 and not -(1 << 63) <= value < (1 << 63) or not -(1 << 64) < value < (1 << 64):
+            raise QemuRefusal(f"Parameter '{key}' expects {word}")
+        if low == 0 and value < 0:
+            value += 1 << 64
+    if not low <= value <= high:
+        raise QemuRefusal(f"Parameter '{key}' expects {kind}")
+    return value
+
+
+def numa_pre_plug(topo: Topology, slot: CpuSlot, device: Device) -> None:
+    """numa_cpu_pre_plug: a given node-id must be the slot's (node 0 without NUMA)."""
+    node = device_int(device, "node-id", topo.machine.release)
+    if node is None or node == -1:
+        return
+    want = slot.node if slot.node is not None else 0
+    if node != want:
+        raise QemuRefusal(f"invalid node-id, must be {want}")
+
+
+def not_pluggable(release: Release) -> str:
+    """qdev_get_device_class's text for a type -device cannot create."""
+    article = "a " if release.has("device-expects-a-pluggable-type") else ""
+    return f"Parameter 'driver' expects {article}pluggable device type"
 
 
 class Board:
@@ -123,8 +166,9 @@ class Board:
         return (frozenset(facts["bool_props"]) | frozenset(facts["enum_props"])
                 | frozenset(facts["absent_props"]))
 
-    def check_init(self, smp: SmpConfig, accel: str | None, props: dict[str, str]) -> None:
-        """Checks of the board's init function that depend only on -smp and properties."""
+    def check_init(self, smp: SmpConfig, accel: str | None, props: dict[str, str],
+                   cpu_model: str) -> None:
+        """Checks of the board's init function before RAM and CPUs (-smp, properties, model)."""
 
     # ------------------------------------------------------------ CPUs
 
@@ -137,9 +181,59 @@ class Board:
     def finish_cpus(self, topo: Topology) -> None:
         """After every CPU is created."""
 
-    def pre_plug(self, topo: Topology, device: Device) -> CpuSlot:
+    # ------------------------------------------------------------ -device CPUs
+
+    # Integer properties of the CPU device and their C types (parsed as QEMU sets them).
+    cpu_int_props: ClassVar[dict[str, str]] = {}
+
+    def is_cpu_device(self, driver: str) -> bool:
+        """Whether a -device driver is one of this machine's CPU types (or a CPU part)."""
+        return self.machine.is_cpu_driver(driver)
+
+    def check_device_type(self, topo: Topology, driver: str) -> None:
+        """qdev_get_device_class: the type must exist, and be creatable with -device."""
+        self.check_type_exists(topo, driver)
+        if not self.machine.device_cpus:
+            raise QemuRefusal(not_pluggable(self.machine.release))
+
+    def check_type_exists(self, topo: Topology, driver: str) -> None:
+        """A CPU type the release registers (where the CPU table lists the release's models)."""
+        table = self.machine.cpus
+        if table is None:
+            return
+        names = table.names(self.machine.release.version)
+        model = driver[:-len(self.machine.cpu_type_suffix)]
+        if (names is not None and model not in names
+                and (topo.accel or "tcg") not in table.accel_registered.get(model, ())):
+            raise QemuRefusal(f"'{driver}' is not a valid device model name")
+
+    def absent_device_props(self) -> frozenset[str]:
+        """CPU properties the release does not have yet (x86 module-id before 9.1)."""
+        return frozenset()
+
+    def set_device_props(self, topo: Topology, device: Device) -> dict[str, int]:
+        """Set each property in turn, as qdev_device_add does; the integers, parsed."""
+        absent = self.absent_device_props()
+        release = self.machine.release
+        values: dict[str, int] = {}
+        for key in device.props:
+            if key in ("driver", "id"):
+                continue
+            if key in absent:
+                raise QemuRefusal(f"Property '{device.driver}.{key}' not found")
+            kind = self.cpu_int_props.get(key)
+            if kind is not None:
+                value = device_int(device, key, release, kind)
+                assert value is not None
+                values[key] = value
+        return values
+
+    def pre_plug(self, topo: Topology, device: Device, values: dict[str, int]) -> CpuSlot:
         """The slot a -device CPU takes, with the checks of the board's pre-plug handler."""
-        raise QemuRefusal("Parameter 'driver' expects a pluggable device type")
+        raise QemuRefusal(not_pluggable(self.machine.release))
+
+    def plug(self, topo: Topology, slot: CpuSlot, device: Device) -> None:
+        """The board's plug handler, after the CPU is realized."""
 
     # ------------------------------------------------------------ emit and explain
 

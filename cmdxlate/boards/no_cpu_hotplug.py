@@ -1,9 +1,22 @@
-"""Boards cmdxlate knows only by name and CPU limit: CPUs by index, no slot ids."""
+"""Boards cmdxlate knows only by name and CPU limit: CPUs by index, no slot ids
+(or only thread-id, the index, where the catalog says so: sbsa-ref)."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+from cmdxlate.boards.arm_virt import thread_id_slots
 from cmdxlate.boards.base import Board
+
+if TYPE_CHECKING:
+    from cmdxlate.resolve.smp import SmpConfig
+    from cmdxlate.resolve.topology import CpuSlot
 
 
 class NoCpuHotplugBoard(Board):
     name = "no-cpu-hotplug"
+
+    def possible_cpus(self, smp: SmpConfig, keys: frozenset[str]) -> list[CpuSlot]:
+        if keys == {"thread-id"}:
+            return thread_id_slots(smp.maxcpus)
+        return super().possible_cpus(smp, keys)

@@ -4,16 +4,22 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from cmdxlate.boards.apic import ApicRule, check_line
-from cmdxlate.boards.base import Board, device_int, id_width
+from cmdxlate.boards.apic import ApicRules
+from cmdxlate.boards.base import Board, id_width, numa_pre_plug
 from cmdxlate.error import QemuRefusal
 from cmdxlate.resolve.topology import CpuSlot
+from cmdxlate.syntax.numbers import qemu_bool
 
 if TYPE_CHECKING:
     from cmdxlate.catalog import MachineType
     from cmdxlate.model import Device, VmSpec
     from cmdxlate.resolve.smp import SmpConfig
     from cmdxlate.resolve.topology import Topology
+
+UNASSIGNED_APIC_ID = 0xFFFFFFFF
+# The placement ids of an x86 CPU, outermost first, and the -smp level each counts in.
+ID_LEVELS = (("socket-id", "sockets"), ("die-id", "dies"), ("module-id", "modules"),
+             ("core-id", "cores"), ("thread-id", "threads"))
 
 
 def _irqchip(spec: VmSpec) -> str | None:
@@ -27,88 +33,150 @@ def _irqchip(spec: VmSpec) -> str | None:
     return value
 
 
+def _iommu_eim(spec: VmSpec) -> bool:
+    """An intel-iommu with interrupt remapping in Extended Interrupt Mode (5.2's condition)."""
+    return any(d.driver == "intel-iommu" and qemu_bool(d.props.get("intremap")) is True
+               and qemu_bool(d.props.get("eim")) is True for d in spec.devices)
+
+
+class ApicLayout:
+    """How an APIC ID packs socket, die, module, core and thread (x86 topology.h)."""
+
+    def __init__(self, smp: SmpConfig) -> None:
+        self.counts = {"sockets": smp.sockets, "dies": smp.dies, "modules": smp.modules,
+                       "cores": smp.cores, "threads": smp.threads}
+        self.widths = {lv: id_width(n) for lv, n in self.counts.items()}
+        off, self.offsets = 0, {}
+        for level in ("threads", "cores", "modules", "dies", "sockets"):
+            self.offsets[level] = off
+            off += self.widths[level]
+
+    def apic_id(self, ids: dict[str, int]) -> int:
+        return sum(ids[key] << self.offsets[level] for key, level in ID_LEVELS)
+
+    def ids(self, apic_id: int) -> dict[str, int]:
+        """x86_topo_ids_from_apicid: every level masked to its width, the socket unbounded."""
+        out = {}
+        for key, level in ID_LEVELS:
+            value = apic_id >> self.offsets[level]
+            if level != "sockets":
+                value &= (1 << self.widths[level]) - 1
+            out[key] = value
+        return out
+
+
 class X86Board(Board):
     """pc_possible_cpu_arch_ids: one slot per thread, APIC IDs packed by level widths."""
 
     name = "x86"
+    cpu_int_props = {"socket-id": "int32_t", "die-id": "int32_t", "module-id": "int32_t",
+                     "core-id": "int32_t", "thread-id": "int32_t", "node-id": "int32_t",
+                     "apic-id": "uint32_t"}
 
     def __init__(self, machine: MachineType) -> None:
         super().__init__(machine)
-        self.apic: ApicRule | None = None
+        self.apic: ApicRules | None = None
+        self.max_apic_id = 0
+        self.acpi: str | None = None
 
     def possible_cpus(self, smp: SmpConfig, keys: frozenset[str]) -> list[CpuSlot]:
+        layout = ApicLayout(smp)
         d, m, c, t = smp.dies, smp.modules, smp.cores, smp.threads
-        with_die, with_module = "die-id" in keys, "module-id" in keys
-        off_core = id_width(t)
-        off_mod = off_core + id_width(c)
-        off_die = off_mod + id_width(m)
-        off_pkg = off_die + id_width(d)
-        per_pkg = d * m * c * t
         out: list[CpuSlot] = []
         for i in range(smp.maxcpus):
-            pkg, die = i // per_pkg, (i // (m * c * t)) % d
-            mod, core, smt = (i // (c * t)) % m, (i // t) % c, i % t
-            props = {"socket-id": pkg}
-            if with_die:
-                props["die-id"] = die
-            if with_module:
-                props["module-id"] = mod
-            props["core-id"] = core
-            props["thread-id"] = smt
-            apic = (pkg << off_pkg) | (die << off_die) | (mod << off_mod) | (core << off_core) | smt
-            out.append(CpuSlot(i, props, 1, apic))
+            ids = {"socket-id": i // (d * m * c * t), "die-id": (i // (m * c * t)) % d,
+                   "module-id": (i // (c * t)) % m, "core-id": (i // t) % c,
+                   "thread-id": i % t}
+            props = {k: v for k, v in ids.items()
+                     if k in ("socket-id", "core-id", "thread-id") or k in keys}
+            out.append(CpuSlot(i, props, 1, layout.apic_id(ids)))
         return out
 
-    # ------------------------------------------------------------ x2APIC
+    # ------------------------------------------------------------ APIC IDs of 255 and up
 
     def prepare_cpus(self, spec: VmSpec, topo: Topology) -> None:
+        acpi = spec.machine_props.get("acpi")
+        self.acpi = acpi.text if acpi is not None else None
         # Slots are in APIC ID order, so the last one has the highest.
         if not self.machine.facts["x2apic_rules"] or not topo.slots:
             return
-        if topo.slots[-1].arch_id < 255:
+        self.max_apic_id = topo.slots[-1].arch_id
+        if self.max_apic_id < 255:
             return
-        release = self.machine.release
-        check_line(topo.slots[-1].arch_id, topo.accel, _irqchip(spec), release)
         cpu = spec.cpu
-        self.apic = ApicRule(self.machine.cpus, release, cpu.value if cpu else None,
-                             topo.cpu_model, topo.cpu_type, topo.accel, spec.globals)
+        self.apic = ApicRules(self.machine.cpus, self.machine.release,
+                              cpu.value if cpu else None, topo.cpu_model, topo.cpu_type,
+                              topo.accel, _irqchip(spec), spec.globals, _iommu_eim(spec))
+        self.apic.check_line(self.max_apic_id)
 
     def check_cpu(self, slot: CpuSlot, device: Device | None) -> None:
-        if self.apic is not None and slot.arch_id >= 255:
-            self.apic.check(slot.arch_id, device.props.get("x2apic") if device else None)
+        if self.apic is not None:
+            self.apic.check_cpu(slot.arch_id, device.props.get("x2apic") if device else None)
 
     def finish_cpus(self, topo: Topology) -> None:
-        if self.apic is not None and (w := self.apic.warning()):
+        if self.apic is None:
+            return
+        if self.machine.family.name != "microvm":  # pc_machine_done; microvm has its own
+            self.apic.machine_done(self.max_apic_id)
+        if w := self.apic.warning():
             topo.warnings.append(w)
 
     # ------------------------------------------------------------ -device CPUs
 
-    def pre_plug(self, topo: Topology, device: Device) -> CpuSlot:
-        return plug_by_ids(topo, device, ("socket-id", "die-id", "module-id", "core-id",
-                                          "thread-id"))
+    def check_device_type(self, topo: Topology, driver: str) -> None:
+        """x86 CPU types are always user-creatable: whether the board takes them is up to
+        its hotplug handlers (microvm's ACPI device refused them before 9.1, see plug)."""
+        self.check_type_exists(topo, driver)
 
+    def absent_device_props(self) -> frozenset[str]:
+        if self.machine.release.has("x86-cpu-module-id"):
+            return frozenset()
+        return frozenset({"module-id"})
 
-def plug_by_ids(topo: Topology, device: Device, keys: tuple[str, ...]) -> CpuSlot:
-    """pc_cpu_pre_plug (and LoongArch's copy): every id the slots carry must be given."""
-    if device.driver != topo.cpu_type:
-        raise QemuRefusal(f"Invalid CPU type, expected cpu type: '{topo.cpu_type}'")
-    smp = topo.smp
-    limits = {"socket-id": smp.sockets, "die-id": smp.dies, "module-id": smp.modules,
-              "core-id": smp.cores, "thread-id": smp.threads}
-    slot_keys = topo.slot_keys
-    want: dict[str, int] = {}
-    for key in keys:
-        if key not in slot_keys:
-            continue
-        v = device_int(device.props, key)
-        if v is None or v < 0:
-            raise QemuRefusal(f"CPU {key} is not set")
-        if v >= limits[key]:
-            raise QemuRefusal(f"Invalid CPU {key}: {v} must be in range 0:{limits[key] - 1}")
-        want[key] = v
-    slot = topo.slot_with(want)
-    if slot is None:
-        raise QemuRefusal("CPU slot not found")
-    if slot.plugged:
-        raise QemuRefusal(f"CPU[{slot.index}] with APIC ID {slot.arch_id} exists")
-    return slot
+    def pre_plug(self, topo: Topology, device: Device, values: dict[str, int]) -> CpuSlot:
+        """x86_cpu_pre_plug: the slot by APIC ID, given or computed from the ids."""
+        if device.driver != topo.cpu_type:
+            raise QemuRefusal(f"Invalid CPU type, expected cpu type: '{topo.cpu_type}'")
+        layout = ApicLayout(topo.smp)
+        with_module = self.machine.release.has("x86-cpu-module-id")
+        given = {key: values.get(key, -1) for key, _ in ID_LEVELS}
+        if not with_module:
+            given["module-id"] = -1
+        apic_id = values.get("apic-id", UNASSIGNED_APIC_ID)
+        if apic_id == UNASSIGNED_APIC_ID:
+            ids = dict(given)
+            for key, level in ID_LEVELS:
+                # die-id (and module-id) may be left out when there is one per socket
+                if key in ("die-id", "module-id") and ids[key] < 0 and layout.counts[level] == 1:
+                    ids[key] = 0
+                if key == "module-id" and not with_module:
+                    continue
+                if ids[key] < 0:
+                    raise QemuRefusal(f"CPU {key} is not set")
+                top = layout.counts[level] - 1
+                if ids[key] > top:
+                    raise QemuRefusal(f"Invalid CPU {key}: {ids[key]} must be in range 0:{top}")
+            apic_id = layout.apic_id({k: max(v, 0) for k, v in ids.items()})
+        slot = next((s for s in topo.slots if s.arch_id == apic_id), None)
+        decoded = layout.ids(apic_id)
+        if slot is None:
+            where = ", ".join(f"{key.split('-')[0]}: {decoded[key]}" for key, _ in ID_LEVELS
+                              if with_module or key != "module-id")
+            raise QemuRefusal(f"Invalid CPU [{where}] with APIC ID {apic_id}, valid index "
+                              f"range 0:{len(topo.slots) - 1}")
+        if slot.plugged:
+            raise QemuRefusal(f"CPU[{slot.index}] with APIC ID {apic_id} exists")
+        for key, _ in ID_LEVELS:
+            if given[key] != -1 and given[key] != decoded[key]:
+                raise QemuRefusal(f"property {key}: {given[key]} doesn't match set apic-id: "
+                                  f"0x{apic_id:x} ({key}: {decoded[key]})")
+        numa_pre_plug(topo, slot, device)
+        return slot
+
+    def plug(self, topo: Topology, slot: CpuSlot, device: Device) -> None:
+        """x86_cpu_plug hands the CPU to the ACPI device: microvm's GED took none before 9.1."""
+        if (self.machine.family.name == "microvm"
+                and not self.machine.release.has("microvm-device-cpu")
+                and qemu_bool(self.acpi) is not False):
+            raise QemuRefusal(
+                f"virt: device plug request for unsupported device type: {device.driver}")

@@ -17,7 +17,6 @@ from cmdxlate.catalog.version import Span, Version
 BEHAVIOURS = frozenset({
     "smp-zero-is-error",
     "smp-level-greater-than-1-wording",
-    "x2apic-per-cpu-check",
     # -numa and query-hotpluggable-cpus (resolve/numa.py, numa_init.py, hmat.py, topology.py)
     "qapi-enum-error-names-parameter",
     "numa-initiator-before-cpus",
@@ -28,6 +27,27 @@ BEHAVIOURS = frozenset({
     "numa-cluster-boundary-warning",
     "hotpluggable-cpus-feature-disabled-text",
     "memory-backend-size-checked-at-board-init",
+    # -device (resolve/devices.py)
+    "device-json",
+    "device-expects-a-pluggable-type",
+    # x86 CPUs and APIC IDs (boards/x86.py, boards/apic.py)
+    "x86-cpu-module-id",
+    "microvm-device-cpu",
+    "x86-x2apic-5.2",
+    "x86-x2apic-6.0",
+    "x86-x2apic-7.1",
+    "x86-x2apic-tcg-line-check",
+    "x86-x2apic-userspace-limit",
+    "x86-x2apic-per-cpu",
+    "x86-x2apic-hint",
+    "x86-x2apic-aborts",
+    # pseries, s390x, arm virt
+    "spapr-tcg-smt-8",
+    "s390x-max-is-qemu",
+    "s390x-cpu-topology-props",
+    "arm-virt-gic-auto-v3",
+    "arm-virt-gicv3-redist-regions",
+    "arm-virt-gicv4",
 })
 
 

@@ -195,10 +195,11 @@ def init_board(r: Resolution) -> None:
     if numa.nodes:
         finish_cpu_init(numa, r.slots, lambda: _default_nodes(r), release)
         numa.warnings.extend(cluster_boundary_warnings(numa, r.slots, release))
-    board.check_memory(r.ram, numa)
     r.warnings.extend(numa.warnings)
+    # The board's init function: its own checks, then RAM and node sizes.
     props = {k: s.text for k, s in r.spec.machine_props.items()}
-    board.check_init(smp, r.accel, props)
+    board.check_init(smp, r.accel, props, r.cpu_model)
+    board.check_memory(r.ram, numa)
     board.check_numa_layout(smp, numa, r.slots)
 
 

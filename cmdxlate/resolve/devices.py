@@ -1,61 +1,77 @@
 """CPUs given with ``-device``: created as QEMU creates CLI devices, checked by the board.
 
 QEMU creates option-string devices first and JSON ones after them
-(qemu_create_cli_devices), each group in argv order, with each option's
-location set, so their errors carry it. A JSON device's id is checked against
-every device created before it.
+(qemu_create_cli_devices, 6.2 on), each group in argv order, with each
+option's location set, so their errors carry it. Before 6.2 there is no JSON
+``-device``: ``{...}`` is an option string like any other, whose driver is the
+text up to the first comma. Each device goes through qdev_device_add's steps:
+the type is looked up, a JSON device's id is checked against every device
+created before it, the properties are set, then the board's pre-plug handler,
+the CPU's realize and the board's plug handler run.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from cmdxlate.boards.base import device_int
 from cmdxlate.error import QemuRefusal, qemu_located
+from cmdxlate.syntax.optstring import parse_qemuopts
 
 if TYPE_CHECKING:
+    from cmdxlate.catalog import Release
     from cmdxlate.model import Device, VmSpec
     from cmdxlate.resolve.topology import CpuSlot, Topology
 
 
-def creation_order(spec: VmSpec) -> list[Device]:
+def creation_order(spec: VmSpec, release: Release) -> list[Device]:
+    if not release.has("device-json"):
+        return list(spec.devices)
     return [d for d in spec.devices if not d.is_json] + [d for d in spec.devices if d.is_json]
+
+
+def _old_json_driver(dev: Device) -> str | None:
+    """A ``-device {...}`` before 6.2: the driver QemuOpts reads from it (None: none given)."""
+    value = dev.option.value or ""
+    return parse_qemuopts(value, "driver").get("driver")
 
 
 def plug_devices(spec: VmSpec, topo: Topology) -> None:
     """Every -device that is a CPU of this machine, plugged into its slot."""
-    board, machine = topo.board, topo.machine
+    board, release = topo.board, topo.machine.release
     ids: set[str] = set()
     created = len(topo.slots)
-    for dev in creation_order(spec):
+    for dev in creation_order(spec, release):
         with qemu_located(dev.where):
+            if dev.is_json and not release.has("device-json"):
+                driver = _old_json_driver(dev)
+                if driver is None:
+                    raise QemuRefusal("Parameter 'driver' is missing")
+                # A driver read from "{..." is never a type name.
+                raise QemuRefusal(f"'{driver}' is not a valid device model name")
+            cpu = board.is_cpu_device(dev.driver)
+            if cpu:
+                board.check_device_type(topo, dev.driver)
             if dev.is_json and dev.id is not None and dev.id in ids:
                 raise QemuRefusal(f"Duplicate device ID '{dev.id}'")
             if dev.id is not None:
                 ids.add(dev.id)
-            if not machine.is_cpu_driver(dev.driver):
+            if not cpu:
                 continue
-            if not machine.device_cpus:
-                raise QemuRefusal("Parameter 'driver' expects a pluggable device type")
-            slot = board.pre_plug(topo, dev)
-            node = device_int(dev.props, "node-id")
-            # numa_cpu_pre_plug(), on every board with NUMA support, NUMA configured or not;
-            # -1 is "unset" (the slot's node is taken).
-            if node is not None and node != -1 and machine.numa:
-                expected = slot.node if slot.node is not None else 0
-                if node != expected:
-                    raise QemuRefusal(f"invalid node-id, must be {expected}")
+            values = board.set_device_props(topo, dev)
+            slot = board.pre_plug(topo, dev, values)
+            board.check_cpu(slot, dev)
+            board.plug(topo, slot, dev)
             slot.plugged = True
             slot.device_id = dev.id
             slot.qom_path = f"/machine/peripheral/{dev.id}" if dev.id else None
             slot.created = created
             created += 1
-            board.check_cpu(slot, dev)
         topo.device_cpu_options.append(dev.option.index)
 
 
 def line_cpu_devices(spec: VmSpec, topo: Topology) -> list[tuple[Device, CpuSlot]]:
     """The line's -device CPUs in creation order, each with the slot it took."""
-    devices = [d for d in creation_order(spec) if topo.machine.is_cpu_driver(d.driver)]
+    devices = [d for d in creation_order(spec, topo.machine.release)
+               if topo.board.is_cpu_device(d.driver)]
     taken = sorted((s for s in topo.slots if s.plugged and not s.boot), key=lambda s: s.created)
     return list(zip(devices, taken, strict=True))
