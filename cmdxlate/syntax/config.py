@@ -13,7 +13,7 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from cmdxlate.error import CmdxlateError, InputError
 from cmdxlate.files import read_text_limited, write_atomic
@@ -40,7 +40,8 @@ class ConfigSection:
     group: str
     id: str | None
     entries: list[tuple[str, str]]
-    line: int = 0
+    line: int = 0  # the header's line
+    entry_lines: list[int] = field(default_factory=list)  # each entry's line, when read
 
     def last_wins(self) -> dict[str, str]:
         """What QEMU keeps: a repeated key overwrites the earlier one."""
@@ -90,6 +91,7 @@ def parse_config(text: str, filename: str = "<config>") -> list[ConfigSection]:
             if current is None:
                 raise ConfigFileError(f"{where}: no group defined")
             current.entries.append((m.group(1), m.group(2)))
+            current.entry_lines.append(n)
             continue
         if _ENTRY_UNQUOTED.match(line) and current is not None:
             raise ConfigFileError(
