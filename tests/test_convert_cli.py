@@ -215,9 +215,11 @@ def test_writer_refuses_what_qemu_cannot_read() -> None:
             format_config([ConfigSection("device", "d0", [("romfile", value)])])
 
 
-def test_expand_readconfig_inline(tmp_path: Path) -> None:
+def test_expand_readconfig_inline(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A relative path is read from the current folder, as QEMU reads it (issue 15)."""
     (tmp_path / "a.cfg").write_text('[smp-opts]\n  cpus = "2"\n  maxcpus = "4"\n')
-    cl = expand_readconfig(parse_argv(["-M", "pc", "-readconfig", "a.cfg"]), str(tmp_path))
+    monkeypatch.chdir(tmp_path)
+    cl = expand_readconfig(parse_argv(["-M", "pc", "-readconfig", "a.cfg"]), "/elsewhere")
     assert resolve(cl).smp.maxcpus == 4
 
 
@@ -227,7 +229,7 @@ def test_version_and_help_examples() -> None:
     res = runner.invoke(app, ["--version"])
     assert res.exit_code == 0 and res.stdout.startswith("cmdxlate ")
     for cmd in ("parse", "slots", "convert", "writeconfig", "readconfig", "verify", "probe",
-                "explain", "batch"):
+                "explain", "batch", "plan"):
         res = runner.invoke(app, [cmd, "--help"])
         assert res.exit_code == 0, cmd
         assert "Example" in res.stdout, cmd
@@ -326,14 +328,15 @@ def test_explain_shows_memory_only_nodes() -> None:
 
 def test_explain_shows_cpu_indexes_and_device_ids() -> None:
     """pseries threads take cpu-index core-id and up (as query-cpus-fast reports)."""
-    res = runner.invoke(app, ["explain", "--format", "json", "--", "-M", "pseries",
-                              "-smp", "2,threads=2,maxcpus=6", "-device",
+    res = runner.invoke(app, ["explain", "--format", "json", "--target", "10.0", "--", "-M",
+                              "pseries", "-smp", "2,threads=2,maxcpus=6", "-device",
                               "power10_v2.0-spapr-cpu-core,core-id=4,id=c4"])
     assert res.exit_code == 0, res.output
     slots = json.loads(res.stdout)["slots"]
     assert [s["cpu-index"] for s in slots] == [[0, 1], [2, 3], [4, 5]]
     assert [s.get("device-id") for s in slots] == [None, None, "c4"]
-    res = runner.invoke(app, ["explain", "--", "-M", "pseries", "-smp", "2,threads=2,maxcpus=6",
+    res = runner.invoke(app, ["explain", "--target", "10.0", "--", "-M", "pseries", "-smp",
+                              "2,threads=2,maxcpus=6",
                               "-device", "power10_v2.0-spapr-cpu-core,core-id=4,id=c4"])
     assert "core 4 (2 threads): -device CPU id=c4 cpu-index 4-5" in res.stdout
 
@@ -360,3 +363,44 @@ def test_completion_offers_qemu_options_after_dashdash() -> None:
     res = subprocess.run([sys.executable, "-m", "cmdxlate"], env=env, capture_output=True,
                          text=True)
     assert "-numa" in res.stdout.split()
+
+
+# ------------------------------------------------------------------ plain-value options
+
+@pytest.mark.parametrize(("args", "shown"), [
+    (["-uuid", "c0ffee00-0000-4000-8000-000000000001"], "c0ffee00-0000-4000-8000-000000000001"),
+    (["-pidfile", "/run/qemu/vm.pid"], "/run/qemu/vm.pid"),
+    (["-k", "en-us"], "en-us"),
+    (["-serial", "mon:stdio"], "mon:stdio"),
+    (["-monitor", "unix:/tmp/m,server=on,wait=off"], "unix:/tmp/m,server=on,wait=off"),
+    (["-kernel", "vmlinuz"], "vmlinuz"),
+    (["-hda", "a,b.img"], "a,b.img"),
+    (["-d", "in_asm,cpu"], "in_asm,cpu"),
+    (["-prom-env", "auto-boot?=false"], "auto-boot?=false"),
+    (["--no-such-option", "x=1"], "x=1"),
+])
+def test_parse_shows_plain_string_options_as_values(args: list[str], shown: str) -> None:
+    """Only options QEMU 10.0 parses as option strings get key=value pairs (issue 10).
+
+    Before: every option not in OPTION_SYNTAX was read as QemuOpts, so -uuid X showed
+    as the pair X=on.
+    """
+    res = runner.invoke(app, ["parse", "--format", "json", "--", *args])
+    assert res.exit_code == 0, res.output
+    [opt] = json.loads(res.stdout)["options"]
+    assert "pairs" not in opt and opt["args"][1] == shown
+    res = runner.invoke(app, ["parse", "--", *args])
+    assert shown in res.stdout and f"{shown}=on" not in res.stdout
+
+
+@pytest.mark.parametrize(("args", "pairs"), [
+    (["-name", "vm1"], [["guest", "vm1"]]),
+    (["-audio", "pa,model=hda"], [["driver", "pa"], ["model", "hda"]]),
+    (["-plugin", "libhowvec.so,inline=on"], [["file", "libhowvec.so"], ["inline", "on"]]),
+    (["-boot", "menu=on"], [["menu", "on"]]),
+    (["-drive", "file=a.img,if=none"], [["file", "a.img"], ["if", "none"]]),
+])
+def test_parse_shows_option_strings_as_pairs(args: list[str], pairs: list[list[str]]) -> None:
+    res = runner.invoke(app, ["parse", "--format", "json", "--", *args])
+    [opt] = json.loads(res.stdout)["options"]
+    assert opt["pairs"] == pairs

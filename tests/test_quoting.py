@@ -243,7 +243,9 @@ def _run_converted(fake: Path, value: str) -> tuple[list[str], list[str]]:
                           check=False)
     assert proc.returncode == 0, proc.stderr
     out = proc.stdout.decode("utf-8", "surrogateescape").split("\0")[:-1]
-    return out, [f"FOO={value}", *json.loads(js.stdout)[1:]]
+    argv = json.loads(js.stdout)
+    assert argv[0] == f"FOO={value}"  # JSON keeps the assignment, as the shell format does
+    return out, [f"FOO={value}", *argv[2:]]
 
 
 @pytest.mark.parametrize("value", ["a b", "x'y", "$(id)", "*", "", "'\\''", "a\nb"])

@@ -24,6 +24,16 @@ BEHAVIOURS = frozenset({
     "smp-zero-warns", "smp-zero-is-error",
     "smp-unsupported-level-not-supported", "smp-unsupported-level-gt1",
     "x2apic-per-cpu-check",
+    # -numa and query-hotpluggable-cpus (resolve/numa.py, numa_init.py, hmat.py, topology.py)
+    "qapi-enum-error-names-parameter",
+    "numa-initiator-before-cpus",
+    "numa-hmat-initiator-required",
+    "numa-slot-label-die-comma-missing",
+    "numa-mem-reparse-checked",
+    "numa-riscv-nodes-exceed-cpus-checked",
+    "numa-cluster-boundary-warning",
+    "hotpluggable-cpus-feature-disabled-text",
+    "memory-backend-size-checked-at-board-init",
 })
 
 

@@ -105,7 +105,7 @@ def process(item: tuple[str, Any], op: str, target: str,
         from cmdxlate.emit.convert import convert
 
         conv = convert(cl, topo)
-        argv = ([cl.binary] if cl.binary else []) + conv.argv()
+        argv = list(cl.env) + ([cl.binary] if cl.binary else []) + conv.argv()
         return {"argv": argv}
     except CmdxlateError as e:
         return {"error": e.message}
@@ -124,8 +124,9 @@ def run_batch(source: str, op: str, output: str | None, force: bool, target: str
               jobs: int, machines: str | None = None) -> dict[str, int]:
     items = list(iter_inputs(source))
     if output is not None:
-        if os.path.exists(output) and not force:
-            raise InputError(f"{output} exists; use --force to overwrite it")
+        from cmdxlate.files import check_output_target
+
+        check_output_target(output, force)
     results: list[dict[str, Any]] = []
     show_progress = sys.stderr.isatty()
     progress: Any = None
@@ -177,12 +178,14 @@ def _summary(counts: dict[str, int], op: str, results: list[dict[str, Any]]) -> 
         from rich.table import Table
         from rich.text import Text
 
+        from cmdxlate.termsafe import visible
+
         table = Table(title=f"cmdxlate batch --op {op}")
         table.add_column("result")
         table.add_column("lines", justify="right")
         table.add_row("ok", str(counts["ok"]))
         for reason, n in reasons.most_common(8):
-            table.add_row(Text(f"error: {reason}"), str(n))
+            table.add_row(Text(visible(f"error: {reason}")), str(n))
         Console(stderr=True).print(table)
     else:
         sys.stderr.write(

@@ -42,9 +42,9 @@ def safe_streams() -> None:
 
 def visible(text: str) -> str:
     """One line, control characters shown as escapes: input must not drive the terminal."""
-    if text.isprintable():
-        return text
-    return "".join(ch if ch.isprintable() else repr(ch)[1:-1] for ch in text)
+    from cmdxlate.termsafe import visible as escaped
+
+    return escaped(text)
 
 
 class Session:
@@ -130,7 +130,8 @@ def format_argv(groups: list[list[str]], fmt: str, env: list[str] | None = None,
                 binary: str | None = None) -> str:
     """Shell words (one option per line, as libvirt writes them) or a JSON array."""
     if fmt == "json":
-        argv = ([binary] if binary else []) + [w for g in groups for w in g]
+        # The same words as the shell format: env assignments, binary, arguments.
+        argv = list(env or []) + ([binary] if binary else []) + [w for g in groups for w in g]
         return json.dumps(argv) + "\n"
     from cmdxlate.syntax.shell import format_command
 

@@ -168,23 +168,6 @@ class VerifyReport:
                 "converted": self.converted, "differences": self.differences,
                 "prediction_matches": self.prediction_matches, "notes": self.notes}
 
-    def render(self) -> None:
-        from rich.console import Console
-        from rich.markup import escape
-
-        console = Console()
-        if self.equal:
-            console.print(f"[green]equal[/]: QEMU ({escape(self.qemu)}) reports the same CPUs "
-                          "for the "
-                          "original and the converted line")
-        else:
-            console.print(f"[red]different[/]: QEMU ({escape(self.qemu)}) reports different CPUs")
-            for d in self.differences:
-                console.print(f"  [red]-[/] {escape(d)}")
-        if self.prediction_matches is False:
-            console.print("[yellow]note[/]: cmdxlate's own prediction differs from QEMU's answer")
-        for note in self.notes:
-            console.print(f"[yellow]note[/]: {escape(note)}")
 
 
 def _answer_dict(ans: Any) -> dict[str, Any]:

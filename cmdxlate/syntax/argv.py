@@ -76,7 +76,7 @@ class Option:
                 raise InputError(f"-{self.name}: JSON value must be an object", where=self.where)
             self._parsed = obj
             return obj
-        dialect, implied = optdb.OPTION_SYNTAX.get(self.name, ("value", None))
+        dialect, implied = optdb.OPTION_SYNTAX.get(self.name, optdb.VALUE_DIALECT)
         with qemu_located(self.where):
             if dialect == "keyval":
                 self._parsed = parse_keyval(self.value, implied)

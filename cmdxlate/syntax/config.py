@@ -1,11 +1,13 @@
-"""QEMU's ``-readconfig`` file format, read and written exactly as QEMU 10.0 reads it.
+"""QEMU's ``-readconfig`` file format, read and written exactly as QEMU reads it.
 
 QEMU's reader (util/qemu-config.c) is line based and scanf driven: a header
 ``[group]`` or ``[group "id"]``, then ``key = "value"`` lines.  It has no
-escaping, keeps only the last of a repeated key, and silently turns an
-unquoted value into an empty one.  Where QEMU would silently do something the
-user did not mean, this reader raises instead, and the writer refuses
-anything QEMU could not read back identically.
+escaping, keeps only the last of a repeated key, silently turns an unquoted
+value into an empty one, and cuts lines after 1,023 bytes, reading the rest
+as a new line (cfgscan reproduces it).  All limits are in bytes.  Where QEMU
+would read a line differently from how it looks, this reader raises instead,
+saying what QEMU would read; the writer refuses anything QEMU could not read
+back identically, so cfgmap keeps it on the command line.
 """
 
 from __future__ import annotations
@@ -17,18 +19,23 @@ from dataclasses import dataclass, field
 
 from cmdxlate.error import CmdxlateError, InputError
 from cmdxlate.files import read_text_limited, write_atomic
+from cmdxlate.syntax.cfgscan import NAME_BYTES, PIECE_BYTES, VALUE_BYTES, qemu_reads, show
 
 __all__ = ["ConfigFileError", "ConfigSection", "check_writable", "format_config", "parse_config",
            "read_config_file", "write_atomic", "write_config_atomic"]
 
-MAX_LINE = 1023  # QEMU reads with fgets into a 1024-byte buffer
-MAX_NAME = 63
-MAX_VALUE = 1023
+MAX_LINE = PIECE_BYTES  # bytes before the newline; QEMU's fgets cuts a longer line
+MAX_NAME = NAME_BYTES
+MAX_VALUE = VALUE_BYTES
+NEWLINE = b"\n"
 
-_HEADER_ID = re.compile(r'\[(\S{1,63}) "([^"]{1,63})"\]')
-_HEADER = re.compile(r"\[([^\]]{1,63})\]")
-_ENTRY = re.compile(r'\s*(\S{1,63})\s+=\s*"([^"]{0,1023})"')
-_ENTRY_UNQUOTED = re.compile(r"\s*(\S{1,63})\s+=")
+# What a person reads, byte for byte (C-locale white space); anything else is refused.
+_HEADER_ID = re.compile(rb'\[([^\s"\[\]]{1,63})[ \t]+"([^"]{1,63})"\][ \t\r]*(#.*)?')
+_HEADER = re.compile(rb'\[([^\s"\[\]]{1,63})\][ \t\r]*(#.*)?')
+_ENTRY = re.compile(rb'[ \t]*([^\s]{1,63})[ \t]+=[ \t]*"([^"]*)"[ \t\r]*(#.*)?')
+_ENTRY_UNQUOTED = re.compile(rb'[ \t]*([^\s]{1,63})[ \t]+=[ \t]*[^\s"]')
+_ENTRY_OPEN = re.compile(rb'[ \t]*([^\s]{1,63})[ \t]+=[ \t]*"[^"]*')
+_ENTRY_TRAILING = re.compile(rb'[ \t]*([^\s]{1,63})[ \t]+=[ \t]*"[^"]*"')
 
 
 class ConfigFileError(InputError):
@@ -56,48 +63,85 @@ class ConfigSection:
         return (self.group, self.id, self.entries) == (other.group, other.id, other.entries)
 
 
-def parse_config(text: str, filename: str = "<config>") -> list[ConfigSection]:
+def parse_config(text: str | bytes, filename: str = "<config>") -> list[ConfigSection]:
+    """The sections of a -readconfig file, read as QEMU reads it, or an error.
+
+    Every line must mean the same to QEMU as to a person reading the file:
+    a line QEMU would cut (over 1,023 bytes), an unquoted or unterminated
+    value, text after a value, and other lines QEMU reads differently from
+    how they look are refused, with what QEMU would make of them.
+    """
+    data = text.encode("utf-8", "surrogateescape") if isinstance(text, str) else text
     sections: list[ConfigSection] = []
     current: ConfigSection | None = None
-    lines = text.split("\n")
-    if lines and lines[-1] == "":
+    lines = data.split(b"\n")
+    if lines and lines[-1] == b"":
         lines.pop()
     for n, raw in enumerate(lines, 1):
         where = f"{filename}:{n}"
-        if len(raw) + 1 > MAX_LINE:
-            raise ConfigFileError(f"{where}: line longer than {MAX_LINE} characters")
-        if "\0" in raw:
+        if len(raw) > MAX_LINE:
+            newline = n < len(lines) or data.endswith(NEWLINE)
+            raise ConfigFileError(_cut_message(where, raw, newline))
+        if b"\0" in raw:
             raise ConfigFileError(f"{where}: NUL byte")
-        line = raw[:-1] if raw.endswith("\r") else raw
-        if raw == "":
+        if raw == b"" or raw.startswith(b"#"):
             continue
-        if raw.startswith("#"):
-            continue
-        m = _HEADER_ID.fullmatch(line)
-        if m:
-            current = ConfigSection(m.group(1), m.group(2), [], n)
+        if raw.startswith(b"["):
+            m = _HEADER_ID.fullmatch(raw) or _HEADER.fullmatch(raw)
+            if m is None:
+                qemu = qemu_reads(raw + NEWLINE).describe()
+                raise ConfigFileError(f"{where}: parse error: not a [group] or [group \"id\"] "
+                                      f"header as QEMU reads it (QEMU would read {qemu})")
+            current = ConfigSection(_text(m.group(1), where),
+                                    _text(m.group(2), where) if m.re is _HEADER_ID else None,
+                                    [], n)
             sections.append(current)
             continue
-        m = _HEADER.fullmatch(line)
-        if m and not m.group(1).startswith('"'):
-            group = m.group(1)
-            if " " in group or "\t" in group:
-                raise ConfigFileError(f"{where}: parse error")
-            current = ConfigSection(group, None, [], n)
-            sections.append(current)
-            continue
-        m = _ENTRY.match(line)
+        m = _ENTRY.fullmatch(raw)
         if m:
             if current is None:
                 raise ConfigFileError(f"{where}: no group defined")
-            current.entries.append((m.group(1), m.group(2)))
+            current.entries.append((_text(m.group(1), where), _text(m.group(2), where)))
             current.entry_lines.append(n)
             continue
-        if _ENTRY_UNQUOTED.match(line) and current is not None:
-            raise ConfigFileError(
-                f"{where}: value must be double-quoted (QEMU would read it as empty)")
-        raise ConfigFileError(f"{where}: parse error")
+        raise ConfigFileError(_entry_message(where, raw, current is not None))
     return sections
+
+
+def _text(b: bytes, where: str) -> str:
+    try:
+        return b.decode("utf-8")
+    except UnicodeDecodeError:
+        raise ConfigFileError(f"{where}: not UTF-8 text") from None
+
+
+def _cut_message(where: str, raw: bytes, newline: bool) -> str:
+    rest = raw[MAX_LINE:MAX_LINE * 2]
+    if len(raw) <= MAX_LINE * 2 and newline:
+        rest += b"\n"
+    return (f"{where}: line longer than {MAX_LINE} bytes ({len(raw)}); QEMU reads at most "
+            f"{MAX_LINE} bytes of a line and the rest as a new line, here "
+            f"'{show(rest[:40])}{'...' if len(rest) > 40 else ''}' as "
+            f"{qemu_reads(rest).describe()}")
+
+
+def _entry_message(where: str, raw: bytes, in_group: bool) -> str:
+    """Why a line is not ``key = "value"``, and what QEMU would read instead."""
+    if _ENTRY_UNQUOTED.match(raw) and in_group:
+        return f"{where}: value must be double-quoted (QEMU would read it as empty)"
+    if _ENTRY_TRAILING.match(raw):
+        return (f"{where}: text after the closing double quote (QEMU ignores it); "
+                "only a # comment may follow a value")
+    if _ENTRY_OPEN.fullmatch(raw):
+        return (f"{where}: no closing double quote (QEMU would read the value up to the end "
+                "of the line, the newline included)")
+    reading = qemu_reads(raw + NEWLINE)
+    if reading.kind == "error":
+        return f"{where}: parse error"
+    if not in_group:
+        return f"{where}: no group defined"
+    return (f"{where}: parse error: not a key = \"value\" line as QEMU reads it (QEMU would "
+            f"read {reading.describe()})")
 
 
 def read_config_file(path: str | os.PathLike[str], max_bytes: int = 4 * 1024 * 1024
@@ -109,27 +153,38 @@ def read_config_file(path: str | os.PathLike[str], max_bytes: int = 4 * 1024 * 1
     return parse_config(text, os.fspath(path))
 
 
-def check_writable(group: str, id: str | None, key: str, value: str) -> None:
-    """Refuse what QEMU's reader would not give back unchanged."""
-    if not group or len(group) > MAX_NAME or re.search(r'[\s"\]\[]', group):
-        raise ConfigFileError(f"group name {group!r} cannot be written to a -readconfig file")
-    if id is not None and (not id or len(id) > MAX_NAME or re.search(r'["\]\n\r\0]', id)):
-        raise ConfigFileError(f"[{group}] id {id!r} cannot be written to a -readconfig file")
-    if (not key or len(key) > MAX_NAME or re.search(r'[\s"=\0]', key) or key.startswith("[")
-            or key.startswith("#")):
-        raise ConfigFileError(f"[{group}] key {key!r} cannot be written to a -readconfig file")
+def _bytes(s: str, what: str) -> bytes:
     try:
-        (group + (id or "") + key + value).encode("utf-8")
+        return s.encode("utf-8")
     except UnicodeEncodeError:
         raise ConfigFileError(
-            f"[{group}] {key}: bytes that are not UTF-8 cannot go into a -readconfig file"
-        ) from None
-    if len(value) > MAX_VALUE or re.search(r'["\n\r\0]', value):
+            f"{what}: bytes that are not UTF-8 cannot go into a -readconfig file") from None
+
+
+def check_writable(group: str, id: str | None, key: str, value: str) -> None:
+    """Refuse what QEMU's reader would not give back unchanged (limits in bytes)."""
+    g = _bytes(group, f"group {group!r}")
+    if not g or len(g) > MAX_NAME or re.search(r'[\s"\]\[]', group):
+        raise ConfigFileError(f"group name {group!r} cannot be written to a -readconfig file")
+    if id is not None:
+        i = _bytes(id, f"[{group}] id")
+        if not i or len(i) > MAX_NAME or re.search(r'["\]\n\r\0]', id):
+            raise ConfigFileError(f"[{group}] id {id!r} cannot be written to a -readconfig file "
+                                  f"(at most {MAX_NAME} bytes, no double quote or bracket)")
+    k = _bytes(key, f"[{group}] key {key!r}")
+    if (not k or len(k) > MAX_NAME or re.search(r'[\s"=\0]', key) or key.startswith("[")
+            or key.startswith("#")):
+        raise ConfigFileError(f"[{group}] key {key!r} cannot be written to a -readconfig file")
+    v = _bytes(value, f"[{group}] {key}")
+    if re.search(r'["\n\r\0]', value):
         raise ConfigFileError(
             f"[{group}] {key}: value {value[:40]!r} cannot be written to a -readconfig file "
-            "(QEMU's reader allows no double quote, newline or more than 1023 characters)")
-    if len(f'  {key} = "{value}"') + 1 > MAX_LINE:
-        raise ConfigFileError(f"[{group}] {key}: line would exceed {MAX_LINE} characters")
+            "(QEMU's reader allows no double quote or line break in a value)")
+    line = len(f'  {key} = "'.encode()) + len(v) + 1
+    if line > MAX_LINE:
+        raise ConfigFileError(
+            f"[{group}] {key}: the line would be {line} bytes; QEMU reads at most {MAX_LINE} "
+            "bytes of a line and the rest as a new line")
 
 
 def format_config(sections: Iterable[ConfigSection], header_comment: str | None = None) -> str:
@@ -142,6 +197,9 @@ def format_config(sections: Iterable[ConfigSection], header_comment: str | None 
     out: list[str] = []
     if header_comment:
         out += ["# " + line for line in header_comment.splitlines()]
+        if any(len(line.encode("utf-8", "surrogateescape")) > MAX_LINE or "\r" in line
+               for line in out):
+            raise ConfigFileError("header comment line too long for a -readconfig file")
     for i, s in enumerate(secs):
         if i or header_comment:
             out.append("")

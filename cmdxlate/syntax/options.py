@@ -38,7 +38,12 @@ WITH_ARG: frozenset[str] = frozenset(
     """.split()
 )
 
-# How a topology-relevant option's value is parsed: (dialect, implied key).
+# How an option's value is parsed: (dialect, implied key).  These are the options whose
+# argument QEMU 10.0 (system/vl.c) parses as an option string, QemuOpts or keyval;
+# every other option takes a plain value ("value"): a file name (-kernel, -hda,
+# -pidfile, -readconfig), a chardev spec (-serial mon:stdio, -monitor, -qmp, -gdb), a
+# UUID, a keymap (-k en-us), a number (-seed), a list that is not key=value (-d, -boot
+# is an option string but -vga std is not), or an option no QEMU knows.
 OPTION_SYNTAX: dict[str, tuple[str, str | None]] = {
     "smp": ("keyval", "cpus"),
     "machine": ("keyval", "type"),
@@ -83,7 +88,10 @@ OPTION_SYNTAX: dict[str, tuple[str, str | None]] = {
     "trace": ("qemuopts", "enable"),
     "option-rom": ("qemuopts", "romfile"),
     "set": ("raw", None),
+    "audio": ("keyval", "driver"),
+    "plugin": ("qemuopts", "file"),
 }
+VALUE_DIALECT = ("value", None)
 
 # Options whose value may be a JSON object instead of an option string.
 JSON_CAPABLE: frozenset[str] = frozenset({"device", "object", "blockdev", "audiodev", "display",

@@ -1,8 +1,9 @@
 """Read shell-style command lines (libvirt ``.args`` files) and write them back.
 
 Only the part of POSIX shell syntax that command lines use is accepted:
-words, single and double quotes, backslash escapes and ``\\<newline>``
-continuations.  Anything that would need a shell to evaluate (``$``
+words, single and double quotes, backslash escapes, ``\\<newline>``
+continuations, and the ``"$(printf '\\033')"`` words quote() writes for
+control characters.  Anything that would need a shell to evaluate (``$``
 expansions, back-quotes, pipes, redirections, unbalanced quotes) is refused
 rather than guessed at.
 """
@@ -13,28 +14,47 @@ import re
 from dataclasses import dataclass
 
 from cmdxlate.error import InputError
+from cmdxlate.termsafe import printf_word
 
 MAX_INPUT_BYTES = 16 * 1024 * 1024
 
 _SAFE = re.compile(r"[A-Za-z0-9_@%+=:,./-]+")
 _ASSIGNMENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*=")
 _SPECIAL_UNQUOTED = set("|&;<>()`")
+_PRINTF = "$(printf '"
+_OCTAL = re.compile(r"\\[0-3][0-7][0-7]")
 
 
 def split(text: str) -> list[str]:
-    """Split like a POSIX shell would, without any expansion."""
+    """Split like a POSIX shell would, without any expansion (all commands' words)."""
+    return [w for _, words in split_commands(text) for w in words]
+
+
+def split_commands(text: str) -> list[tuple[int, list[str]]]:
+    """Each command's first line number and words.
+
+    As in a shell, a newline that is not escaped, quoted or inside a comment
+    ends a command; blank and comment lines hold none.
+    """
+    commands: list[tuple[int, list[str]]] = []
     words: list[str] = []
     buf: list[str] = []
     in_word = False
+    start = 0  # where the current command's first word starts
     i = 0
     n = len(text)
     while i < n:
         ch = text[i]
+        if not in_word and not words:
+            start = i
         if ch in " \t\n":
             if in_word:
                 words.append("".join(buf))
                 buf = []
                 in_word = False
+            if ch == "\n" and words:
+                commands.append((text.count("\n", 0, start) + 1, words))
+                words = []
             i += 1
         elif ch == "\\":
             if i + 1 >= n:
@@ -68,6 +88,10 @@ def split(text: str) -> list[str]:
                         buf.append(text[i + 1])
                     i += 2
                     continue
+                if c == "$" and text.startswith(_PRINTF, i):
+                    decoded, i = _printf_escapes(text, i)
+                    buf.append(decoded)
+                    continue
                 if c in "$`":
                     raise InputError(
                         f"shell expansion '{c}' inside double quotes is not supported")
@@ -89,13 +113,35 @@ def split(text: str) -> list[str]:
             i += 1
     if in_word:
         words.append("".join(buf))
-    return words
+    if words:
+        commands.append((text.count("\n", 0, start) + 1, words))
+    return commands
+
+
+def _printf_escapes(text: str, i: int) -> tuple[str, int]:
+    """``$(printf '\\ooo...')`` at ``i`` (inside double quotes), as quote() writes it:
+    the bytes it prints, trailing newlines dropped as the shell drops them."""
+    j = i + len(_PRINTF)
+    out = bytearray()
+    while _OCTAL.fullmatch(text, j, j + 4):
+        out.append(int(text[j + 1:j + 4], 8) & 0xFF)
+        j += 4
+    if not out or not text.startswith("')", j) or 0 in out:
+        raise InputError(f"shell expansion '$' at offset {i} is not supported: only "
+                            "$(printf '\\ooo') with octal escapes is read")
+    return out.decode("utf-8", "surrogateescape").rstrip("\n"), j + 2
 
 
 def quote(word: str) -> str:
-    """Quote one word so that a POSIX shell reads it back unchanged."""
+    """Quote one word so that a POSIX shell reads it back unchanged.
+
+    Control characters (and anything else not printable, newlines aside) are
+    written as ``"$(printf '\\ooo')"`` so the terminal shows what the shell runs.
+    """
     if word and _SAFE.fullmatch(word):
         return word
+    if not word.replace("\n", "").isprintable():
+        return printf_word(word)
     return "'" + word.replace("'", "'\\''") + "'"
 
 
@@ -138,9 +184,18 @@ def split_command(words: list[str]) -> ShellCommand:
 
 
 def parse_command_text(text: str) -> ShellCommand:
+    """The one command in ``text``; a second one (a line not continued with `` \\``
+    before it) is refused, since a shell would run it as a command of its own."""
     if "\0" in text:
         raise InputError("input contains a NUL byte")
-    return split_command(split(text))
+    commands = split_commands(text)
+    if len(commands) > 1:
+        line, words = commands[1]
+        raise InputError(
+            f"line {line}: a second command ('{words[0][:40]}'): the line before it does not "
+            "end with ' \\', so a shell would run the two separately; give one QEMU "
+            "command line per file")
+    return split_command(commands[0][1] if commands else [])
 
 
 def read_command_file(path: str) -> ShellCommand:

@@ -24,9 +24,14 @@ def command_from_argv(argv: list[str]) -> CommandLine:
     return parse_argv(sc.args, sc.binary, sc.env)
 
 
-def expand_readconfig(cl: CommandLine, base_dir: str | None = None) -> CommandLine:
+def expand_readconfig(cl: CommandLine, args_dir: str | None = None) -> CommandLine:
     """Replace each -readconfig FILE by the options the file holds, each pointing at the
-    file and line it came from (QEMU reports errors about them as ``FILE:LINE: ...``)."""
+    file and line it came from (QEMU reports errors about them as ``FILE:LINE: ...``).
+
+    A relative FILE is read from the current folder, as QEMU reads it: one rule for
+    argv, --from-file and batch. ``args_dir``, the folder of the .args file the line
+    came from, only serves a hint when FILE is there instead.
+    """
     if not cl.find("readconfig"):
         return cl
     from cmdxlate.emit.readconfig import sections_to_options
@@ -37,16 +42,14 @@ def expand_readconfig(cl: CommandLine, base_dir: str | None = None) -> CommandLi
         if opt.name != "readconfig" or opt.value is None:
             options.append(opt)
             continue
-        path = opt.value
-        if base_dir and not os.path.isabs(path):
-            path = os.path.join(base_dir, path)
         try:
-            found, _ = sections_to_options(read_config_file(path), opt.value)
+            found, _ = sections_to_options(read_config_file(opt.value), opt.value)
         except QemuRefusal as e:
             raise e.at(opt.where) from None
         except InputError as e:
             # cmdxlate's own words about the file: say which option named it.
-            raise InputError(f"{' '.join(opt.args())}: {e.message}", hint=e.hint,
+            raise InputError(f"{' '.join(opt.args())}: {e.message}",
+                             hint=e.hint or _relative_hint(opt.value, args_dir),
                              where=opt.where) from None
         for option, value, line in found:
             where = Where(opt.index, (option, value), opt.value, line)
@@ -55,8 +58,19 @@ def expand_readconfig(cl: CommandLine, base_dir: str | None = None) -> CommandLi
     return CommandLine(options, cl.binary, cl.env, cl.warnings)
 
 
+def _relative_hint(path: str, args_dir: str | None) -> str | None:
+    if not args_dir or os.path.isabs(path) or os.path.exists(path):
+        return None
+    beside = os.path.join(args_dir, path)
+    if not os.path.exists(beside):
+        return None
+    return (f"a relative -readconfig path is read from the current folder, as QEMU reads it; "
+            f"{beside} exists: run from {args_dir}, or write the path in full")
+
+
 def load_command(args: list[str] | None, from_file: str | None) -> tuple[CommandLine, str | None]:
-    """The command line, and the folder relative -readconfig paths resolve from."""
+    """The command line, and the folder of the file it came from (for hints only:
+    relative -readconfig paths are read from the current folder, as QEMU does)."""
     if from_file is not None:
         if args:
             raise InputError("give the QEMU command line either after -- or with --from-file")
