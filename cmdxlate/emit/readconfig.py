@@ -120,10 +120,11 @@ def _is_cpu_device(opt: Option) -> bool:
     return drv.endswith(("-cpu", "-cpu-core"))
 
 
-def sections_to_options(sections: list[ConfigSection], filename: str = "<config>"
-                        ) -> tuple[list[tuple[str, str, int]], list[str]]:
+def sections_to_options(sections: list[ConfigSection], filename: str = "<config>",
+                        smp_by_line: bool = False) -> tuple[list[tuple[str, str, int]], list[str]]:
     """The command-line options equivalent to the sections, each with its section's line
-    (where QEMU locates errors about it); also warnings."""
+    (where QEMU locates errors about it); also warnings. ``smp_by_line``: an [smp-opts]
+    section read from a file becomes one -smp per line, at that line (for resolving)."""
     out: list[tuple[str, str, int]] = []
     warnings: list[str] = []
     for sec in sections:
@@ -142,7 +143,7 @@ def sections_to_options(sections: list[ConfigSection], filename: str = "<config>
                 raise InputError(
                     f"{filename}:{sec.line}: key '{key}' cannot be given on a command line "
                     "(a ',' or '=' in a key changes the option's meaning)", where=where)
-        if sec.group == "smp-opts" and len(sec.entry_lines) == len(sec.entries):
+        if smp_by_line and sec.group == "smp-opts" and len(sec.entry_lines) == len(sec.entries):
             out.extend(_smp_opts_options(sec))
             continue
         pairs = list(values.items())
