@@ -15,8 +15,14 @@ from cmdxlate.catalog.version import Span, Version
 
 # Every behaviour the code asks about; the data file must define exactly these.
 BEHAVIOURS = frozenset({
-    "smp-zero-is-error",
-    "smp-level-greater-than-1-wording",
+    # how -smp and -machine smp.* are read (model.build_spec, resolve.machine)
+    "smp-qemuopts-parse", "smp-qemuopts-id-rejected", "qemuopts-help-flag-only",
+    "smp-keyval-parse", "machine-smp-property", "machine-smp-property-absent",
+    "processing-order-6.1",
+    # how the topology is computed and checked (resolve.smp)
+    "smp-legacy-parser", "smp-legacy-parser-6.1", "smp-generic-parser",
+    "smp-zero-warns", "smp-zero-is-error",
+    "smp-unsupported-level-not-supported", "smp-unsupported-level-gt1",
     # -numa and query-hotpluggable-cpus (resolve/numa.py, numa_init.py, hmat.py, topology.py)
     "qapi-enum-error-names-parameter",
     "numa-initiator-before-cpus",

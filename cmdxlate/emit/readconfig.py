@@ -120,10 +120,11 @@ def _is_cpu_device(opt: Option) -> bool:
     return drv.endswith(("-cpu", "-cpu-core"))
 
 
-def sections_to_options(sections: list[ConfigSection], filename: str = "<config>"
-                        ) -> tuple[list[tuple[str, str, int]], list[str]]:
+def sections_to_options(sections: list[ConfigSection], filename: str = "<config>",
+                        smp_by_line: bool = False) -> tuple[list[tuple[str, str, int]], list[str]]:
     """The command-line options equivalent to the sections, each with its section's line
-    (where QEMU locates errors about it); also warnings."""
+    (where QEMU locates errors about it); also warnings. ``smp_by_line``: an [smp-opts]
+    section read from a file becomes one -smp per line, at that line (for resolving)."""
     out: list[tuple[str, str, int]] = []
     warnings: list[str] = []
     for sec in sections:
@@ -142,9 +143,12 @@ def sections_to_options(sections: list[ConfigSection], filename: str = "<config>
                 raise InputError(
                     f"{filename}:{sec.line}: key '{key}' cannot be given on a command line "
                     "(a ',' or '=' in a key changes the option's meaning)", where=where)
+        if smp_by_line and sec.group == "smp-opts" and len(sec.entry_lines) == len(sec.entries):
+            out.extend(_smp_opts_options(sec))
+            continue
         pairs = list(values.items())
         if sec.id is not None:
-            if sec.group in ("numa", "smp-opts"):
+            if sec.group == "numa":
                 raise QemuRefusal("Invalid parameter 'id'", where=where, located=True)
             pairs.insert(0, ("id", sec.id))
         if sec.group == "numa" and "type" not in values:
@@ -152,6 +156,21 @@ def sections_to_options(sections: list[ConfigSection], filename: str = "<config>
         value = ",".join(f"{k}={escape_value(v)}" for k, v in pairs)
         out.append((OPTION_OF.get(sec.group, "-" + sec.group), value, sec.line))
     return out, warnings
+
+
+def _smp_opts_options(sec: ConfigSection) -> list[tuple[str, str, int]]:
+    """An [smp-opts] section read from a file, as QEMU applies it: the header names the
+    group (an id is checked there), then each line sets one key, and an error about that
+    key is reported at its line (5.2/6.0). One -smp per line merges into the same values
+    as the whole section (the group merges, as -smp options do), in every release."""
+    head = [] if sec.id is None else [("id", sec.id)]
+    out: list[tuple[str, str, int]] = []
+    if sec.id is not None:
+        out.append(("-smp", f"id={escape_value(sec.id)}", sec.line))
+    for (k, v), line in zip(sec.entries, sec.entry_lines, strict=True):
+        value = ",".join(f"{a}={escape_value(b)}" for a, b in [*head, (k, v)])
+        out.append(("-smp", value, line))
+    return out
 
 
 def sections_to_argv(sections: list[ConfigSection], filename: str = "<config>"

@@ -11,9 +11,14 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-from cmdxlate.error import QemuRefusal, Where
+from cmdxlate.error import QemuRefusal, Where, qemu_located
 from cmdxlate.syntax.argv import CommandLine, Option
+from cmdxlate.syntax.smp_opts import parse_smp_opts
+
+if TYPE_CHECKING:
+    from cmdxlate.catalog.releases import Release
 
 _HELP_WORDS = ("help", "?")
 
@@ -60,9 +65,12 @@ class VmSpec:
     """Everything about a line that decides its CPUs, with where each part came from."""
 
     line: CommandLine
+    release: Release | None = None  # the release whose option syntax was applied
     machine_type: Setting | None = None
     machine_props: dict[str, Setting] = field(default_factory=dict)
+    machine_settings: list[Setting] = field(default_factory=list)  # every -machine key, in order
     smp: list[Setting] = field(default_factory=list)  # -smp keys and -machine smp.* keys
+    smp_scalar: Setting | None = None  # "-machine smp=V": a value where QEMU wants a dict
     memory: dict[str, Setting] = field(default_factory=dict)  # -m size/slots/maxmem
     accel_options: list[Option] = field(default_factory=list)
     enable_kvm: Option | None = None
@@ -115,7 +123,7 @@ def _asks_for_help(opt: Option) -> bool:
     name = opt.name
     if name == "cpu":
         return opt.value in _HELP_WORDS
-    if name not in ("machine", "smp", "object", "device", "accel") or opt.is_json:
+    if name not in ("machine", "object", "device", "accel") or opt.is_json:
         return False
     o = opt.opts
     if o is None:
@@ -128,10 +136,48 @@ def _asks_for_help(opt: Option) -> bool:
     return name == "accel" and o.get("accel") in _HELP_WORDS
 
 
-def build_spec(line: CommandLine) -> VmSpec:
-    """The model of ``line``; raises QEMU's error for option syntax QEMU refuses."""
-    spec = VmSpec(line)
+_INCONSISTENT = "Parameters 'smp.*' used inconsistently"
+
+
+def _machine_smp(spec: VmSpec, s: Setting) -> None:
+    """``-machine smp=V`` / ``smp.K=V`` go into the machine dict's ``smp`` entry (6.1+): a
+    string there and a dict there cannot meet (keyval_parse_put)."""
+    if s.key == "smp":
+        if spec.smp:
+            raise QemuRefusal(_INCONSISTENT, where=s.where, located=True)
+        spec.smp_scalar = s
+        return
+    if spec.smp_scalar is not None:
+        raise QemuRefusal(_INCONSISTENT, where=s.where, located=True)
+    spec.smp.append(Setting(s.key[4:], s.text, s.where))
+
+
+def _smp_option(spec: VmSpec, opt: Option, release: Release | None) -> bool:
+    """File one -smp option; True if QEMU prints the option's help and exits right away."""
+    assert opt.value is not None
+    if release is not None and release.has("smp-qemuopts-parse"):
+        keys = tuple(release.fact("smp_keys"))
+        with qemu_located(opt.where):
+            o = parse_smp_opts(opt.value, keys,
+                               id_rejected=release.has("smp-qemuopts-id-rejected"),
+                               help_is_flag_only=release.has("qemuopts-help-flag-only"))
+        if o.id is None:  # 5.2 files a named -smp apart, where nothing reads it
+            spec.smp.extend(Setting(k, text, opt.where) for k, text, _ in o.pairs)
+        return o.help
+    ko = opt.opts
+    assert ko is not None
+    if spec.smp_scalar is not None:  # keyval_merge of a dict into "smp=V"
+        raise QemuRefusal("Parameter 'smp' used inconsistently", where=opt.where, located=True)
+    spec.smp.extend(Setting(p.key, p.value, opt.where) for p in ko.pairs)
+    return ko.help
+
+
+def build_spec(line: CommandLine, release: Release | None = None) -> VmSpec:
+    """The model of ``line``, its options read as ``release`` reads them (None: the newest
+    syntax); raises QEMU's error for option syntax QEMU refuses."""
+    spec = VmSpec(line, release)
     device_ids: set[str] = set()
+    smp_property = release is None or release.has("machine-smp-property")
     for opt in line.options:
         name = opt.name
         if name is None or not opt.known:
@@ -141,16 +187,17 @@ def build_spec(line: CommandLine) -> VmSpec:
             assert o is not None
             for p in o.pairs:
                 s = Setting(p.key, p.value, opt.where)
+                spec.machine_settings.append(s)
                 if p.key == "type":
                     spec.machine_type = s
-                elif p.key.startswith("smp."):
-                    spec.smp.append(Setting(p.key[4:], p.value, opt.where))
+                elif smp_property and (p.key == "smp" or p.key.startswith("smp.")):
+                    _machine_smp(spec, s)
                 else:
                     spec.machine_props[p.key] = s
         elif name == "smp":
-            o = opt.opts
-            assert o is not None
-            spec.smp.extend(Setting(p.key, p.value, opt.where) for p in o.pairs)
+            if opt.value is not None and _smp_option(spec, opt, release):
+                spec.help_request = spec.help_request or opt
+                break  # QEMU prints the -smp keys and exits while still reading argv
         elif name == "m":
             o = opt.opts
             assert o is not None

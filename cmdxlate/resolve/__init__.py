@@ -257,9 +257,13 @@ PHASES: tuple[Callable[[Resolution], None], ...] = (
 def resolve(line: CommandLine | VmSpec, target: str | None = None, arch: str | None = None,
             catalog: Catalog | None = None) -> Topology:
     """Resolve ``line`` for a target release; raise QEMU's error where QEMU would fail."""
-    spec = line if isinstance(line, VmSpec) else build_spec(line)
     catalog = catalog or Catalog.builtin()
     release = catalog.release(target)
+    if isinstance(line, VmSpec):
+        # Option syntax differs between releases: read the line again as this one does.
+        spec = line if line.release is release else build_spec(line.line, release)
+    else:
+        spec = build_spec(line, release)
     mtype = spec.machine_type
     arch = normalise_arch(arch or spec.line.arch or catalog.infer_arch(mtype.text if mtype
                                                                          else None)

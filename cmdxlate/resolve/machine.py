@@ -1,4 +1,4 @@
-"""The machine options QEMU applies together: properties in QDict order, -smp among them,
+"""The machine options QEMU applies together: properties, -smp among or before them,
 and the accelerator those options and ``-accel`` select."""
 
 from __future__ import annotations
@@ -8,11 +8,11 @@ from typing import TYPE_CHECKING
 from cmdxlate.error import QemuRefusal, pointing_at
 from cmdxlate.resolve.qdict_order import first_unexpected, qdict_iteration_order
 from cmdxlate.resolve.smp import SmpConfig, SmpSupport, resolve_smp
-from cmdxlate.syntax.numbers import c_int
+from cmdxlate.syntax.numbers import c_int, c_uint64
 
 if TYPE_CHECKING:
     from cmdxlate.boards.base import Board
-    from cmdxlate.catalog import MachineType
+    from cmdxlate.catalog import MachineType, Release
     from cmdxlate.model import Setting, VmSpec
 
 _INT64 = 1 << 63
@@ -28,14 +28,18 @@ def _smp_int(key: str, text: str) -> int:
     return v
 
 
-def smp_given(settings: list[Setting], members: tuple[str, ...]) -> dict[str, int]:
-    """Merge every -smp and -machine smp.* key (later values win), then check them the way
-    QEMU's visitor does: members in QAPI order, then the first unexpected key in QEMU's
-    hash-table order."""
+def smp_given(settings: list[Setting], members: tuple[str, ...],
+              release: Release | None = None) -> dict[str, int]:
+    """Merge every -smp and -machine smp.* key (later values win) into what QEMU's parser
+    gets. From 6.1 (keyval) QEMU's visitor checks them here: members in QAPI order, then the
+    first unexpected key in QEMU's hash-table order. Before, QemuOpts checked each key and
+    number while reading argv (model.build_spec), so only the numbers are left to read."""
     merged: dict[str, Setting] = {}
     for s in settings:
         merged[s.key] = s
     given: dict[str, int] = {}
+    if release is not None and not release.has("smp-keyval-parse"):
+        return {k: c_uint64(s.text) for k, s in merged.items()}
     for key in members:
         if key in merged:
             with pointing_at(merged[key].where):
@@ -47,27 +51,55 @@ def smp_given(settings: list[Setting], members: tuple[str, ...]) -> dict[str, in
     return given
 
 
+def _smp(spec: VmSpec, machine: MachineType) -> tuple[SmpConfig, dict[str, int]]:
+    """The ``smp`` machine property (6.1+), or the -smp group QEMU 5.2/6.0 parse."""
+    if spec.smp_scalar is not None:
+        raise QemuRefusal("Invalid parameter type for 'smp', expected: object",
+                          where=spec.smp_scalar.where)
+    release = machine.release
+    given = smp_given(spec.smp, tuple(release.fact("smp_keys")), release)
+    support = SmpSupport(machine.name, machine.levels, machine.prefer_sockets,
+                         machine.min_cpus, machine.max_cpus, release)
+    with pointing_at(spec.smp[-1].where if spec.smp else None):
+        return resolve_smp(given, support), given
+
+
+def _check_property(spec: VmSpec, board: Board, setting: Setting) -> None:
+    """One -machine property cmdxlate knows the fate of; before 6.1 ``smp`` and ``smp.*``
+    are not properties of any machine."""
+    key = setting.key
+    absent_smp = key == "smp" or key.startswith("smp.")
+    if absent_smp and spec.release is not None and spec.release.has(
+            "machine-smp-property-absent"):
+        raise QemuRefusal(f"Property '{board.machine.name}-machine.{key}' not found",
+                          where=setting.where)
+    if key in board.checked_properties:
+        with pointing_at(setting.where):
+            board.check_property(key, setting.text)
+
+
 def apply_machine_options(spec: VmSpec, machine: MachineType, board: Board
                           ) -> tuple[SmpConfig, dict[str, int]]:
-    """qemu_apply_machine_options: properties cmdxlate checks and ``smp``, in QDict order."""
+    """How QEMU applies -machine properties and -smp: from 6.1 all are one keyval dict,
+    set in its iteration order (qemu_apply_machine_options); before, -smp was parsed
+    first and the QemuOpts properties were set afterwards, in option order."""
+    release = machine.release
+    if not release.has("processing-order-6.1"):
+        smp, given = _smp(spec, machine)
+        for s in spec.machine_settings:
+            if s.key not in ("type", "accel"):
+                _check_property(spec, board, s)
+        return smp, given
     checked = [k for k in spec.machine_props if k in board.checked_properties]
     order = qdict_iteration_order(checked + ["smp"]) if checked else ["smp"]
-    smp: SmpConfig | None = None
-    given: dict[str, int] = {}
+    result: tuple[SmpConfig, dict[str, int]] | None = None
     for key in order:
-        if key != "smp":
-            prop = spec.machine_props[key]
-            with pointing_at(prop.where):
-                board.check_property(key, prop.text)
-            continue
-        members = tuple(machine.release.fact("smp_keys"))
-        given = smp_given(spec.smp, members)
-        support = SmpSupport(machine.name, machine.levels, machine.prefer_sockets,
-                             machine.min_cpus, machine.max_cpus, machine.release)
-        with pointing_at(spec.smp[-1].where if spec.smp else None):
-            smp = resolve_smp(given, support)
-    assert smp is not None
-    return smp, given
+        if key == "smp":
+            result = _smp(spec, machine)
+        else:
+            _check_property(spec, board, spec.machine_props[key])
+    assert result is not None
+    return result
 
 
 def accelerator(spec: VmSpec, program: str | None) -> str | None:

@@ -15,7 +15,7 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from cmdxlate.error import CmdxlateError, InputError
 from cmdxlate.files import read_text_limited, write_atomic
@@ -47,7 +47,8 @@ class ConfigSection:
     group: str
     id: str | None
     entries: list[tuple[str, str]]
-    line: int = 0
+    line: int = 0  # the header's line
+    entry_lines: list[int] = field(default_factory=list)  # each entry's line, when read
 
     def last_wins(self) -> dict[str, str]:
         """What QEMU keeps: a repeated key overwrites the earlier one."""
@@ -101,6 +102,7 @@ def parse_config(text: str | bytes, filename: str = "<config>") -> list[ConfigSe
             if current is None:
                 raise ConfigFileError(f"{where}: no group defined")
             current.entries.append((_text(m.group(1), where), _text(m.group(2), where)))
+            current.entry_lines.append(n)
             continue
         raise ConfigFileError(_entry_message(where, raw, current is not None))
     return sections

@@ -29,6 +29,27 @@ def c_int(text: str) -> int:
     return -value if sign == "-" else value
 
 
+def c_uint64(text: str) -> int:
+    """strtoull(text, &end, 0) that must consume everything, as QemuOpts reads a number:
+    a sign is allowed and a negative value wraps ('-1' is 2^64-1). ValueError if it is not
+    a number, OverflowError if its magnitude needs more than 64 bits (ERANGE)."""
+    m = _INT.match(text)
+    if not m:
+        raise ValueError(text)
+    sign, digits = m.groups()
+    if digits[:2] in ("0x", "0X"):
+        body, base, limit = digits[2:].lstrip("0"), 16, 16
+    elif digits.startswith("0"):
+        body, base, limit = digits.lstrip("0"), 8, 22
+    else:
+        body, base, limit = digits, 10, 20
+    # Checked before int(): a magnitude this long is ERANGE however it is spelt.
+    if len(body) > limit or int(body or "0", base) >= 1 << 64:
+        raise OverflowError(text)
+    value = int(body or "0", base)
+    return (-value if sign == "-" else value) % (1 << 64)
+
+
 def c_size(text: str, default_shift: int = 0) -> int:
     """qemu_strtosz(): blanks and '+' allowed before a number (hex without a suffix, or
     decimal with an optional fraction, even '.5'), then at most one suffix."""

@@ -291,15 +291,16 @@ _parse_keyval_cached = lru_cache(maxsize=4096)(_parse_keyval)
 
 
 def _check_keyval_structure(pairs: list[OptPair]) -> None:
-    """A key cannot be both a leaf and a parent (``a.b=1,a=2``)."""
-    leaves: set[str] = set()
-    parents: set[str] = set()
+    """A key cannot be both a leaf and a parent (``a.b=1,a=2``); QEMU's keyval_parse_put
+    reports the first clash in the order the keys come, naming the parent."""
+    kinds: dict[str, bool] = {}  # key -> True if it holds a value, False if it has members
     for p in pairs:
-        if "." in p.key:
-            parts = p.key.split(".")
-            for i in range(1, len(parts)):
-                parents.add(".".join(parts[:i]))
-        leaves.add(p.key)
-    clash = leaves & parents
-    if clash:
-        raise QemuRefusal(f"Parameter '{sorted(clash)[0]}' used inconsistently")
+        parts = p.key.split(".")
+        for i in range(1, len(parts)):
+            prefix = ".".join(parts[:i])
+            if kinds.get(prefix, False):
+                raise QemuRefusal(f"Parameters '{prefix}.*' used inconsistently")
+            kinds[prefix] = False
+        if kinds.get(p.key) is False:
+            raise QemuRefusal(f"Parameters '{p.key}.*' used inconsistently")
+        kinds[p.key] = True

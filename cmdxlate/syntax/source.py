@@ -43,7 +43,8 @@ def expand_readconfig(cl: CommandLine, args_dir: str | None = None) -> CommandLi
             options.append(opt)
             continue
         try:
-            found, _ = sections_to_options(read_config_file(opt.value), opt.value)
+            found, _ = sections_to_options(read_config_file(opt.value), opt.value,
+                                           smp_by_line=True)
         except QemuRefusal as e:
             raise e.at(opt.where) from None
         except InputError as e:
