@@ -136,7 +136,7 @@ def check(res: Result, fmt: str, cmd: str) -> str:
         # "error" first; the rest only points at the input (issue: contract, item 2).
         assert isinstance(obj, dict) and list(obj)[0] == "error", out[:500]
         assert set(obj) <= {"error", "kind", "option", "args", "index", "file", "line",
-                            "hint"}, out[:500]
+                            "hint", "qemu_hint", "more_errors"}, out[:500]
         assert isinstance(obj["error"], str) and obj["error"]
         STATS[(cmd, fmt, "exit 2: " + _message_class(obj["error"]))] += 1
         return "error"
