@@ -135,8 +135,7 @@ class Catalog:
                 v = Version.try_parse(name[len(fam.name_prefix):])
                 if v is not None and v in fam.versions_in(release.version):
                     return make_machine(fam, name, v, arch, release, None, self.cpu_tables)
-        raise QemuRefusal(f'unsupported machine type: "{name}"',
-                          hint=self._unknown_hint(name, arch, release))
+        raise unsupported_machine(name, release, self._unknown_hint(name, arch, release))
 
     def _newest(self, fam: BoardFamily, arch: str, release: Release) -> MachineType:
         versions = [v for v in fam.versions_in(release.version) if not v.suffix]
@@ -147,7 +146,8 @@ class Catalog:
         return make_machine(fam, f"{fam.name_prefix}{newest}", newest, arch, release, None,
                             self.cpu_tables)
 
-    def _unknown_hint(self, name: str, arch: str, release: Release) -> str:
+    def _unknown_hint(self, name: str, arch: str, release: Release) -> str | None:
+        """cmdxlate's own advice about a name this release lacks (None: nothing true to add)."""
         base, plus, downstream = name.partition("+")
         if plus:
             return (f"'{name}' is a downstream machine type (the '+{downstream}' suffix is not "
@@ -166,7 +166,7 @@ class Catalog:
                 return (f"QEMU {release} does not have it yet (it is newer); "
                         f"try --target {min(having)}")
             return f"QEMU {release} no longer has it; try --target {max(having)}"
-        return "Use -machine help to list supported machines"
+        return None
 
     def machine_names(self, arch: str, release: Release) -> list[str]:
         out: list[str] = []
@@ -178,6 +178,18 @@ class Catalog:
 
     def cpu_table(self, name: str | None) -> CpuTable | None:
         return None if name is None else self.cpu_tables.get(name)
+
+
+MACHINE_HELP_HINT = "Use -machine help to list supported machines"
+
+
+def unsupported_machine(name: str, release: Release, note: str | None = None) -> QemuRefusal:
+    """QEMU's refusal of a machine type it lacks, in the words of ``release``: the name
+    in quotes from 9.1, none before; 5.2 and 6.0 print it at the first -machine option
+    (the caller locates it), later releases without a location."""
+    text = (f'unsupported machine type: "{name}"' if release.has("machine-unsupported-named")
+            else "unsupported machine type")
+    return QemuRefusal(text, hint=MACHINE_HELP_HINT, note=note)
 
 
 @lru_cache(maxsize=1)
@@ -211,4 +223,5 @@ def _from_file(path: str, _mtime: int, _size: int, _inode: int) -> Catalog:
         raise InputError(f"{path}: not a valid machine database: {e}") from None
 
 
-__all__ = ["ARCH_ALIASES", "Catalog", "MachineType", "Release", "Version", "normalise_arch"]
+__all__ = ["ARCH_ALIASES", "MACHINE_HELP_HINT", "Catalog", "MachineType", "Release", "Version",
+           "normalise_arch", "unsupported_machine"]

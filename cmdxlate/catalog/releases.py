@@ -18,6 +18,12 @@ BEHAVIOURS = frozenset({
     "smp-zero-is-error",
     "smp-level-greater-than-1-wording",
     "x2apic-per-cpu-check",
+    # messages and locations (resolve.machine, catalog.machine, syntax.source, model.spec)
+    "machine-unsupported-located", "machine-unsupported-named",
+    "readconfig-line-is-section-end", "readconfig-errors-two-lines",
+    "readconfig-reader-errors-at-option", "readconfig-object-keyval",
+    "object-cli-visitor", "cpu-host-needs-kvm-or-hvf", "short-form-boolean-warning",
+    "machine-keyval-parse",
 })
 
 

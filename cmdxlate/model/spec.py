@@ -11,9 +11,14 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from cmdxlate.error import QemuRefusal, Where
+from cmdxlate.model import optloop
 from cmdxlate.syntax.argv import CommandLine, Option
+
+if TYPE_CHECKING:
+    from cmdxlate.catalog.releases import Release
 
 _HELP_WORDS = ("help", "?")
 
@@ -53,6 +58,7 @@ class Backend:
     qom_type: str
     size: int | str | None
     where: Where
+    error: QemuRefusal | None = None  # QEMU refuses it when it creates the object
 
 
 @dataclass(slots=True)
@@ -60,6 +66,7 @@ class VmSpec:
     """Everything about a line that decides its CPUs, with where each part came from."""
 
     line: CommandLine
+    release: Release | None = None  # the release whose option syntax was applied
     machine_type: Setting | None = None
     machine_props: dict[str, Setting] = field(default_factory=dict)
     smp: list[Setting] = field(default_factory=list)  # -smp keys and -machine smp.* keys
@@ -72,6 +79,9 @@ class VmSpec:
     globals: list[str] = field(default_factory=list)
     devices: list[Device] = field(default_factory=list)
     help_request: Option | None = None
+    # The first option that creates 5.2/6.0's machine QemuOpts (where they locate errors).
+    machine_opts_where: Where | None = None
+    warnings: list[str] = field(default_factory=list)  # QEMU's, while it reads argv
 
     @property
     def cpu_model(self) -> str | None:
@@ -95,19 +105,22 @@ def _device(opt: Option) -> Device:
     return Device(o.get("driver") or "", {p.key: p.value for p in o.pairs}, False, opt)
 
 
-def memory_backend(opt: Option) -> Backend | None:
+def memory_backend(opt: Option, release: Release | None = None) -> Backend | None:
     j = opt.json
+    keys: list[str] = []
     if j is not None:
         qtype, oid, size = j.get("qom-type"), j.get("id"), j.get("size")
     else:
         o = opt.opts
         assert o is not None
         qtype, oid, size = o.get("qom-type"), o.get("id"), o.get("size")
+        keys = list(opt.config_keys) if opt.where.file else [p.key for p in o.pairs]
     if not isinstance(qtype, str) or not qtype.startswith("memory-backend") or oid is None:
         return None
     if not isinstance(size, (int, str)) or isinstance(size, bool):
         size = None
-    return Backend(str(oid), qtype, size, opt.where)
+    error = optloop.object_list_item_errors(opt, qtype, keys, release)
+    return Backend(str(oid), qtype, size, opt.where, error)
 
 
 def _asks_for_help(opt: Option) -> bool:
@@ -128,18 +141,27 @@ def _asks_for_help(opt: Option) -> bool:
     return name == "accel" and o.get("accel") in _HELP_WORDS
 
 
-def build_spec(line: CommandLine) -> VmSpec:
-    """The model of ``line``; raises QEMU's error for option syntax QEMU refuses."""
-    spec = VmSpec(line)
+def build_spec(line: CommandLine, release: Release | None = None) -> VmSpec:
+    """The model of ``line``, its options read as ``release`` reads them (None: the newest
+    syntax, without the checks that depend on a release); raises QEMU's error for
+    option syntax QEMU refuses."""
+    spec = VmSpec(line, release)
     device_ids: set[str] = set()
+    if release is not None:
+        optloop.first_pass(line, release)
+        optloop.place_config_options(line, release)
     for opt in line.options:
         name = opt.name
+        if release is not None:
+            optloop.read_config(opt, release)
         if name is None or not opt.known:
             continue
+        if spec.machine_opts_where is None and name in optloop.MACHINE_OPTS_OPTIONS:
+            spec.machine_opts_where = opt.where
         if name == "machine":
-            o = opt.opts
-            assert o is not None
-            for p in o.pairs:
+            mo = optloop.machine_options(opt, release)
+            spec.warnings += optloop.short_form_warnings(opt, mo, release)
+            for p in mo.pairs:
                 s = Setting(p.key, p.value, opt.where)
                 if p.key == "type":
                     spec.machine_type = s
@@ -154,26 +176,33 @@ def build_spec(line: CommandLine) -> VmSpec:
         elif name == "m":
             o = opt.opts
             assert o is not None
+            spec.warnings += optloop.short_form_warnings(opt, o, release)
             for p in o.pairs:
                 spec.memory[p.key] = Setting(p.key, p.value, opt.where)
         elif name == "accel":
-            opt.opts  # noqa: B018 - parsed now: QEMU reads -accel in its option loop
+            o = opt.opts  # parsed now: QEMU reads -accel in its option loop
+            if o is not None:
+                spec.warnings += optloop.short_form_warnings(opt, o, release)
             spec.accel_options.append(opt)
         elif name == "enable-kvm":
             spec.enable_kvm = opt
         elif name == "cpu":
             spec.cpu = opt
         elif name == "object":
-            backend = memory_backend(opt)
+            backend = memory_backend(opt, release)
             if backend is not None:
                 spec.backends[backend.id] = backend
         elif name == "numa":
-            opt.opts  # noqa: B018 - parsed now, as QEMU's option loop does
+            o = opt.opts  # parsed now, as QEMU's option loop does
+            if o is not None:
+                spec.warnings += optloop.short_form_warnings(opt, o, release)
             spec.numa.append(opt)
         elif name == "global" and opt.value is not None:
             spec.globals.append(opt.value)
         elif name == "device":
             dev = _device(opt)
+            if not dev.is_json and opt.opts is not None:
+                spec.warnings += optloop.short_form_warnings(opt, opt.opts, release)
             if not dev.is_json and dev.id is not None:
                 # One QemuOpts list: a repeated id is refused while argv is read.
                 if dev.id in device_ids:

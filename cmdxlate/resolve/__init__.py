@@ -97,9 +97,13 @@ def parse_memory(r: Resolution) -> None:
 
 
 def select_machine(r: Resolution) -> None:
-    """select_machine: the machine type for this release (or the architecture's default)."""
+    """select_machine: the machine type for this release (or the architecture's default).
+    5.2 and 6.0 print an unknown type at the first option that made the machine
+    options (``-machine usb=off -M foo`` -> ``-machine usb=off: ...``)."""
     mtype = r.spec.machine_type
-    with pointing_at(mtype.where if mtype else None):
+    located = r.release.has("machine-unsupported-located")
+    with pointing_at(mtype.where if mtype else None), \
+            qemu_located(r.spec.machine_opts_where if located else None):
         r.machine = r.catalog.machine(mtype.text if mtype else None, r.arch, r.release)
     r.board = board_for(r.machine)
     if r.ram is None:
@@ -115,12 +119,14 @@ def apply_options(r: Resolution) -> None:
 
 
 def configure_accelerator(r: Resolution) -> None:
-    r.accel = accelerator(r.spec, r.spec.line.program)
+    r.accel = accelerator(r.spec, r.spec.line.program, r.release, r.warnings)
 
 
 def create_backends(r: Resolution) -> None:
     """qemu_create_late_backends: memory backends and their sizes."""
     for oid, backend in r.spec.backends.items():
+        if backend.error is not None:
+            raise backend.error
         if isinstance(backend.size, int):
             r.memdevs[oid] = backend.size
         elif backend.size is not None:
@@ -235,14 +241,18 @@ PHASES: tuple[Callable[[Resolution], None], ...] = (
 def resolve(line: CommandLine | VmSpec, target: str | None = None, arch: str | None = None,
             catalog: Catalog | None = None) -> Topology:
     """Resolve ``line`` for a target release; raise QEMU's error where QEMU would fail."""
-    spec = line if isinstance(line, VmSpec) else build_spec(line)
     catalog = catalog or Catalog.builtin()
     release = catalog.release(target)
+    if isinstance(line, VmSpec):
+        # Option syntax differs between releases: read the line again as this one does.
+        spec = line if line.release is release else build_spec(line.line, release)
+    else:
+        spec = build_spec(line, release)
     mtype = spec.machine_type
     arch = normalise_arch(arch or spec.line.arch or catalog.infer_arch(mtype.text if mtype
                                                                          else None)
                           or "x86_64")
-    r = Resolution(spec, catalog, release, arch)
+    r = Resolution(spec, catalog, release, arch, warnings=list(spec.warnings))
     for phase in PHASES:
         phase(r)
     assert r.topology is not None

@@ -12,7 +12,7 @@ from cmdxlate.syntax.numbers import c_int
 
 if TYPE_CHECKING:
     from cmdxlate.boards.base import Board
-    from cmdxlate.catalog import MachineType
+    from cmdxlate.catalog import MachineType, Release
     from cmdxlate.model import Setting, VmSpec
 
 _INT64 = 1 << 63
@@ -70,24 +70,56 @@ def apply_machine_options(spec: VmSpec, machine: MachineType, board: Board
     return smp, given
 
 
-def accelerator(spec: VmSpec, program: str | None) -> str | None:
+def accelerator(spec: VmSpec, program: str | None, release: Release | None = None,
+                warnings: list[str] | None = None) -> str | None:
     """configure_accelerators: ``-accel`` or ``-machine accel=`` (never both), else the
-    default (KVM first when the program's name ends in "kvm"); None means TCG's default."""
+    default (KVM first when the program's name ends in "kvm"); None means TCG's default.
+
+    An accelerator no build of the release has is "invalid": QEMU says so and tries the
+    next one (``falling back to tcg``), or stops when none is left. cmdxlate takes
+    every accelerator a build can have as one that starts (KVM needs the host's).
+    """
     machine_accel = spec.machine_props.get("accel")
     legacy = machine_accel.text if machine_accel is not None else None
     kvm = spec.enable_kvm
     if kvm is not None and (machine_accel is None or
                             (machine_accel.where.index or 0) < kvm.index):
         legacy = "kvm"  # -enable-kvm is -machine accel=kvm, and the later one wins
+    known = frozenset(release.fact("accelerators")) if release is not None else None
+    errors: list[QemuRefusal] = []
+    chosen: str | None = None
     if spec.accel_options:
         if legacy is not None:
             raise QemuRefusal('The -accel and "-machine accel=" options are incompatible',
                               where=spec.accel_options[0].where)
-        o = spec.accel_options[0].opts
-        assert o is not None
-        return o.get("accel")
-    if legacy is not None:
-        return legacy.split(":")[0]
-    if program is not None and program.endswith("kvm"):
+        for opt in spec.accel_options:
+            o = opt.opts
+            assert o is not None
+            name = o.get("accel")
+            if name is None:
+                raise QemuRefusal("Parameter 'accel' is missing", where=opt.where,
+                                  located=True)
+            if known is None or name in known:
+                chosen = name
+                break
+            errors.append(QemuRefusal(f"invalid accelerator {name}", where=opt.where,
+                                      located=True))
+    elif legacy is not None:
+        for name in legacy.split(":"):
+            if known is None or name in known:
+                chosen = chosen or name
+            else:
+                errors.append(QemuRefusal(f"invalid accelerator {name}",
+                                          where=machine_accel.where if machine_accel else None))
+    elif program is not None and program.endswith("kvm"):
         return "kvm"
-    return None
+    else:
+        return None
+    if chosen is None:
+        first, *rest = errors
+        first.more = tuple(e.message for e in rest)
+        raise first
+    if errors and warnings is not None:
+        # QEMU prints these as errors, and goes on with the accelerator that started.
+        warnings += [e.message for e in errors] + [f"falling back to {chosen}"]
+    return chosen
