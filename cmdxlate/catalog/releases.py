@@ -22,7 +22,7 @@ BEHAVIOURS = frozenset({
     "machine-unsupported-located", "machine-unsupported-named",
     "readconfig-line-is-section-end", "readconfig-errors-two-lines",
     "readconfig-reader-errors-at-option", "readconfig-object-keyval",
-    "object-cli-visitor", "cpu-host-needs-kvm-or-hvf", "short-form-boolean-warning",
+    "object-cli-visitor", "short-form-boolean-warning",
     "machine-keyval-parse",
 })
 

@@ -15,7 +15,14 @@ from cmdxlate.boards import board_for
 from cmdxlate.catalog import Catalog, normalise_arch
 from cmdxlate.error import InputError, QemuRefusal, pointing_at, qemu_located
 from cmdxlate.model import VmSpec, build_spec
-from cmdxlate.resolve.cpu_model import check_accel, check_model, check_runnable
+from cmdxlate.resolve.cpu_model import (
+    check_accel,
+    check_cpu_globals,
+    check_cpu_signed_features,
+    check_empty,
+    check_model,
+    check_runnable,
+)
 from cmdxlate.resolve.devices import plug_devices
 from cmdxlate.resolve.machine import accelerator, apply_machine_options
 from cmdxlate.resolve.numa import (
@@ -139,8 +146,9 @@ def parse_cpu_option(r: Resolution) -> None:
     assert r.machine is not None
     model = r.spec.cpu_model
     table = r.machine.cpus
-    if model is not None and table is not None:
-        with pointing_at(r.spec.cpu.where if r.spec.cpu else None):
+    with pointing_at(r.spec.cpu.where if r.spec.cpu else None):
+        check_empty(r.spec.cpu.value if r.spec.cpu else None)
+        if model is not None and table is not None:
             check_model(table, model, r.release, r.accel)
     r.cpu_model = model if model is not None else r.machine.default_cpu_model(r.accel)
 
@@ -205,10 +213,14 @@ def create_cpus(r: Resolution) -> None:
     assert r.machine is not None and r.board is not None and r.smp is not None
     machine, board = r.machine, r.board
     table = machine.cpus
+    cpu = r.spec.cpu
+    if r.slots:
+        with pointing_at(cpu.where if cpu else None):
+            check_cpu_globals(machine, r.cpu_model, cpu.value if cpu else None, r.spec.globals)
     if table is not None and r.slots:
-        cpu = r.spec.cpu
         with pointing_at(cpu.where if cpu else None):
             check_accel(table, r.cpu_model, r.accel)
+            check_cpu_signed_features(machine, r.cpu_model, cpu.value if cpu else None)
             check_runnable(table, cpu.value or "" if cpu else r.cpu_model, r.accel, r.release)
     topo = Topology(machine, board, r.smp, r.smp_given, r.cpu_model,
                     machine.cpu_type(r.cpu_model), r.slots, r.numa, r.ram or 0, r.accel,

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from cmdxlate.error import QemuRefusal, pointing_at
+from cmdxlate.model.spec import Setting
 from cmdxlate.resolve.qdict_order import first_unexpected, qdict_iteration_order
 from cmdxlate.resolve.smp import SmpConfig, SmpSupport, resolve_smp
 from cmdxlate.syntax.numbers import c_int
@@ -13,7 +14,7 @@ from cmdxlate.syntax.numbers import c_int
 if TYPE_CHECKING:
     from cmdxlate.boards.base import Board
     from cmdxlate.catalog import MachineType, Release
-    from cmdxlate.model import Setting, VmSpec
+    from cmdxlate.model import VmSpec
 
 _INT64 = 1 << 63
 
@@ -47,18 +48,56 @@ def smp_given(settings: list[Setting], members: tuple[str, ...]) -> dict[str, in
     return given
 
 
+# -machine keys that are no machine property: QEMU takes them aside before it sets the rest
+# (qemu_apply_legacy_machine_options; 5.2's machine_set_property). From 6.1 the
+# keyval dict also holds memory-backend there; 5.2 and 6.0 set it as a property.
+_LEGACY_KEYS = frozenset({"type", "accel", "igd-passthru", "kvm-shadow-mem", "kernel-irqchip"})
+_LEGACY_KEYS_KEYVAL = _LEGACY_KEYS | {"memory-backend"}
+
+
+def machine_properties(spec: VmSpec, release: Release) -> list[Setting]:
+    """The -machine settings QEMU sets as properties of the machine, one per property, in
+    insertion order. From 6.1 (one keyval dict) ``a.b=v`` is part of property ``a``
+    (kept dotted here), and '_' in a top-level key becomes '-', the renamed keys
+    re-inserted last; before, QemuOpts set keys as written (``dump_guest_core`` is not
+    found on 5.2)."""
+    settings = list(spec.machine_props.values())
+    if not release.has("machine-keyval-parse"):
+        return [s for s in settings if s.key.replace("_", "-") not in _LEGACY_KEYS]
+    first: dict[str, Setting] = {}
+    for s in settings:
+        first.setdefault(s.key.split(".", 1)[0], s)
+    keys = list(first)
+    renamed = [k for k in qdict_iteration_order(keys) if "_" in k]
+    for old in renamed:
+        if old.replace("_", "-") in keys:
+            raise QemuRefusal(f"Conflict between '{old}' and '{old.replace('_', '-')}'")
+
+    def top(k: str) -> Setting:
+        s, new = first[k], k.replace("_", "-")
+        return Setting(new + s.key[len(k):], s.text, s.where)
+
+    out = [top(k) for k in keys if "_" not in k] + [top(k) for k in renamed]
+    return [s for s in out if s.key.split(".", 1)[0] not in _LEGACY_KEYS_KEYVAL]
+
+
 def apply_machine_options(spec: VmSpec, machine: MachineType, board: Board
                           ) -> tuple[SmpConfig, dict[str, int]]:
-    """qemu_apply_machine_options: properties cmdxlate checks and ``smp``, in QDict order."""
-    checked = [k for k in spec.machine_props if k in board.checked_properties]
-    order = qdict_iteration_order(checked + ["smp"]) if checked else ["smp"]
+    """qemu_apply_machine_options: every machine property and ``smp``. From 6.1 they are
+    one keyval dict, set in its iteration order; before, -smp was parsed first and the
+    properties were set afterwards."""
+    release = machine.release
+    props = machine_properties(spec, release)
+    keyval = release.has("machine-keyval-parse")
+    by_key = {s.key.split(".", 1)[0] if keyval else s.key: s for s in props}
+    order = qdict_iteration_order([*by_key, "smp"]) if keyval else ["smp", *by_key]
     smp: SmpConfig | None = None
     given: dict[str, int] = {}
     for key in order:
         if key != "smp":
-            prop = spec.machine_props[key]
+            prop = by_key[key]
             with pointing_at(prop.where):
-                board.check_property(key, prop.text)
+                board.check_property(key, prop.text, nested=prop.key != key)
             continue
         members = tuple(machine.release.fact("smp_keys"))
         given = smp_given(spec.smp, members)
