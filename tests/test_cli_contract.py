@@ -83,16 +83,3 @@ def test_json_error_points_at_the_option_without_changing_qemus_text() -> None:
     assert err["error"] == ("-numa node,cpus=7: CPU index (7) should be smaller than "
                             "maxcpus (2)")
 
-
-def test_public_api_follows_the_pipeline() -> None:
-    """The names the package documents: parse -> resolve -> convert, with QEMU's errors."""
-    import cmdxlate
-
-    line = cmdxlate.parse(["-M", "q35", "-smp", "4,maxcpus=8"])
-    topo = cmdxlate.resolve(line, target="10.0")
-    assert len(topo.hotpluggable_cpus()) == 8 and len(topo.present_cpus()) == 4
-    assert "-device" in cmdxlate.convert(line, topo).argv()
-    with pytest.raises(cmdxlate.QemuRefusal, match="Invalid CPU topology"):
-        cmdxlate.resolve(cmdxlate.parse(["-smp", "2,maxcpus=1"]))
-    with pytest.raises(AttributeError):
-        cmdxlate.no_such_name  # noqa: B018

@@ -241,7 +241,7 @@ def test_version_and_help_examples() -> None:
     res = runner.invoke(app, ["--version"])
     assert res.exit_code == 0 and res.stdout.startswith("cmdxlate ")
     for cmd in ("parse", "slots", "convert", "writeconfig", "readconfig", "verify", "probe",
-                "explain", "batch"):
+                "explain", "batch", "plan"):
         res = runner.invoke(app, [cmd, "--help"])
         assert res.exit_code == 0, cmd
         assert "Example" in res.stdout, cmd
@@ -340,14 +340,15 @@ def test_explain_shows_memory_only_nodes() -> None:
 
 def test_explain_shows_cpu_indexes_and_device_ids() -> None:
     """pseries threads take cpu-index core-id and up (as query-cpus-fast reports)."""
-    res = runner.invoke(app, ["explain", "--format", "json", "--", "-M", "pseries",
-                              "-smp", "2,threads=2,maxcpus=6", "-device",
+    res = runner.invoke(app, ["explain", "--format", "json", "--target", "10.0", "--", "-M",
+                              "pseries", "-smp", "2,threads=2,maxcpus=6", "-device",
                               "power10_v2.0-spapr-cpu-core,core-id=4,id=c4"])
     assert res.exit_code == 0, res.output
     slots = json.loads(res.stdout)["slots"]
     assert [s["cpu-index"] for s in slots] == [[0, 1], [2, 3], [4, 5]]
     assert [s.get("device-id") for s in slots] == [None, None, "c4"]
-    res = runner.invoke(app, ["explain", "--", "-M", "pseries", "-smp", "2,threads=2,maxcpus=6",
+    res = runner.invoke(app, ["explain", "--target", "10.0", "--", "-M", "pseries", "-smp",
+                              "2,threads=2,maxcpus=6",
                               "-device", "power10_v2.0-spapr-cpu-core,core-id=4,id=c4"])
     assert "core 4 (2 threads): -device CPU id=c4 cpu-index 4-5" in res.stdout
 

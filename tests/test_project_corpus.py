@@ -42,7 +42,8 @@ def test_convert_and_slots(path: Path) -> None:
                          ids=lambda p: p.name)
 def test_verify_with_real_qemu(path: Path, qemu10_for) -> None:
     qemu10_for(read_command_file(str(path)).binary.rsplit("-", 1)[-1])
-    res = runner.invoke(app, ["verify", "--format", "json", "--from-file", str(path)])
+    res = runner.invoke(app, ["verify", "--format", "json", "--target", "10.0", "--from-file",
+                              str(path)])
     assert res.exit_code == 0, res.output
     report = json.loads(res.stdout)
     assert report["equal"] and report["prediction_matches"]

@@ -595,8 +595,11 @@ def test_s390x_model_table_is_what_qemu_lists(qemu10_for) -> None:
     assert catalog.cpu_tables["s390x"].names(v) == {d["name"] for d in defs}
     assert {m: list(f) for m, f in catalog.cpu_tables["s390x"].tcg_unavailable[v].items()} == {
         d["name"]: d["unavailable-features"] for d in defs if d.get("unavailable-features")}
-    assert catalog.cpu_tables["ppc64"].names(v) == {
-        d["name"] for d in cpu_definitions(qemu10_for("ppc64"))} | {"max"}
+    # query-cpu-definitions lists power5gs, which -cpu refuses from 9.0 (measured on 10.0.2:
+    # unable to find CPU model 'power5gs'); -cpu takes max, which is not listed from 7.1.
+    ppc64 = {d["name"] for d in cpu_definitions(qemu10_for("ppc64"))}
+    assert catalog.cpu_tables["ppc64"].listed(v) == ppc64
+    assert catalog.cpu_tables["ppc64"].names(v) == ppc64 - {"power5gs"} | {"max"}
 
 
 # -numa hmat-lb / hmat-cache / initiator: (hmat=, the -numa part of the line)

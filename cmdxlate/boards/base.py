@@ -13,7 +13,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from cmdxlate.catalog.properties import machine_property_names
-from cmdxlate.error import QemuRefusal
+from cmdxlate.error import InputError, QemuRefusal
 from cmdxlate.resolve.topology import CpuSlot
 from cmdxlate.syntax.numbers import c_int, qemu_bool
 
@@ -84,6 +84,14 @@ class Board:
         rule = self.machine.default_node
         if rule == "index":
             return [i % nodes for i in range(len(slots))]
+        if rule == "block":
+            # LoongArch virt 8.1-9.0: runs of cpus/nodes CPUs, the rest on the last node.
+            per = smp.cpus // nodes
+            if not per:
+                raise InputError(f"QEMU divides by zero on this line (fewer CPUs than the "
+                                 f"{nodes} NUMA nodes) and crashes",
+                                 hint="give at least one CPU per NUMA node")
+            return [min(i // per, nodes - 1) for i in range(len(slots))]
         return [s.props.get("socket-id", 0) % nodes for s in slots]
 
     def check_numa_layout(self, smp: SmpConfig, numa: NumaState, slots: list[CpuSlot]) -> None:

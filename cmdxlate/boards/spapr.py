@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from cmdxlate.boards.base import Board, device_int
-from cmdxlate.error import QemuRefusal
+from cmdxlate.catalog.boards import NO_CPU_LIMIT
+from cmdxlate.error import InputError, QemuRefusal
 from cmdxlate.resolve.topology import CpuSlot
 
 if TYPE_CHECKING:
@@ -15,12 +16,24 @@ if TYPE_CHECKING:
     from cmdxlate.resolve.topology import Topology
 
 
+# IRQ numbers below the first device IRQ are the CPUs' IPIs (SPAPR_IRQ_NR_IPIS).
+SPAPR_IPIS = 4096
+
+
 class SpaprBoard(Board):
     name = "spapr"
     device_id_keys = ("core-id",)
     tree_levels = ()
 
     def possible_cpus(self, smp: SmpConfig, keys: frozenset[str]) -> list[CpuSlot]:
+        if self.machine.max_cpus == NO_CPU_LIMIT and smp.maxcpus > SPAPR_IPIS:
+            # 6.1-8.2 set no CPU limit: the IPI of CPU 4096 collides with the first device
+            # IRQ, and beyond 8192 QEMU asserts (read:ml: the 9.0 fix's commit message).
+            if smp.maxcpus > 2 * SPAPR_IPIS:
+                raise InputError(f"QEMU {self.machine.release} aborts on more than "
+                                 f"{2 * SPAPR_IPIS} pseries CPUs (an assertion fails)",
+                                 hint=f"use at most {SPAPR_IPIS} CPUs")
+            raise QemuRefusal(f"IRQ {SPAPR_IPIS} is not free")
         t = smp.threads
         return [CpuSlot(i, {"core-id": i * t}, t, i * t) for i in range(smp.maxcpus // t)]
 

@@ -12,7 +12,13 @@ import json
 from functools import lru_cache
 from typing import Any
 
-from cmdxlate.catalog.boards import BoardFamily, MachineType, load_family, make_machine
+from cmdxlate.catalog.boards import (
+    BoardFamily,
+    MachineType,
+    NamedMachine,
+    load_family,
+    make_machine,
+)
 from cmdxlate.catalog.cpus import CpuTable, load_cpu_table
 from cmdxlate.catalog.releases import Release, ReleaseTable, load_releases
 from cmdxlate.catalog.version import Version
@@ -105,7 +111,7 @@ class Catalog:
         for fam in self.families:
             if fam.board == "no-cpu-hotplug":
                 continue
-            if (name in fam.aliases or name == fam.unversioned_name
+            if (name in fam.any_names or name in fam.version_names.values()
                     or (fam.name_prefix and name.startswith(fam.name_prefix))):
                 return fam.arches[0]
         return None
@@ -117,33 +123,49 @@ class Catalog:
         if not fams:
             raise InputError(f"unknown architecture '{arch}': cmdxlate has no machine types "
                              "for it")
+        v = release.version
+        if not self.machine_names(arch, release):
+            having = [r.version for r in self.releases.releases
+                      if self.machine_names(arch, r)]
+            since = f" (it has one from {min(having)})" if having else ""
+            raise InputError(f"QEMU {release} has no {arch} system emulator{since}")
         if name is None:
             for fam in fams:
-                if arch in fam.default_for_arches:
+                if arch in fam.default_for(v):
                     return self._newest(fam, arch, release)
             raise InputError(f"no default machine type known for {arch}: give -machine")
         for fam in fams:
+            if not fam.present_in(v):
+                continue
             for m in fam.machines:
-                if m.arch == arch and m.name == name and release.version in m.releases:
+                if m.arch == arch and m.name == name and v in m.releases:
+                    target = (self._named(fam, arch, m.alias_of, v) or m) if m.alias_of else m
                     return make_machine(fam, m.alias_of or name, None, arch, release,
-                                        m.max_cpus, self.cpu_tables)
-            if fam.unversioned_name and name == fam.unversioned_name:
+                                        None, self.cpu_tables, target)
+            if name == fam.unversioned_in(v):
                 return make_machine(fam, name, None, arch, release, None, self.cpu_tables)
-            if name in fam.aliases:
+            if name in fam.aliases_in(v):
                 return self._newest(fam, arch, release)
-            if fam.name_prefix and name.startswith(fam.name_prefix):
-                v = Version.try_parse(name[len(fam.name_prefix):])
-                if v is not None and v in fam.versions_in(release.version):
-                    return make_machine(fam, name, v, arch, release, None, self.cpu_tables)
+            mv = fam.version_named(name, v)
+            if mv is not None:
+                return make_machine(fam, name, mv, arch, release, None, self.cpu_tables)
         raise unsupported_machine(name, release, self._unknown_hint(name, arch, release))
+
+    @staticmethod
+    def _named(fam: BoardFamily, arch: str, name: str, v: Version) -> NamedMachine | None:
+        """The named machine an alias stands for (its limits are the alias's)."""
+        for m in fam.machines:
+            if m.arch == arch and m.name == name and v in m.releases and not m.alias_of:
+                return m
+        return None
 
     def _newest(self, fam: BoardFamily, arch: str, release: Release) -> MachineType:
         versions = [v for v in fam.versions_in(release.version) if not v.suffix]
         if not versions:
-            return make_machine(fam, fam.unversioned_name or fam.name, None, arch, release, None,
-                                self.cpu_tables)
+            name = fam.unversioned_in(release.version) or fam.name
+            return make_machine(fam, name, None, arch, release, None, self.cpu_tables)
         newest = max(versions)
-        return make_machine(fam, f"{fam.name_prefix}{newest}", newest, arch, release, None,
+        return make_machine(fam, fam.version_name(newest), newest, arch, release, None,
                             self.cpu_tables)
 
     def _unknown_hint(self, name: str, arch: str, release: Release) -> str | None:
@@ -152,17 +174,10 @@ class Catalog:
         if plus:
             return (f"'{name}' is a downstream machine type (the '+{downstream}' suffix is not "
                     f"upstream QEMU's); cmdxlate models upstream QEMU's machine types only")
-        for fam in self.arch_families(arch):
-            if not (fam.name_prefix and name.startswith(fam.name_prefix)):
-                continue
-            v = Version.try_parse(name[len(fam.name_prefix):])
-            if v is None:
-                break
-            having = [r.version for r in self.releases.releases
-                      if v in fam.versions_in(r.version)]
-            if not having:
-                break
-            if v > release.version:
+        having = [r.version for r in self.releases.releases
+                  if name in self.machine_names(arch, r)]
+        if having:
+            if min(having) > release.version:
                 return (f"QEMU {release} does not have it yet (it is newer); "
                         f"try --target {min(having)}")
             return f"QEMU {release} no longer has it; try --target {max(having)}"

@@ -19,8 +19,12 @@ from cmdxlate.catalog.facts import Case, Fact, load_fact
 from cmdxlate.catalog.releases import Release
 from cmdxlate.catalog.version import ALWAYS, Span, Version
 
+# A cpu_aliases target meaning "the machine's default CPU model".
+DEFAULT_CPU_ALIAS = "@default"
 # No QEMU machine allows more; a database claiming more is not believed.
 ABSOLUTE_MAX_CPUS = 16384
+# query-machines' cpu-max of a machine that sets no limit of its own (pseries 6.1-8.2).
+NO_CPU_LIMIT = 2**31 - 1
 LEVELS = ("drawers", "books", "sockets", "dies", "clusters", "modules", "cores", "threads")
 BOARDS = ("x86", "spapr", "s390x", "arm-virt", "riscv-virt", "loongarch-virt", "no-cpu-hotplug")
 
@@ -35,6 +39,11 @@ def _int(v: Any) -> int:
     if not isinstance(v, int) or isinstance(v, bool) or not 1 <= v <= ABSOLUTE_MAX_CPUS:
         raise ValueError(f"expected a count from 1 to {ABSOLUTE_MAX_CPUS}, got {v!r}")
     return v
+
+
+def _max_cpus(v: Any) -> int:
+    """A CPU limit; INT32_MAX is QEMU's "the machine sets none" (pseries 6.1-8.2)."""
+    return v if v == NO_CPU_LIMIT and not isinstance(v, bool) else _int(v)
 
 
 def _opt_int(v: Any) -> int | None:
@@ -98,7 +107,7 @@ def _enum_props(v: Any) -> dict[str, tuple[tuple[str, ...], str]]:
 
 # Every fact a family file must give, and how its values are checked.
 FACT_TYPES: dict[str, Callable[[Any], Any]] = {
-    "max_cpus": _int, "min_cpus": _int, "smp_levels": _levels, "prefer_sockets": _bool,
+    "max_cpus": _max_cpus, "min_cpus": _int, "smp_levels": _levels, "prefer_sockets": _bool,
     "slot_props": _slot_props, "hotpluggable_cpus": _bool, "device_cpus": _bool,
     "cpu_type_suffix": _str, "default_cpu": _str, "cpu_table": _opt_str, "numa": _bool,
     "numa_mem": _bool, "auto_enable_numa": _bool, "auto_numa_with_memory_slots": _bool,
@@ -112,7 +121,13 @@ FACT_TYPES: dict[str, Callable[[Any], Any]] = {
 
 @dataclass(frozen=True, slots=True)
 class NamedMachine:
-    """A machine of the ``no-cpu-hotplug`` family, known by name and CPU limit."""
+    """A machine of the ``no-cpu-hotplug`` family, known by name and CPU limits.
+
+    One entry holds for its ``releases``; a machine whose limits or alias target
+    changed between releases has one entry per span. ``min_cpus`` above 1 makes
+    ``-smp`` below it an error; ``default_cpus`` is what the board starts without
+    ``-smp`` (None: not measured, QEMU's default of 1 unless the board sets it).
+    """
 
     arch: str
     name: str
@@ -120,36 +135,91 @@ class NamedMachine:
     default_cpu_type: str
     alias_of: str | None
     releases: Span
+    min_cpus: int = 1
+    default_cpus: int | None = None
+    evidence: tuple[str, ...] = ()
+
+
+def _named_machine(m: Any, where: str) -> NamedMachine:
+    min_cpus = _int(m.get("min_cpus", 1))
+    default_cpus = _opt_int(m.get("default_cpus"))
+    max_cpus = _max_cpus(m["max_cpus"])
+    if min_cpus > max_cpus:
+        raise ValueError(f"machine {m.get('name')!r}: min_cpus {min_cpus} > max_cpus {max_cpus}")
+    alias = m.get("alias_of")
+    ev = m.get("evidence", ())
+    return NamedMachine(_str(m["arch"]), _str(m["name"]), max_cpus,
+                        str(m.get("default_cpu_type") or ""),
+                        None if alias is None else _str(alias),
+                        Span.load(m.get("releases"), where), min_cpus, default_cpus,
+                        _str_list(ev) if ev else ())
 
 
 @dataclass(frozen=True)
 class BoardFamily:
+    """One family file; the naming facts (aliases, default arches, unversioned name)
+    are gated by release like the board facts (LoongArch ``virt`` becomes an alias of
+    ``virt-11.1`` in 11.1)."""
+
     name: str
     description: str
     board: str
     arches: tuple[str, ...]
     name_prefix: str | None
-    unversioned_name: str | None
-    aliases: tuple[str, ...]
-    default_for_arches: tuple[str, ...]
+    unversioned: Fact[str | None]
+    alias_names: Fact[tuple[str, ...]]
+    default_arches: Fact[tuple[str, ...]]
     machine_versions: tuple[tuple[Version, Span], ...]
     facts: dict[str, Fact[Any]]
     machines: tuple[NamedMachine, ...] = ()
     evidence: tuple[str, ...] = ()
+    releases: Span = ALWAYS  # the releases that have the family at all
+    version_names: dict[Version, str] = field(default_factory=dict)  # pc-1.0 style names
+
+    def present_in(self, release: Version) -> bool:
+        return release in self.releases
+
+    def unversioned_in(self, release: Version) -> str | None:
+        return self.unversioned.pick(Case(release)) if self.present_in(release) else None
+
+    def aliases_in(self, release: Version) -> tuple[str, ...]:
+        return self.alias_names.pick(Case(release)) if self.present_in(release) else ()
+
+    def default_for(self, release: Version) -> tuple[str, ...]:
+        return self.default_arches.pick(Case(release)) if self.present_in(release) else ()
+
+    @property
+    def any_names(self) -> frozenset[str]:
+        """Every alias or unversioned name of any release (to guess an architecture)."""
+        out = {c.value for c in self.unversioned.candidates if c.value}
+        for c in self.alias_names.candidates:
+            out.update(c.value)
+        return frozenset(out)
+
+    def version_name(self, v: Version) -> str:
+        return self.version_names.get(v) or f"{self.name_prefix or ''}{v}"
+
+    def version_named(self, name: str, release: Version) -> Version | None:
+        """The machine version ``name`` selects in ``release`` (``pc-q35-6.1``, ``pc-1.0``)."""
+        for v in self.versions_in(release):
+            if self.version_name(v) == name:
+                return v
+        return None
 
     def versions_in(self, release: Version) -> list[Version]:
         """The machine versions ``release`` has, oldest first."""
+        if not self.present_in(release):
+            return []
         return [v for v, span in self.machine_versions if release in span]
 
     def names_in(self, release: Version, arch: str) -> list[str]:
         """Every machine name of this family ``release`` knows for ``arch``."""
-        out: list[str] = []
-        if self.name_prefix:
-            out += [self.name_prefix + str(v) for v in self.versions_in(release)]
-            if out:
-                out += list(self.aliases)
-        elif self.unversioned_name:
-            out.append(self.unversioned_name)
+        out = [self.version_name(v) for v in self.versions_in(release)]
+        if out:
+            out += list(self.aliases_in(release))
+        unversioned = self.unversioned_in(release)
+        if unversioned:
+            out.append(unversioned)
         out += [m.name for m in self.machines if m.arch == arch and release in m.releases]
         return out
 
@@ -160,29 +230,34 @@ def load_family(data: Any, where: str) -> BoardFamily:
         if data["board"] not in BOARDS:
             raise ValueError(f"unknown board {data['board']!r}")
         versions = []
+        names: dict[Version, str] = {}
         for e in data.get("machine_versions", ()):
             v = Version.parse(e["version"])
             span = Span.load(e.get("releases"), where)
             if span.since is None:
                 span = Span(v.release, span.until)
             versions.append((v, span))
+            if e.get("name"):
+                names[v] = _str(e["name"])
         raw = data["facts"]
         missing = set(FACT_TYPES) - set(raw)
         if missing:
             raise ValueError(f"facts missing: {sorted(missing)}")
+        unknown = set(raw) - set(FACT_TYPES)
+        if unknown:
+            raise ValueError(f"unknown facts: {sorted(unknown)}")
         facts = {name: load_fact(name, raw[name], check, where)
                  for name, check in FACT_TYPES.items()}
-        machines = tuple(
-            NamedMachine(_str(m["arch"]), _str(m["name"]), _int(m["max_cpus"]),
-                         str(m.get("default_cpu_type", "")), m.get("alias_of"),
-                         Span.load(m.get("releases"), where))
-            for m in data.get("machines", ()))
+        machines = tuple(_named_machine(m, where) for m in data.get("machines", ()))
         return BoardFamily(
             _str(data["family"]), str(data.get("description", "")), data["board"],
             _str_list(data["arches"]), _opt_str(data.get("name_prefix")),
-            _opt_str(data.get("unversioned_name")), _str_list(data.get("aliases", [])),
-            _str_list(data.get("default_for_arches", [])), tuple(versions), facts, machines,
-            tuple(data.get("evidence", ())))
+            load_fact("unversioned_name", data.get("unversioned_name"), _opt_str, where),
+            load_fact("aliases", data.get("aliases", []), _str_list, where),
+            load_fact("default_for_arches", data.get("default_for_arches", []), _str_list,
+                      where),
+            tuple(versions), facts, machines, tuple(data.get("evidence", ())),
+            Span.load(data.get("releases"), where), names)
     except (KeyError, TypeError, AttributeError) as e:
         raise ValueError(f"{where}: malformed ({type(e).__name__}: {e})") from None
     except ValueError as e:
@@ -213,6 +288,8 @@ class MachineType:
     default_ram_bytes: int
     facts: dict[str, Any] = field(repr=False, compare=False, hash=False)
     cpus: CpuTable | None = field(default=None, repr=False, compare=False, hash=False)
+    # CPUs the board starts without -smp, when it is not 1 (named machines only).
+    default_cpus: int | None = None
 
     @property
     def board(self) -> str:
@@ -237,10 +314,15 @@ class MachineType:
         return str(self.fact("default_cpu", accel or "tcg"))
 
     def resolve_cpu_model(self, model: str) -> str:
-        """The model name QEMU resolves a -cpu name to (ppc aliases, case)."""
+        """The model name QEMU resolves a -cpu name to (ppc aliases, case).
+
+        An alias to ``@default`` is the machine's own default model (ppc ``max``
+        from 7.1: the default CPU of the pseries version).
+        """
         if self.facts["cpu_names_case_insensitive"]:
             model = model.lower()
-        return str(self.facts["cpu_aliases"].get(model, model))
+        target = str(self.facts["cpu_aliases"].get(model, model))
+        return self.default_cpu_model() if target == DEFAULT_CPU_ALIAS else target
 
     def cpu_type(self, model: str) -> str:
         return f"{self.resolve_cpu_model(model)}{self.cpu_type_suffix}"
@@ -251,17 +333,27 @@ class MachineType:
 
 def make_machine(family: BoardFamily, name: str, version: Version | None, arch: str,
                  release: Release, max_cpus: int | None = None,
-                 cpu_tables: dict[str, CpuTable] | None = None) -> MachineType:
-    """Settle every fact of ``family`` for one machine of ``release``."""
+                 cpu_tables: dict[str, CpuTable] | None = None,
+                 named: NamedMachine | None = None) -> MachineType:
+    """Settle every fact of ``family`` for one machine of ``release``.
+
+    A named machine (``raspi3b``) brings its own CPU limits; the CPU table is
+    settled for the release too (its messages and accelerator rules).
+    """
     case = Case(release.version, version, arch)
     facts = {k: f.pick(case) for k, f in family.facts.items() if k != "default_cpu"}
+    table = (cpu_tables or {}).get(facts["cpu_table"]) if facts["cpu_table"] else None
+    if named is not None:
+        max_cpus = named.max_cpus
+        facts["min_cpus"] = named.min_cpus
     return MachineType(
         name, family, version, arch, release, max_cpus or facts["max_cpus"],
         facts["min_cpus"], facts["smp_levels"], facts["prefer_sockets"], facts["slot_props"],
         facts["hotpluggable_cpus"], facts["device_cpus"], facts["cpu_type_suffix"],
         facts["cpu_table"], facts["numa"], facts["numa_mem"], facts["default_node"],
         facts["default_ram_mib"] << 20, facts,
-        (cpu_tables or {}).get(facts["cpu_table"]) if facts["cpu_table"] else None)
+        table.settle(release.version) if table is not None else None,
+        named.default_cpus if named is not None else None)
 
 
 __all__ = ["ALWAYS", "BOARDS", "BoardFamily", "MachineType", "NamedMachine", "SlotProp",

@@ -7,7 +7,8 @@ gate admits the case wins. A gate names up to four conditions, all optional:
 * ``machine``: the machine type's version (``pc-q35-6.1`` is 6.1);
 * ``arch`` and ``accel``: the binary's architecture, the accelerator.
 
-``evidence`` says how the fact was established: ``measured:<binary>`` on a real
+``evidence`` says how the fact was established (``note`` may say more; it is
+for people and is not read): ``measured:<binary>`` on a real
 QEMU, ``read:<release>:<file>`` in QEMU's source at a release, ``read:ml:...``
 in the qemu-devel archive, or ``inferred:...``.
 """
@@ -22,7 +23,7 @@ from cmdxlate.catalog.version import ALWAYS, Span, Version
 
 T = TypeVar("T")
 
-_GATE_KEYS = frozenset({"value", "releases", "machine", "arch", "accel", "evidence"})
+_GATE_KEYS = frozenset({"value", "releases", "machine", "arch", "accel", "evidence", "note"})
 
 
 @dataclass(frozen=True, slots=True)

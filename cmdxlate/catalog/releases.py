@@ -24,6 +24,16 @@ BEHAVIOURS = frozenset({
     "readconfig-reader-errors-at-option", "readconfig-object-keyval",
     "object-cli-visitor", "short-form-boolean-warning",
     "machine-keyval-parse",
+    # -numa and query-hotpluggable-cpus (resolve/numa.py, numa_init.py, hmat.py, topology.py)
+    "qapi-enum-error-names-parameter",
+    "numa-initiator-before-cpus",
+    "numa-hmat-initiator-required",
+    "numa-slot-label-die-comma-missing",
+    "numa-mem-reparse-checked",
+    "numa-riscv-nodes-exceed-cpus-checked",
+    "numa-cluster-boundary-warning",
+    "hotpluggable-cpus-feature-disabled-text",
+    "memory-backend-size-checked-at-board-init",
 })
 
 

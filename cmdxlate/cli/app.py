@@ -153,6 +153,12 @@ class ShellJson(str, Enum):
     json = "json"
 
 
+class PlanFormat(str, Enum):
+    text = "text"
+    json = "json"
+    qmp = "qmp"
+
+
 class Op(str, Enum):
     convert = "convert"
     slots = "slots"
@@ -198,6 +204,11 @@ MachinesOpt = typer.Option(None, "--machines", metavar="FILE",
 OutputOpt = typer.Option(None, "--output", "-o", metavar="FILE",
                          help="Write to FILE (atomically) instead of standard output.")
 ForceOpt = typer.Option(False, "--force", help="Overwrite an existing output file.")
+QmpOpt = typer.Option(None, "--qmp", metavar="SOCKET",
+                      help="Read the running QEMU on this QMP UNIX socket (read-only), check it "
+                      "against ARGS and answer for the VM as it is now; --target is its release.")
+TimeoutOpt = typer.Option(None, "--timeout", metavar="SECONDS",
+                          help="Seconds to wait for QEMU (default: 30 for verify, 10 for --qmp).")
 
 
 # ---------------------------------------------------------------- commands
@@ -227,15 +238,24 @@ def parse(args: list[str] = QemuArgs,
 
 @app.command(epilog=(
     "Examples:\n\n  cmdxlate slots -- -machine q35 -smp 2,maxcpus=4\n\n"
-    "  cmdxlate slots --format json --target 7.2 -- -M pc-i440fx-6.1 -smp 4"))
+    "  cmdxlate slots --format json --target 7.2 -- -M pc-i440fx-6.1 -smp 4\n\n"
+    "  cmdxlate slots --qmp /run/vm1.qmp -- -machine q35 -smp 2,maxcpus=8"))
 def slots(args: list[str] = QemuArgs,
           fmt: TextJson = typer.Option(TextJson.text, "--format"),
           target: str = TargetOpt, arch: str = ArchOpt, from_file: str = FromFile,
-          machines: str = MachinesOpt) -> None:
-    """Predict QEMU's query-hotpluggable-cpus answer for a command line."""
+          machines: str = MachinesOpt, qmp: str = QmpOpt,
+          timeout: float = TimeoutOpt) -> None:
+    """Predict QEMU's query-hotpluggable-cpus answer for a command line (or, with --qmp,
+    read a running VM's and check it against the line)."""
+    from cmdxlate.cli.live import check_timeout, live_slots, live_state
+
     s = Session(fmt.value)
+    wait = check_timeout(s, qmp, timeout)
     catalog = s.catalog(machines)
-    topo = s.resolve(s.load(args, from_file), target, arch, catalog)
+    cl = s.load(args, from_file)
+    if qmp is not None and wait is not None:
+        return live_slots(s, live_state(s, cl, qmp, wait, target, arch, catalog))
+    topo = s.resolve(cl, target, arch, catalog)
     try:
         answer = topo.hotpluggable_cpus()
     except CmdxlateError as e:
@@ -251,18 +271,28 @@ def slots(args: list[str] = QemuArgs,
 
 @app.command(epilog=(
     "Examples:\n\n  cmdxlate convert -- -machine q35 -smp 4,maxcpus=8\n\n"
-    "  cmdxlate convert --format json --from-file guest.args -o guest-explicit.args"))
+    "\b\n  cmdxlate convert --format json --from-file guest.args -o guest-explicit.args\n\n"
+    "  cmdxlate convert --qmp /run/vm1.qmp -- -machine q35 -smp 2,maxcpus=8\n\n"
+    "With --qmp it prints the migration destination line of the running VM: the line "
+    "with every CPU plugged now (hot-plugged ones as -device, in the order the VM "
+    "created them, with their ids)."))
 def convert(args: list[str] = QemuArgs,
             fmt: ShellJson = typer.Option(ShellJson.shell, "--format"),
             target: str = TargetOpt, arch: str = ArchOpt, from_file: str = FromFile,
             output: str = OutputOpt, force: bool = ForceOpt,
-            machines: str = MachinesOpt) -> None:
+            machines: str = MachinesOpt, qmp: str = QmpOpt,
+            timeout: float = TimeoutOpt) -> None:
     """Print an equivalent command line with every CPU an explicit -device."""
+    from cmdxlate.cli.live import check_timeout, live_convert, live_state
     from cmdxlate.emit.convert import convert as do_convert
 
     s = Session(fmt.value)
+    wait = check_timeout(s, qmp, timeout)
     catalog = s.catalog(machines)
     cl = s.load(args, from_file)
+    if qmp is not None and wait is not None:
+        return live_convert(s, cl, live_state(s, cl, qmp, wait, target, arch, catalog),
+                            output, force)
     topo = s.resolve(cl, target, arch, catalog)
     try:
         result = do_convert(cl, topo)
@@ -339,19 +369,27 @@ def readconfig(path: str = typer.Argument(..., metavar="FILE", help="A QEMU -rea
 
 
 @app.command(epilog=(
-    "Example:\n\n  cmdxlate explain -- -machine q35 -smp 8,sockets=2 -m 1G "
+    "Examples:\n\n\b\n  cmdxlate explain -- -machine q35 -smp 8,sockets=2 -m 1G "
     "-object memory-backend-ram,id=m0,size=512M -object memory-backend-ram,id=m1,size=512M "
-    "-numa node,memdev=m0 -numa node,memdev=m1"))
+    "-numa node,memdev=m0 -numa node,memdev=m1\n\n"
+    "  cmdxlate explain --qmp /run/vm1.qmp -- -machine q35 -smp 2,maxcpus=8"))
 def explain(args: list[str] = QemuArgs, target: str = TargetOpt, arch: str = ArchOpt,
             from_file: str = FromFile,
             fmt: TextJson = typer.Option(TextJson.text, "--format"),
-            machines: str = MachinesOpt) -> None:
-    """Draw the topology: NUMA nodes, sockets, cores, threads, and where defaults came from."""
+            machines: str = MachinesOpt, qmp: str = QmpOpt,
+            timeout: float = TimeoutOpt) -> None:
+    """Draw the topology: NUMA nodes, sockets, cores, threads, and where defaults came from
+    (with --qmp: of the running VM, hot-plugged CPUs included)."""
+    from cmdxlate.cli.live import check_timeout, live_explain, live_state
     from cmdxlate.emit.explain import explain_data
 
     s = Session(fmt.value)
+    wait = check_timeout(s, qmp, timeout)
     catalog = s.catalog(machines)
-    topo = s.resolve(s.load(args, from_file), target, arch, catalog)
+    cl = s.load(args, from_file)
+    if qmp is not None and wait is not None:
+        return live_explain(s, live_state(s, cl, qmp, wait, target, arch, catalog))
+    topo = s.resolve(cl, target, arch, catalog)
     if fmt == TextJson.json:
         sys.stdout.write(dump(explain_data(topo)))
         return
@@ -368,21 +406,25 @@ def verify(args: list[str] = QemuArgs,
            qemu: str = typer.Option(None, "--qemu", metavar="BIN", help="QEMU binary to ask."),
            target: str = TargetOpt, arch: str = ArchOpt, from_file: str = FromFile,
            fmt: TextJson = typer.Option(TextJson.text, "--format"),
-           timeout: float = typer.Option(30.0, "--timeout", help="Seconds to wait for QEMU."),
-           machines: str = MachinesOpt) -> None:
+           timeout: float = TimeoutOpt, machines: str = MachinesOpt) -> None:
     """Run real QEMU on the original and the converted line and compare their CPUs.
 
     Only a topology projection of each line runs (machine, accel, cpu, smp, numa,
     memory and CPU devices), paused, so no disk, socket or file of yours is opened.
     Exit 0 when equal, 1 when different, 2 on bad input, 4 when QEMU is missing or fails.
     """
+    from cmdxlate.oracle.live import valid_timeout
     from cmdxlate.oracle.verify import verify_line
 
     s = Session(fmt.value)
+    try:
+        wait = valid_timeout(timeout, 30.0)
+    except CmdxlateError as e:
+        s.fail(e)
     s.catalog(machines)
     cl = s.load(args, from_file)
     try:
-        report = verify_line(cl, qemu=qemu, target=target, arch=arch, timeout=timeout)
+        report = verify_line(cl, qemu=qemu, target=target, arch=arch, timeout=wait)
     except CmdxlateError as e:
         s.fail(e)
     if fmt == TextJson.json:
@@ -392,6 +434,27 @@ def verify(args: list[str] = QemuArgs,
 
         verify_report(report)
     raise CommandExit(0 if report.equal else 1)
+
+
+@app.command(epilog=(
+    "Examples:\n\n  cmdxlate plan -- -machine q35 -smp 4,maxcpus=8\n\n"
+    "  cmdxlate plan --format qmp --cpus 6 -- -machine q35 -smp 4,maxcpus=8\n\n"
+    "--format json prints {\"argv\": [...], \"qmp\": [...]}; --format qmp prints only the "
+    "commands, one JSON object a line, for a QMP client."))
+def plan(args: list[str] = QemuArgs,
+         cpus: int = typer.Option(None, "--cpus", metavar="N",
+                                  help="Reach N present CPUs instead of the line's, plugging "
+                                  "slots in slot order as -smp cpus=N does."),
+         fmt: PlanFormat = typer.Option(PlanFormat.text, "--format"),
+         target: str = TargetOpt, arch: str = ArchOpt, from_file: str = FromFile,
+         machines: str = MachinesOpt) -> None:
+    """Plan the hotplug route to the line's CPUs: start QEMU paused with one CPU (one core
+    on pseries), device_add the others over QMP in the order QEMU creates them, then cont."""
+    from cmdxlate.cli.live import plan_command
+
+    s = Session(fmt.value)
+    catalog = s.catalog(machines)
+    plan_command(s, s.load(args, from_file), cpus, target, arch, catalog)
 
 
 @app.command(epilog=(

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 from cmdxlate.cli.common import visible
 
 if TYPE_CHECKING:
+    from cmdxlate.emit.plan import Plan
     from cmdxlate.oracle.verify import VerifyReport
     from cmdxlate.resolve.topology import Topology
     from cmdxlate.syntax.argv import CommandLine
@@ -33,7 +34,7 @@ def _table(title: str, columns: tuple[str, ...], rows: Sequence[tuple[str, ...]]
 
     table = Table(title=Text(visible(title)))
     for col in columns:
-        table.add_column(col)
+        table.add_column(col, overflow="fold")
     for row in rows:
         table.add_row(*(Text(visible(c)) for c in row))
     Console().print(table)
@@ -59,12 +60,30 @@ def parse_view(cl: CommandLine, options: list[dict[str, Any]]) -> None:
     _table("QEMU options", ("#", "option", "value / pairs"), rows)
 
 
-def slots_table(machine: str, answer: list[dict[str, Any]]) -> None:
+def slots_table(machine: str, answer: list[dict[str, Any]], live: str | None = None) -> None:
+    """The slots in QEMU's order; a live VM's (``live`` says which) with its qom-paths."""
     rows = [(e["type"], str(e["vcpus-count"]),
              ", ".join(f"{k}={v}" for k, v in e["props"].items()),
-             "yes" if e["plugged"] else "") for e in answer]
+             e.get("qom-path", "") if live else "yes" if e["plugged"] else "") for e in answer]
+    if live:
+        sys.stdout.write(visible(live) + "\n")
     _table(f"{machine}: {len(answer)} CPU slots (QEMU's order)",
-           ("type", "vcpus", "props", "plugged"), rows)
+           ("type", "vcpus", "props", "plugged: qom-path" if live else "plugged"), rows)
+
+
+def plan_view(plan: Plan, line: str) -> None:
+    """The plan for a person: the line to start, then each command in order."""
+    out = [f"2. then send over QMP, in this order ({len(plan.commands)} command"
+           f"{'' if len(plan.commands) == 1 else 's'}):"]
+    for n, c in enumerate(plan.commands, 1):
+        args = c["arguments"]
+        out.append(visible(f"   {n}. device_add "
+                           + " ".join(f"{k}={v}" for k, v in args.items())))
+    out.append(f"the VM then has {plan.cpus} present CPUs; 'cont' starts the guest")
+    # ``line`` is shell output already: quoted, control characters written as escapes
+    sys.stdout.write(f"1. start QEMU paused (-S) with {plan.boot_cpus} boot CPU"
+                     f"{'s' if plan.boot_cpus > 1 else ''}:\n{line.rstrip()}\n"
+                     + "\n".join(out) + "\n")
 
 
 def explain_tree(topo: Topology) -> None:

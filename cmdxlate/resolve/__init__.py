@@ -25,14 +25,12 @@ from cmdxlate.resolve.cpu_model import (
 )
 from cmdxlate.resolve.devices import plug_devices
 from cmdxlate.resolve.machine import accelerator, apply_machine_options
-from cmdxlate.resolve.numa import (
-    NumaContext,
-    NumaNode,
-    NumaState,
-    apply_numa_option,
+from cmdxlate.resolve.numa import NumaContext, NumaState, apply_numa_option, parse_size
+from cmdxlate.resolve.numa_init import (
+    add_auto_node,
+    cluster_boundary_warnings,
     complete,
     finish_cpu_init,
-    parse_size,
 )
 from cmdxlate.resolve.topology import CpuSlot, Topology
 from cmdxlate.syntax.argv import CommandLine
@@ -65,6 +63,7 @@ class Resolution:
     cpu_model: str = ""
     memdevs: dict[str, int] = field(default_factory=dict)
     numa: NumaState = field(default_factory=NumaState)
+    numa_ctx: NumaContext | None = None
     slots: list[CpuSlot] = field(default_factory=list)
     slot_keys: frozenset[str] = frozenset()
     topology: Topology | None = None
@@ -160,8 +159,13 @@ def resolve_machine_memdev(r: Resolution) -> None:
         return
     if prop.text not in r.spec.backends:
         raise QemuRefusal(f"Memory backend '{prop.text}' not found", where=prop.where)
-    if "size" not in r.spec.memory and prop.text in r.memdevs:
-        r.ram = r.maxram = r.memdevs[prop.text]
+    size = r.memdevs.get(prop.text)
+    if "size" not in r.spec.memory and size is not None:
+        r.ram = r.maxram = size
+    elif (size is not None and size != r.ram
+          and not r.release.has("memory-backend-size-checked-at-board-init")):
+        raise QemuRefusal("Size specified by -m option must match size of explicitly "
+                          "specified 'memory-backend' property")
 
 
 def parse_numa(r: Resolution) -> None:
@@ -175,12 +179,10 @@ def parse_numa(r: Resolution) -> None:
     by_ids = {tuple(sorted(s.props.items())): s for s in r.slots}
     hmat = qemu_bool(getattr(r.spec.machine_props.get("hmat"), "text", None)) is True
     r.numa = NumaState(hmat=hmat)
-    if r.spec.numa and not machine.numa:
-        raise QemuRefusal("NUMA is not supported by this machine-type",
-                          where=r.spec.numa[0].where)
-    ctx = NumaContext(r.slots, lambda i: board.slot_of_cpu_index(smp, i), smp.maxcpus,
-                      machine.numa_mem, hmat, keys,
-                      lambda ids: by_ids.get(tuple(sorted(ids.items()))), r.memdevs)
+    r.numa_ctx = ctx = NumaContext(
+        r.slots, lambda i: board.slot_of_cpu_index(smp, i), smp.maxcpus, machine.numa_mem, hmat,
+        keys, lambda ids: by_ids.get(tuple(sorted(ids.items()))), r.memdevs, r.release,
+        numa_supported=machine.numa)
     for opt in r.spec.numa:
         o = opt.opts
         assert o is not None
@@ -191,21 +193,40 @@ def parse_numa(r: Resolution) -> None:
 def init_board(r: Resolution) -> None:
     """machine_run_board_init, up to the boot CPUs: NUMA completion and board checks."""
     assert r.machine is not None and r.board is not None and r.smp is not None
-    machine, board, smp, numa = r.machine, r.board, r.smp, r.numa
-    assert r.ram is not None
-    if not numa.nodes and (machine.facts["auto_enable_numa"]
-                           or (r.ram_slots and machine.facts["auto_numa_with_memory_slots"])
-                           or (r.maxram > r.ram and machine.facts["auto_numa_with_maxmem"])):
-        numa.nodes[0] = NumaNode(0, size=r.ram)
+    machine, board, smp, numa, release = r.machine, r.board, r.smp, r.numa, r.release
+    assert r.ram is not None and r.numa_ctx is not None
+    backend = r.spec.machine_props.get("memory-backend")
+    if (backend is not None and release.has("memory-backend-size-checked-at-board-init")
+            and r.memdevs.get(backend.text, r.ram) != r.ram):
+        raise QemuRefusal("Machine memory size does not match the size of the memory backend")
+    if not numa.nodes and machine.numa and (
+            machine.facts["auto_enable_numa"]
+            or (r.ram_slots and machine.facts["auto_numa_with_memory_slots"])
+            or (r.maxram > r.ram and machine.facts["auto_numa_with_maxmem"])):
+        add_auto_node(numa, r.numa_ctx, r.ram)
     with pointing_at(r.spec.numa[0].where if r.spec.numa else None):
-        complete(numa, r.ram)
+        complete(numa, r.ram, "memory-backend" in r.spec.machine_props)
     if numa.nodes:
-        finish_cpu_init(numa, r.slots, board.default_nodes(smp, r.slots, len(numa.nodes)))
+        finish_cpu_init(numa, r.slots, lambda: _default_nodes(r), release)
+        numa.warnings.extend(cluster_boundary_warnings(numa, r.slots, release))
     board.check_memory(r.ram, numa)
     r.warnings.extend(numa.warnings)
     props = {k: s.text for k, s in r.spec.machine_props.items()}
     board.check_init(smp, r.accel, props)
     board.check_numa_layout(smp, numa, r.slots)
+
+
+def _default_nodes(r: Resolution) -> list[int]:
+    """The board's default node of every slot (get_default_cpu_node_id)."""
+    assert r.machine is not None and r.board is not None and r.smp is not None
+    nodes = len(r.numa.nodes)
+    if (r.machine.default_node == "riscv-block" and nodes > r.smp.cpus
+            and not r.release.has("numa-riscv-nodes-exceed-cpus-checked")):
+        # Before 8.1 riscv's default-node function divides by cpus / nodes, which is 0.
+        raise InputError(f"QEMU {r.release} crashes on this line (SIGFPE): {nodes} NUMA nodes "
+                         f"for {r.smp.cpus} CPUs, and riscv virt divides the CPUs evenly among "
+                         "the nodes", hint="give at most as many nodes as -smp cpus")
+    return r.board.default_nodes(r.smp, r.slots, nodes)
 
 
 def create_cpus(r: Resolution) -> None:

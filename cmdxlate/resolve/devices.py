@@ -15,7 +15,7 @@ from cmdxlate.error import QemuRefusal, qemu_located
 
 if TYPE_CHECKING:
     from cmdxlate.model import Device, VmSpec
-    from cmdxlate.resolve.topology import Topology
+    from cmdxlate.resolve.topology import CpuSlot, Topology
 
 
 def creation_order(spec: VmSpec) -> list[Device]:
@@ -39,8 +39,12 @@ def plug_devices(spec: VmSpec, topo: Topology) -> None:
                 raise QemuRefusal("Parameter 'driver' expects a pluggable device type")
             slot = board.pre_plug(topo, dev)
             node = device_int(dev.props, "node-id")
-            if node is not None and topo.numa.nodes and node != slot.node:
-                raise QemuRefusal(f"invalid node-id, must be {slot.node}")
+            # numa_cpu_pre_plug(), on every board with NUMA support, NUMA configured or not;
+            # -1 is "unset" (the slot's node is taken).
+            if node is not None and node != -1 and machine.numa:
+                expected = slot.node if slot.node is not None else 0
+                if node != expected:
+                    raise QemuRefusal(f"invalid node-id, must be {expected}")
             slot.plugged = True
             slot.device_id = dev.id
             slot.qom_path = f"/machine/peripheral/{dev.id}" if dev.id else None
@@ -48,3 +52,10 @@ def plug_devices(spec: VmSpec, topo: Topology) -> None:
             created += 1
             board.check_cpu(slot, dev)
         topo.device_cpu_options.append(dev.option.index)
+
+
+def line_cpu_devices(spec: VmSpec, topo: Topology) -> list[tuple[Device, CpuSlot]]:
+    """The line's -device CPUs in creation order, each with the slot it took."""
+    devices = [d for d in creation_order(spec) if topo.machine.is_cpu_driver(d.driver)]
+    taken = sorted((s for s in topo.slots if s.plugged and not s.boot), key=lambda s: s.created)
+    return list(zip(devices, taken, strict=True))

@@ -1,18 +1,31 @@
 """``-numa hmat-lb`` and ``-numa hmat-cache``: QEMU's checks, in its order.
 
-QEMU reads every field of the option first (its options visitor), then
-refuses the option when ``-machine hmat=on`` is missing, then checks the
-entry against the nodes and entries defined before it on the command line.
-Latencies and bandwidths are kept the way QEMU compresses them to 16 bits,
-because an entry too far from the earlier ones is refused.
+QEMU reads every field of the option first (its options visitor: malformed
+fields in declaration order, then unknown keys), then refuses the option when
+``-machine hmat=on`` is missing, then checks the entry against the nodes and
+entries defined before it on the command line. Latencies and bandwidths are
+kept the way QEMU compresses them to 16 bits, because an entry too far from
+the earlier ones is refused.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
 from cmdxlate.error import QemuRefusal
-from cmdxlate.resolve.numa import HmatTable, NumaState, bounded_uint
-from cmdxlate.syntax.numbers import c_size
+from cmdxlate.resolve.numa import (
+    HmatTable,
+    NumaState,
+    bounded_uint,
+    check_keys,
+    enum_value,
+    visit_size,
+)
 from cmdxlate.syntax.optstring import OptString
+
+if TYPE_CHECKING:
+    from cmdxlate.catalog import Release
 
 HMAT_DISABLED = ("ACPI Heterogeneous Memory Attribute Table (HMAT) is disabled, enable it with "
                  "-machine hmat=on before using any of hmat specific options")
@@ -26,50 +39,54 @@ UINT16_MAX = 0xFFFF
 MIB = 1 << 20
 
 
-def _fields(o: OptString, allowed: tuple[str, ...]) -> None:
-    for key in o.keys():
-        if key not in ("type", *allowed):
-            raise QemuRefusal(f"Invalid parameter '{key}'")
+@dataclass(frozen=True)
+class LbOptions:
+    initiator: int
+    target: int
+    hierarchy: str
+    data_type: str
+    latency: int | None
+    bandwidth: int | None
 
 
-def _uint(o: OptString, key: str, bits: int, required: bool = True) -> int | None:
-    text = o.get(key)
-    if text is None and not required:
-        return None
-    return bounded_uint(text, key, bits)
+@dataclass(frozen=True)
+class CacheOptions:
+    node_id: int
+    size: int
+    level: int
 
 
-def _size(o: OptString, key: str, required: bool = True) -> int | None:
-    text = o.get(key)
+def visit_lb(o: OptString, release: Release) -> LbOptions:
+    """NumaHmatLBOptions as the options visitor reads them."""
+    initiator = bounded_uint(o.get("initiator"), "initiator", 16)
+    target = bounded_uint(o.get("target"), "target", 16)
+    hierarchy = enum_value(o, "hierarchy", HIERARCHIES, release)
+    data_type = enum_value(o, "data-type", DATA_TYPES, release)
+    latency = bounded_uint(o.get("latency"), "latency", 64) if o.has("latency") else None
+    bandwidth = visit_size(o.get("bandwidth"), "bandwidth") if o.has("bandwidth") else None
+    check_keys(o, ("initiator", "target", "hierarchy", "data-type", "latency", "bandwidth"))
+    return LbOptions(initiator, target, hierarchy, data_type, latency, bandwidth)
+
+
+def visit_cache(o: OptString, release: Release) -> CacheOptions:
+    """NumaHmatCacheOptions as the options visitor reads them."""
+    node_id = bounded_uint(o.get("node-id"), "node-id", 32)
+    text = o.get("size")
     if text is None:
-        if required:
-            raise QemuRefusal(f"Parameter '{key}' is missing")
-        return None
-    try:
-        return c_size(text)
-    except ValueError:
-        raise QemuRefusal(f"Parameter '{key}' expects a size value") from None
+        raise QemuRefusal("Parameter 'size' is missing")
+    size = visit_size(text, "size")
+    level = bounded_uint(o.get("level"), "level", 8)
+    enum_value(o, "associativity", ASSOCIATIVITIES, release)
+    enum_value(o, "policy", POLICIES, release)
+    bounded_uint(o.get("line"), "line", 16)
+    check_keys(o, ("node-id", "size", "level", "associativity", "policy", "line"))
+    return CacheOptions(node_id, size, level)
 
 
-def _enum(o: OptString, key: str, values: tuple[str, ...]) -> str:
-    text = o.get(key)
-    if text is None:
-        raise QemuRefusal(f"Parameter '{key}' is missing")
-    if text not in values:
-        raise QemuRefusal(f"Parameter '{key}' does not accept value '{text}'")
-    return text
-
-
-def hmat_lb(o: OptString, state: NumaState, enabled: bool) -> None:
+def set_lb(lb: LbOptions, state: NumaState, enabled: bool) -> None:
     """parse_numa_hmat_lb()."""
-    _fields(o, ("initiator", "target", "hierarchy", "data-type", "latency", "bandwidth"))
-    initiator = _uint(o, "initiator", 16)
-    target = _uint(o, "target", 16)
-    hierarchy = _enum(o, "hierarchy", HIERARCHIES)
-    data_type = _enum(o, "data-type", DATA_TYPES)
-    latency = _uint(o, "latency", 64, required=False)
-    bandwidth = _size(o, "bandwidth", required=False)
-    assert initiator is not None and target is not None
+    initiator, target, hierarchy, data_type = lb.initiator, lb.target, lb.hierarchy, lb.data_type
+    latency, bandwidth = lb.latency, lb.bandwidth
     if not enabled:
         raise QemuRefusal(HMAT_DISABLED)
     count = len(state.nodes)
@@ -79,7 +96,7 @@ def hmat_lb(o: OptString, state: NumaState, enabled: bool) -> None:
         raise QemuRefusal(f"Invalid initiator={initiator}, it should be less than {count}")
     if target > count:
         raise QemuRefusal(f"Invalid target={target}, it should be less than {count}")
-    ini_node = state.nodes.get(initiator)
+    ini_node = state.peek(initiator)  # numa_info[initiator], present or not
     if ini_node is None or not ini_node.has_cpu:
         raise QemuRefusal(
             f"Invalid initiator={initiator}, it isn't an initiator proximity domain")
@@ -143,16 +160,9 @@ def _record(state: NumaState, table: HmatTable, target: int, bit: int, base: int
     state.lb_info[target] = state.lb_info.get(target, 0) | bit
 
 
-def hmat_cache(o: OptString, state: NumaState, enabled: bool) -> None:
+def set_cache(cache: CacheOptions, state: NumaState, enabled: bool) -> None:
     """parse_numa_hmat_cache()."""
-    _fields(o, ("node-id", "size", "level", "associativity", "policy", "line"))
-    node_id = _uint(o, "node-id", 32)
-    size = _size(o, "size")
-    level = _uint(o, "level", 8)
-    _enum(o, "associativity", ASSOCIATIVITIES)
-    _enum(o, "policy", POLICIES)
-    _uint(o, "line", 16)
-    assert node_id is not None and size is not None and level is not None
+    node_id, size, level = cache.node_id, cache.size, cache.level
     if not enabled:
         raise QemuRefusal(HMAT_DISABLED)
     count = len(state.nodes)

@@ -83,6 +83,9 @@ class Topology:
     def hotpluggable_cpus(self) -> list[dict[str, Any]]:
         """What query-hotpluggable-cpus answers: last slot first."""
         if not self.machine.hotpluggable_cpus:
+            # QMP's error text; the wording changed in 8.0.
+            if self.machine.release.has("hotpluggable-cpus-feature-disabled-text"):
+                raise QemuRefusal("The feature 'query-hotpluggable-cpus' is not enabled")
             raise QemuRefusal("machine does not support hot-plugging CPUs")
         return [{"type": self.cpu_type, "vcpus-count": slot.vcpus_count,
                  "props": self.slot_props(slot), "plugged": slot.plugged}

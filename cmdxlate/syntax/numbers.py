@@ -44,6 +44,8 @@ def c_size(text: str, default_shift: int = 0) -> int:
         value = int(number, 16) * unit
     elif "." in number:
         whole, _, frac = number.partition(".")
+        if unit == 1 and frac.strip("0"):
+            raise ValueError(text)  # a fraction needs a scale: '1.5' bytes is refused
         # Exact arithmetic: no float rounding, no overflow to infinity.
         value = (int(whole or "0") * 10 ** len(frac) + int(frac or "0")) * unit // 10 ** len(frac)
     else:
