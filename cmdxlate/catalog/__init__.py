@@ -28,7 +28,10 @@ FAMILY_FILES: tuple[str, ...] = (
     "pc_i440fx", "pc_q35", "microvm", "isapc", "pseries", "s390_ccw_virtio", "arm_virt",
     "riscv_virt", "loongarch_virt", "other",
 )
-CPU_TABLES: tuple[str, ...] = ("x86", "ppc64", "s390x")
+CPU_TABLES: tuple[str, ...] = ("x86", "ppc64", "s390x", "aarch64", "riscv64", "loongarch64")
+# Boards whose family names no CPU table still have their binary's -cpu names checked.
+ARCH_CPU_TABLES: dict[str, str] = {"aarch64": "aarch64", "riscv64": "riscv64",
+                                   "loongarch64": "loongarch64"}
 
 # Spellings of architectures in binary names and in people's mouths.
 ARCH_ALIASES: dict[str, str] = {
@@ -193,6 +196,13 @@ class Catalog:
 
     def cpu_table(self, name: str | None) -> CpuTable | None:
         return None if name is None else self.cpu_tables.get(name)
+
+    def cpu_names_table(self, machine: MachineType) -> CpuTable | None:
+        """The table ``-cpu NAME`` is looked up in: the machine's, else its binary's."""
+        if machine.cpus is not None:
+            return machine.cpus
+        table = self.cpu_tables.get(ARCH_CPU_TABLES.get(machine.arch, ""))
+        return None if table is None else table.settle(machine.release.version)
 
 
 MACHINE_HELP_HINT = "Use -machine help to list supported machines"

@@ -144,7 +144,7 @@ def parse_cpu_option(r: Resolution) -> None:
     """parse_cpu_option: the -cpu model, or the machine's default."""
     assert r.machine is not None
     model = r.spec.cpu_model
-    table = r.machine.cpus
+    table = r.catalog.cpu_names_table(r.machine)
     with pointing_at(r.spec.cpu.where if r.spec.cpu else None):
         check_empty(r.spec.cpu.value if r.spec.cpu else None)
         if model is not None and table is not None:
