@@ -104,6 +104,11 @@ class Catalog:
 
     # ------------------------------------------------------------ machines
 
+    @property
+    def arches(self) -> frozenset[str]:
+        """Every architecture some family serves (binary spellings: ``x86_64``, ``ppc64``)."""
+        return frozenset(a for fam in self.families for a in fam.arches)
+
     def arch_families(self, arch: str) -> list[BoardFamily]:
         return [f for f in self.families if arch in f.arches]
 

@@ -71,6 +71,10 @@ class Session:
             lines += self._caret(where.index)
         elif where is not None and where.file is not None:
             lines.append(f"  in {visible(where.file)}, line {where.line}")
+        elif where is not None and where.words and where.index is None:
+            # Not a QEMU argument: cmdxlate's own option (--arch foo) or the binary.
+            shown = " ".join(visible(w) for w in where.words)
+            lines += ["  " + shown, "  " + "^" * len(shown)]
         if err.hint:
             lines.append(f"  hint: {visible(err.hint)}")
         sys.stderr.write("\n".join(lines) + "\n")

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 from cmdxlate.boards import board_for
 from cmdxlate.catalog import Catalog, normalise_arch
-from cmdxlate.error import InputError, QemuRefusal, pointing_at, qemu_located
+from cmdxlate.error import InputError, QemuRefusal, Where, pointing_at, qemu_located
 from cmdxlate.model import VmSpec, build_spec
 from cmdxlate.resolve.cpu_model import (
     check_accel,
@@ -24,7 +24,7 @@ from cmdxlate.resolve.cpu_model import (
     check_runnable,
 )
 from cmdxlate.resolve.devices import plug_devices
-from cmdxlate.resolve.machine import accelerator, apply_machine_options
+from cmdxlate.resolve.machine import accelerator, apply_machine_options, deprecation_warning
 from cmdxlate.resolve.numa import NumaContext, NumaState, apply_numa_option, parse_size
 from cmdxlate.resolve.numa_init import (
     add_auto_node,
@@ -125,7 +125,12 @@ def apply_options(r: Resolution) -> None:
 
 
 def configure_accelerator(r: Resolution) -> None:
+    """configure_accelerators, then the warning for a deprecated machine type."""
+    assert r.machine is not None
     r.accel = accelerator(r.spec, r.spec.line.program, r.release, r.warnings)
+    warning = deprecation_warning(r.machine)
+    if warning is not None:
+        r.warnings.append(warning)
 
 
 def create_backends(r: Resolution) -> None:
@@ -282,8 +287,14 @@ def resolve(line: CommandLine | VmSpec, target: str | None = None, arch: str | N
     else:
         spec = build_spec(line, release)
     mtype = spec.machine_type
-    arch = normalise_arch(arch or spec.line.arch or catalog.infer_arch(mtype.text if mtype
-                                                                         else None)
+    given = arch or spec.line.arch
+    if given is not None and normalise_arch(given) not in catalog.arches:
+        # Said about where the name came from: --arch, or the binary's name.
+        where = (Where(words=("--arch", arch)) if arch else
+                 Where(words=(spec.line.binary or given,)))
+        raise InputError(f"unknown architecture '{given}': cmdxlate models "
+                         f"{', '.join(sorted(catalog.arches))}", where=where)
+    arch = normalise_arch(given or catalog.infer_arch(mtype.text if mtype else None)
                           or "x86_64")
     r = Resolution(spec, catalog, release, arch, warnings=list(spec.warnings))
     for phase in PHASES:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from cmdxlate.catalog.version import Version
 from cmdxlate.error import QemuRefusal, pointing_at
 from cmdxlate.model.spec import Setting
 from cmdxlate.resolve.qdict_order import first_unexpected, qdict_iteration_order
@@ -162,3 +163,24 @@ def accelerator(spec: VmSpec, program: str | None, release: Release | None = Non
         # QEMU prints these as errors, and goes on with the accelerator that started.
         warnings += [e.message for e in errors] + [f"falling back to {chosen}"]
     return chosen
+
+
+def deprecation_warning(machine: MachineType) -> str | None:
+    """QEMU's warning for a deprecated machine type: from 9.1 every versioned type more
+    than 3 years (major releases) old, before that a few old versions by name."""
+    rule = machine.release.fact("machine_deprecations")
+    v, fam = machine.version, machine.family.name
+    if v is None:
+        return None
+    reason: str | None = None
+    if "age_years" in rule:
+        r = machine.release.version
+        years = r.major - v.major
+        if fam in rule["families"] and (years > rule["age_years"] or
+                                         (years == rule["age_years"] and r.minor >= v.minor)):
+            reason = rule["reason"]
+    for entry in rule.get("versions", ()):
+        since, until = Version.parse(entry["since"]), Version.parse(entry["until"])
+        if entry["family"] == fam and since <= v.release <= until:
+            reason = entry["reason"]
+    return None if reason is None else f"Machine type '{machine.name}' is deprecated: {reason}"

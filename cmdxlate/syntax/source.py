@@ -16,7 +16,9 @@ if TYPE_CHECKING:
     from cmdxlate.catalog.releases import Release
     from cmdxlate.emit.readconfig import ConfigOption
 
-_QEMU_BINARY = re.compile(r"(^|/)qemu(-system-[A-Za-z0-9_]+|-kvm)?$")
+# A QEMU program: qemu-system-ARCH, qemu, or any name ending in "kvm" (Proxmox's
+# /usr/bin/kvm, RHEL's /usr/libexec/qemu-kvm), which QEMU runs with KVM preferred.
+_QEMU_BINARY = re.compile(r"(^|/)(qemu(-system-[A-Za-z0-9_]+)?|[^/]*kvm)$")
 
 
 def command_from_argv(argv: list[str]) -> CommandLine:
