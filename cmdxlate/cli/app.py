@@ -359,7 +359,10 @@ def readconfig(path: str = typer.Argument(..., metavar="FILE", help="A QEMU -rea
     try:
         release = Catalog.builtin().release(target)
         cl = expand_readconfig(parse_argv(["-readconfig", path, *(extra or [])]))
-        build_spec(cl, release)
+        spec = build_spec(cl, release)
+        for backend in spec.backends.values():
+            if backend.error is not None:
+                raise backend.error  # QEMU refuses it when it creates the object
         _, warnings = sections_to_options(read_config_file(path), path)
         groups = [o.args() for o in cl.options]
     except CmdxlateError as e:

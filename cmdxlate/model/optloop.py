@@ -110,3 +110,23 @@ def object_list_item_errors(opt: Option, qom_type: str, keys: list[str],
             return QemuRefusal(f"Property '{qom_type}.{key}' not found", where=opt.where,
                                located=True)
     return None
+
+
+def read_time_error(err: QemuRefusal, release: Release) -> QemuRefusal:
+    """QEMU 5.2 follows an error about a -readconfig line, raised as it reads the file,
+    with a second error line naming the option (``read config FILE: Invalid argument``)."""
+    where = err.where
+    if (where is not None and where.file is not None and err.located and not err.more
+            and release.has("readconfig-errors-two-lines")):
+        err.more = (f"-readconfig {where.file}: read config {where.file}: Invalid argument",)
+    return err
+
+
+def reader_where(opt: Option, release: Release | None) -> Where:
+    """Where QEMU reports an error its -readconfig reader raises about this option's
+    section (a repeated device id): from 8.0 at the -readconfig option itself."""
+    where = opt.where
+    if (where.file is not None and release is not None
+            and release.has("readconfig-reader-errors-at-option")):
+        return Where(where.index, ("-readconfig", where.file))
+    return where

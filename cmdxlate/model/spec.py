@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 from cmdxlate.error import QemuRefusal, Where
 from cmdxlate.model import optloop
 from cmdxlate.syntax.argv import CommandLine, Option
+from cmdxlate.syntax.optstring import OptString
 
 if TYPE_CHECKING:
     from cmdxlate.catalog.releases import Release
@@ -123,14 +124,17 @@ def memory_backend(opt: Option, release: Release | None = None) -> Backend | Non
     return Backend(str(oid), qtype, size, opt.where, error)
 
 
-def _asks_for_help(opt: Option) -> bool:
-    """Whether QEMU would print a list for this option and exit instead of starting."""
+def _asks_for_help(opt: Option, parsed: OptString | None = None) -> bool:
+    """Whether QEMU would print a list for this option and exit instead of starting
+    (``parsed``: the option string as the release read it, if not the default way)."""
     name = opt.name
     if name == "cpu":
         return opt.value in _HELP_WORDS
+    if name in ("h", "help", "version", "audio-help"):
+        return True  # QEMU prints what they ask for and exits
     if name not in ("machine", "smp", "object", "device", "accel") or opt.is_json:
         return False
-    o = opt.opts
+    o = parsed or opt.opts
     if o is None:
         return False
     if o.help:
@@ -138,13 +142,26 @@ def _asks_for_help(opt: Option) -> bool:
     if name == "device":
         return o.get("driver") in _HELP_WORDS or any(p.flag and p.key in _HELP_WORDS
                                                      for p in o.pairs)
-    return name == "accel" and o.get("accel") in _HELP_WORDS
+    if name == "machine" and o.dialect == "qemuopts":  # 5.2/6.0: -M help, -M pc,help
+        return o.get("type") in _HELP_WORDS or any(p.flag and p.key in _HELP_WORDS
+                                                   for p in o.pairs)
+    # -accel without a name lists the accelerators too (vl.c QEMU_OPTION_accel)
+    return name == "accel" and (o.get("accel") is None or o.get("accel") in _HELP_WORDS)
 
 
 def build_spec(line: CommandLine, release: Release | None = None) -> VmSpec:
     """The model of ``line``, its options read as ``release`` reads them (None: the newest
     syntax, without the checks that depend on a release); raises QEMU's error for
     option syntax QEMU refuses."""
+    try:
+        return _build(line, release)
+    except QemuRefusal as e:
+        if release is not None:
+            optloop.read_time_error(e, release)
+        raise
+
+
+def _build(line: CommandLine, release: Release | None) -> VmSpec:
     spec = VmSpec(line, release)
     device_ids: set[str] = set()
     if release is not None:
@@ -206,10 +223,11 @@ def build_spec(line: CommandLine, release: Release | None = None) -> VmSpec:
             if not dev.is_json and dev.id is not None:
                 # One QemuOpts list: a repeated id is refused while argv is read.
                 if dev.id in device_ids:
-                    raise QemuRefusal(f"Duplicate ID '{dev.id}' for device", where=opt.where,
-                                      located=True)
+                    raise QemuRefusal(f"Duplicate ID '{dev.id}' for device",
+                                      where=optloop.reader_where(opt, release), located=True)
                 device_ids.add(dev.id)
             spec.devices.append(dev)
-        if spec.help_request is None and _asks_for_help(opt):
+        if spec.help_request is None and _asks_for_help(
+                opt, optloop.machine_options(opt, release) if name == "machine" else None):
             spec.help_request = opt
     return spec

@@ -244,9 +244,16 @@ def create_cpus(r: Resolution) -> None:
         with pointing_at(cpu.where if cpu else None):
             check_cpu_globals(machine, r.cpu_model, cpu.value if cpu else None, r.spec.globals)
     if table is not None and r.slots:
+        value = cpu.value if cpu else None
         with pointing_at(cpu.where if cpu else None):
+            # From 6.0 x86 realize sets +feature/-feature before it checks what 'host'
+            # needs; 5.2 checks 'host' first.
+            late = r.release.has("x86-features-before-host-check")
+            if late:
+                check_cpu_signed_features(machine, r.cpu_model, value)
             check_accel(table, r.cpu_model, r.accel)
-            check_cpu_signed_features(machine, r.cpu_model, cpu.value if cpu else None)
+            if not late:
+                check_cpu_signed_features(machine, r.cpu_model, value)
             check_runnable(table, cpu.value or "" if cpu else r.cpu_model, r.accel, r.release)
     topo = Topology(machine, board, r.smp, r.smp_given, r.cpu_model,
                     machine.cpu_type(r.cpu_model), r.slots, r.numa, r.ram or 0, r.accel,

@@ -115,9 +115,9 @@ def accelerator(spec: VmSpec, program: str | None, release: Release | None = Non
     """configure_accelerators: ``-accel`` or ``-machine accel=`` (never both), else the
     default (KVM first when the program's name ends in "kvm"); None means TCG's default.
 
-    An accelerator no build of the release has is "invalid": QEMU says so and tries the
-    next one (``falling back to tcg``), or stops when none is left. cmdxlate takes
-    every accelerator a build can have as one that starts (KVM needs the host's).
+    An accelerator a Linux build of the release lacks is "invalid": QEMU says so and
+    tries the next one (``falling back to tcg``), or stops when none is left. cmdxlate
+    takes every other accelerator as one that starts (KVM needs the host's).
     """
     machine_accel = spec.machine_props.get("accel")
     legacy = machine_accel.text if machine_accel is not None else None
@@ -136,9 +136,7 @@ def accelerator(spec: VmSpec, program: str | None, release: Release | None = Non
             o = opt.opts
             assert o is not None
             name = o.get("accel")
-            if name is None:
-                raise QemuRefusal("Parameter 'accel' is missing", where=opt.where,
-                                  located=True)
+            assert name is not None  # without one, -accel prints the list (model.spec)
             if known is None or name in known:
                 chosen = name
                 break
@@ -160,8 +158,9 @@ def accelerator(spec: VmSpec, program: str | None, release: Release | None = Non
         first.more = tuple(e.message for e in rest)
         raise first
     if errors and warnings is not None:
-        # QEMU prints these as errors, and goes on with the accelerator that started.
-        warnings += [e.message for e in errors] + [f"falling back to {chosen}"]
+        # QEMU prints these as errors, and goes on with the accelerator that started
+        # (kept, as every warning, without the option's location).
+        warnings += [e.text for e in errors] + [f"falling back to {chosen}"]
     return chosen
 
 
