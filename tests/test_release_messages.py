@@ -36,7 +36,7 @@ OTHER_AREAS = {("5.2", "mprop-0033"), ("5.2", "opt-0103"), ("5.2", "rc-0125"),
                ("5.2", "rc-0126"),
                # 5.2's arm virt slots carry only thread-id (rel-boards)
                ("5.2", "mprop-0039"), ("5.2", "cpu-0069"), ("5.2", "cpu-0070"),
-               ("5.2", "depr-0141"),
+               ("5.2", "depr-0141"), ("5.2", "vcpu-0146"),
                # 5.2 ignores a failed [device] header and refuses the next key line
                # ("no group defined"): not modelled, cmdxlate says Duplicate ID there
                ("5.2", "rc-0122")}
@@ -480,3 +480,20 @@ def test_memory_backend_without_object_is_refused(tmp_path: Path) -> None:
     res = runner.invoke(app, ["convert", "--format", "json", "--from-file", str(args)])
     assert res.exit_code == 2
     assert json.loads(res.stdout)["error"] == "Memory backend 'pc.ram' not found"
+
+
+@pytest.mark.parametrize(("release", "message", "hint"), [
+    ("5.2", "mach-virt: CPU type cortex-r5f-arm-cpu not supported", None),
+    ("8.2", "mach-virt: CPU type cortex-r5f-arm-cpu not supported", None),
+    ("9.0", "Invalid CPU model: cortex-r5f", "The valid models are: cortex-a7, cortex-a15, "
+     "cortex-a35, cortex-a55, cortex-a72, cortex-a76, cortex-a710, a64fx, neoverse-n1, "
+     "neoverse-v1, neoverse-n2, cortex-a53, cortex-a57, max"),
+])
+def test_arm_virt_takes_only_its_cpu_models(release: str, message: str,
+                                            hint: str | None) -> None:
+    e = _error(["-M", "virt", "-cpu", "cortex-r5f"], release, "aarch64")
+    assert (e.message, e.qemu_hint) == (message, hint)
+    # a model the release lacks is not found first; one it has is taken
+    assert "unable to find" in _error(["-M", "virt", "-cpu", "cortex-a55"], "7.2",
+                                      "aarch64").message
+    _ok(["-M", "virt", "-cpu", "cortex-a55"], "8.0", "aarch64")

@@ -22,6 +22,7 @@ from cmdxlate.resolve.cpu_model import (
     check_empty,
     check_model,
     check_runnable,
+    check_valid_for_board,
 )
 from cmdxlate.resolve.devices import plug_devices
 from cmdxlate.resolve.machine import accelerator, apply_machine_options, deprecation_warning
@@ -214,6 +215,9 @@ def init_board(r: Resolution) -> None:
     if numa.nodes:
         finish_cpu_init(numa, r.slots, lambda: _default_nodes(r), release)
         numa.warnings.extend(cluster_boundary_warnings(numa, r.slots, release))
+    with pointing_at(r.spec.cpu.where if r.spec.cpu else None):
+        check_valid_for_board(machine, r.cpu_model, r.catalog.cpu_names_table(machine),
+                              r.accel)
     board.check_memory(r.ram, numa)
     r.warnings.extend(numa.warnings)
     props = {k: s.text for k, s in r.spec.machine_props.items()}

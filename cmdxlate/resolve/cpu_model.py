@@ -136,3 +136,32 @@ def check_runnable(table: CpuTable, cpu_value: str, accel: str | None,
     if left:
         raise QemuRefusal(msg["unavailable_message"] + "".join(f + " " for f in left) + " ",
                           hint=msg["unavailable_hint"])
+
+
+def _valid_cpus() -> dict[str, dict[str, object]]:
+    from cmdxlate.catalog.properties import _read
+
+    boards: dict[str, dict[str, object]] = _read("valid_cpus.json")["boards"]
+    return boards
+
+
+def check_valid_for_board(machine: MachineType, model: str, table: CpuTable | None,
+                          accel: str | None) -> None:
+    """A board that takes only some CPU models (arm virt), checked at board init."""
+    board = _valid_cpus().get(machine.family.name)
+    if board is None or board["arch"] != machine.arch or table is None:
+        return
+    names = table.names(machine.release.version)
+    if names is None:
+        return
+    accel_only: dict[str, list[str]] = board["accel_only"]  # type: ignore[assignment]
+    order: list[str] = board["order"]  # type: ignore[assignment]
+    valid = [m for m in order if (m in names or m in accel_only)
+             and (accel or "tcg") in accel_only.get(m, [accel or "tcg"])]
+    if model in valid:
+        return
+    if not machine.release.has("cpu-model-not-valid-for-machine"):
+        raise QemuRefusal(f"mach-virt: CPU type {machine.cpu_type(model)} not supported")
+    hint = (f"The only valid type is: {valid[0]}" if len(valid) == 1 else
+            "The valid models are: " + ", ".join(valid))
+    raise QemuRefusal(f"Invalid CPU model: {model}", hint=hint)
