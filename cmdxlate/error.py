@@ -9,7 +9,8 @@
      ├── QemuRefusal         (2)  QEMU would refuse the line: ``message`` is exactly
      │                            what QEMU prints after its program name, with QEMU's
      │                            own location (``-smp 2,foo=1: ...``, ``vm.cfg:3: ...``)
-     │                            where QEMU gives one
+     │                            where QEMU gives one; ``qemu_hint`` the lines QEMU
+     │                            prints after it, ``more`` further error lines
      └── OracleError         (4)  a real QEMU could not answer
           ├── OracleUnavailable   missing, not executable, not the release asked for
           ├── OracleTimeout       did not answer in time (it was killed)
@@ -20,6 +21,8 @@ option as written, and the key inside it.  That pointer is cmdxlate's help for a
 person (the caret under the option, JSON fields ``option``/``index``); it is
 never part of ``message``.  Code attaches it where it knows the option, without
 rebuilding the error: ``raise err.at(source)`` or ``with pointing_at(source): ...``.
+``hint`` is cmdxlate's own advice (true for this line, never QEMU's words); the
+hint lines QEMU itself prints after a message are ``QemuRefusal.qemu_hint``.
 
 Exit code 3 is reserved for bugs (anything that is not a CmdxlateError);
 1 is ``verify``'s "different", and signals end with 128 + the signal number.
@@ -29,7 +32,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 EXIT_OK = 0
 EXIT_DIFFERENT = 1
@@ -46,6 +49,9 @@ class Where:
     words: tuple[str, ...] = ()
     file: str | None = None
     line: int | None = None
+    # A -readconfig section: its header line, and the last key line read when it ended
+    # (None: no key line yet). Which one QEMU prints depends on the release.
+    section: tuple[int, int | None] | None = None
 
     @property
     def qemu_location(self) -> str:
@@ -53,6 +59,20 @@ class Where:
         if self.file is not None:
             return f"{self.file}:{self.line}"
         return " ".join(self.words)
+
+    @property
+    def locatable(self) -> bool:
+        """False for a -readconfig section QEMU saved no location for (no key line yet)."""
+        return self.file is None or self.line is not None
+
+    def in_file_at(self, section_end: bool) -> Where:
+        """This option's place as a release reports it: the section's header line, or
+        (``section_end``) the last key line read when the section ended."""
+        if self.section is None:
+            return self
+        header, end = self.section
+        line = end if section_end else header
+        return self if line == self.line else replace(self, line=line)
 
     @property
     def option(self) -> str | None:
@@ -91,11 +111,15 @@ class CmdxlateError(Exception):
                 out["args"] = list(self.where.words)
             if self.where.index is not None:
                 out["index"] = self.where.index
+        self._qemu_fields(out)
         if self.hint:
             out["hint"] = self.hint
         return out
 
     kind = "input"
+
+    def _qemu_fields(self, out: dict[str, object]) -> None:
+        """QEMU's own lines that follow the message (QemuRefusal)."""
 
 
 class InputError(CmdxlateError):
@@ -114,17 +138,40 @@ class QemuRefusal(CmdxlateError):
     ``located`` says QEMU itself prints the option's location before the text
     (errors raised while QEMU reads an option, or replays it later); the
     location is then part of ``message``, as QEMU prints it.
+
+    ``hint`` is QEMU's hint: the lines QEMU prints, without its program name,
+    right after the message (``Use -machine help to list supported
+    machines``); ``note`` is cmdxlate's own advice (``hint`` of the JSON form).
+    ``more`` are further error lines QEMU prints after these, each after its
+    program name (QEMU 5.2 reports a -readconfig problem twice).
     """
 
     kind = "qemu"
 
     def __init__(self, text: str, *, hint: str | None = None, where: Where | None = None,
-                 located: bool = False) -> None:
-        super().__init__(text, hint=hint, where=where)
+                 located: bool = False, note: str | None = None,
+                 more: tuple[str, ...] = ()) -> None:
+        super().__init__(text, hint=note, where=where)
         self.text = text
+        self.qemu_hint = hint
+        self.more = more
         self.located = located
-        if located and where is not None:
+        if located and where is not None and where.locatable:
             self.message = f"{where.qemu_location}: {text}"
+
+    def _qemu_fields(self, out: dict[str, object]) -> None:
+        if self.qemu_hint:
+            out["qemu_hint"] = self.qemu_hint
+        if self.more:
+            out["more_errors"] = list(self.more)
+
+    def qemu_lines(self) -> list[str]:
+        """What QEMU writes to stderr: the message, its hint lines, further errors
+        (error lines without the program name)."""
+        lines = [self.message]
+        if self.qemu_hint:
+            lines += self.qemu_hint.splitlines()
+        return lines + list(self.more)
 
     def at(self, where: Where | None) -> CmdxlateError:
         super().at(where)
@@ -135,7 +182,8 @@ class QemuRefusal(CmdxlateError):
         if not self.located:
             self.located = True
             self.where = self.where or where
-            self.message = f"{where.qemu_location}: {self.text}"
+            if where.locatable:
+                self.message = f"{where.qemu_location}: {self.text}"
         return self
 
 

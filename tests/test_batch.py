@@ -7,7 +7,6 @@ workers it waited for).  Time limits only tell "promptly" from "hangs" and say s
 from __future__ import annotations
 
 import json
-import os
 import select
 import signal
 import subprocess
@@ -22,8 +21,10 @@ from test_env_processes import (
     fake_qemu,
     no_survivors,
     one_line,
+    peak_rss_mb,
     run_measured,
     start,
+    start_measured,
     wait_for,
 )
 from typer.testing import CliRunner
@@ -214,9 +215,11 @@ def test_batch_memory_does_not_grow_with_the_input(tmp_path: Path, jobs: str,
 
 
 @pytest.mark.parametrize("jobs", ["1", "2"])
-def test_dev_urandom_streams_in_bounded_memory(jobs: str, marker: str) -> None:
+def test_dev_urandom_streams_in_bounded_memory(tmp_path: Path, jobs: str, marker: str) -> None:
     """Endless garbage: error records stream out; memory stays flat; SIGTERM ends it."""
-    proc = start(["batch", "/dev/urandom", "--op", "slots", "--jobs", jobs], marker)
+    rss_file = tmp_path / "rss"
+    proc = start_measured(["batch", "/dev/urandom", "--op", "slots", "--jobs", jobs], marker,
+                          rss_file, stdout=subprocess.PIPE)
     assert proc.stdout is not None
     last = 0
     for _ in range(20000):
@@ -228,10 +231,8 @@ def test_dev_urandom_streams_in_bounded_memory(jobs: str, marker: str) -> None:
         last = int(number)  # blank lines are skipped, so numbers may jump
     proc.send_signal(signal.SIGTERM)
     proc.stdout.read()
-    _, status, ru = os.wait4(proc.pid, 0)
-    proc.returncode = os.waitstatus_to_exitcode(status)
-    assert proc.returncode == 143
-    assert ru.ru_maxrss / 1024 < BATCH_RSS_MB
+    assert proc.wait() == 143
+    assert peak_rss_mb(rss_file) < BATCH_RSS_MB
 
 
 # ---------------------------------------------------------------- signals with --jobs

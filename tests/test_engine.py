@@ -491,7 +491,7 @@ def test_x2apic_rules(argv: list[str], target: str, message: str | None) -> None
     assert qemu_text(ei.value) == message
     assert isinstance(ei.value, QemuRefusal)
     if message.startswith("APIC ID"):
-        assert ei.value.hint == "Try x2apic=on in -cpu."
+        assert ei.value.qemu_hint == "Try x2apic=on in -cpu."
 
 
 def test_x2apic_unknown_model_is_a_warning_not_a_guess() -> None:

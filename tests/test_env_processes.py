@@ -4,8 +4,9 @@ Every test runs cmdxlate as a real subprocess and sends real signals.  Children
 are found by a marker in their environment (``CMDXLATE_TEST_MARKER``, which
 QEMU and the fake binaries inherit), never by a machine-wide name match: other
 QEMUs may run on this machine.  Memory is the child's own ``ru_maxrss``
-(``os.wait4``).  Time limits are generous and only tell "promptly" from "hangs"
-(a few seconds against a 300 s sleep); each says so.
+(``os.wait4`` in a small launcher, see ``LAUNCHER``).  Time limits are generous
+and only tell "promptly" from "hangs" (a few seconds against a 300 s sleep);
+each says so.
 """
 
 from __future__ import annotations
@@ -79,27 +80,59 @@ def finish(proc: subprocess.Popen[bytes], seconds: float = 60) -> tuple[int, byt
     return proc.returncode, out, err
 
 
+# Linux carries a process's peak RSS across fork and exec: a cmdxlate forked
+# straight from pytest reports pytest's own size (310 MB late in a full run).
+# So measured runs start from this launcher, a bare ``python -S`` that forks
+# cmdxlate, passes SIGTERM/SIGINT on, and writes the child's ``ru_maxrss``.
+LAUNCHER = """
+import os, signal, sys
+pid = os.fork()
+if pid == 0:
+    os.execv(sys.argv[2], sys.argv[2:])
+for sig in (signal.SIGTERM, signal.SIGINT):
+    signal.signal(sig, lambda n, _f: os.kill(pid, n))
+_, status, ru = os.wait4(pid, 0)
+with open(sys.argv[1], "w") as f:
+    f.write(str(ru.ru_maxrss))
+code = os.waitstatus_to_exitcode(status)
+if code < 0:
+    signal.signal(-code, signal.SIG_DFL)
+    os.kill(os.getpid(), -code)
+sys.exit(code)
+"""
+
+
+def start_measured(args: list[str], marker: str, rss_file: Path,
+                   env: dict[str, str] | None = None, **streams: Any) -> subprocess.Popen[bytes]:
+    """``start`` through ``LAUNCHER``; ``peak_rss_mb(rss_file)`` after it ends."""
+    full = dict(os.environ, **{MARK: marker}, **(env or {}))
+    streams.setdefault("stdin", subprocess.DEVNULL)
+    return subprocess.Popen([sys.executable, "-S", "-c", LAUNCHER, str(rss_file),
+                             sys.executable, "-m", "cmdxlate", *args], env=full, **streams)
+
+
+def peak_rss_mb(rss_file: Path) -> float:
+    return int(rss_file.read_text()) / 1024
+
+
 def run_measured(args: list[str], marker: str, env: dict[str, str] | None = None,
                  seconds: float = 60) -> tuple[int, bytes, bytes, float]:
-    """Exit code, stdout, stderr and the child's own peak RSS in MB (``os.wait4``)."""
+    """Exit code, stdout, stderr and cmdxlate's own peak RSS in MB (with its children)."""
     import tempfile
 
-    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
-        proc = start(args, marker, env, stdout=out, stderr=err)
-        deadline = time.monotonic() + seconds
-        while True:
-            pid, status, ru = os.wait4(proc.pid, os.WNOHANG)
-            if pid:
-                break
-            if time.monotonic() > deadline:
-                proc.kill()
-                os.wait4(proc.pid, 0)
-                pytest.fail(f"cmdxlate did not exit within {seconds} s")
-            time.sleep(0.05)
-        proc.returncode = os.waitstatus_to_exitcode(status)
+    with tempfile.TemporaryDirectory() as tmp, tempfile.TemporaryFile() as out, \
+            tempfile.TemporaryFile() as err:
+        rss_file = Path(tmp) / "rss"
+        proc = start_measured(args, marker, rss_file, env, stdout=out, stderr=err)
+        try:
+            proc.wait(timeout=seconds)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+            pytest.fail(f"cmdxlate did not exit within {seconds} s")
         out.seek(0)
         err.seek(0)
-        return proc.returncode, out.read(), err.read(), ru.ru_maxrss / 1024
+        return proc.returncode, out.read(), err.read(), peak_rss_mb(rss_file)
 
 
 def fake_qemu(folder: Path, run: str, version: str = VERSION_10) -> Path:

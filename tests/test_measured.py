@@ -30,10 +30,21 @@ def records(release: str) -> tuple[dict[str, Any], list[dict[str, Any]]]:
         return header, [json.loads(line) for line in f]
 
 
+# What every measured line ran with, before its own arguments, unless it carries its own
+# (the records whose argv has -qmp): QEMU saw "-accel tcg", and so must cmdxlate.
+BOILERPLATE = ["-S", "-display", "none", "-nodefaults", "-accel", "tcg", "-qmp", "stdio"]
+
+
+def qemu_argv(rec: dict[str, Any]) -> list[str]:
+    """The arguments QEMU was started with (the record's argv leaves the boilerplate out)."""
+    argv: list[str] = rec["argv"]
+    return argv if "-qmp" in argv else BOILERPLATE + argv
+
+
 def outcome(rec: dict[str, Any], release: str) -> tuple[str, Any]:
     """cmdxlate's answer in the record's terms."""
     try:
-        topo = resolve(parse_argv(rec["argv"]), release, rec["arch"])
+        topo = resolve(parse_argv(qemu_argv(rec)), release, rec["arch"])
     except QemuRefusal as e:
         return "error", e.message
     except CmdxlateError as e:

@@ -286,7 +286,7 @@ def test_x2apic_per_cpu(catalog: Catalog, release: str, hint: str | None, aborts
 
     err = error(catalog, release, "x86_64", f"{BIG_BOOT} -cpu qemu64,x2apic=off")
     assert err.message == "APIC ID 255 requires x2APIC feature in CPU"
-    assert err.hint == hint
+    assert err.qemu_hint == hint
     assert isinstance(err, QemuAbort) == aborts
     if isinstance(err, QemuAbort):
         assert err.preamble == (f"Unexpected error in apic_common_set_id() at {at}:"
@@ -341,7 +341,7 @@ def test_pseries_nested_hv_with_smt_is_checked_at_reset(catalog: Catalog) -> Non
         f"-device {P9_CORE},core-id=1: invalid core id 1")
     err = error(catalog, "11.1", "ppc64", f"{base} -device {P9_CORE},core-id=2")
     assert err.message == "TCG does not support nested-HV with SMT"
-    assert err.hint == "Try appending -machine cap-nested-hv=off or use threads=1 with -smp"
+    assert err.qemu_hint == "Try appending -machine cap-nested-hv=off or use threads=1 with -smp"
 
 
 @pytest.mark.parametrize(("dev", "text"), [
@@ -496,7 +496,7 @@ def test_arm_virt_gicv3_one_region_before_6_2(catalog: Catalog, release: str,
 def test_arm_virt_highmem_off(catalog: Catalog, release: str, text: str,
                               hint: str | None) -> None:
     err = error(catalog, release, "aarch64", "-M virt,gic-version=3,highmem=off -smp 124")
-    assert (err.message, err.hint) == (text, hint)
+    assert (err.message, err.qemu_hint) == (text, hint)
 
 
 @pytest.mark.parametrize(("release", "text"), [
@@ -515,7 +515,7 @@ def test_arm_virt_gicv4_limits(catalog: Catalog) -> None:
     assert run(catalog, "11.1", "aarch64", line) == EXCEEDS.format(318, 317)
     err = error(catalog, "11.1", "aarch64", line.replace("virtualization=on", "virtualization=on,"
                                                          "highmem=off").replace("318", "62"))
-    assert (err.message, err.hint) == (EXCEEDS.format(62, 61),
+    assert (err.message, err.qemu_hint) == (EXCEEDS.format(62, 61),
                                        "Try 'highmem-redists=on' for more CPUs")
     # 'max' with virtualization=on is GICv4 from 7.1
     assert run(catalog, "11.1", "aarch64", "-M virt,gic-version=max,virtualization=on -cpu max "

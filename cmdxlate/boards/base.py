@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from cmdxlate.catalog.properties import machine_property_names
 from cmdxlate.error import InputError, QemuRefusal
 from cmdxlate.resolve.topology import CpuSlot
 from cmdxlate.syntax.numbers import c_int, qemu_bool
@@ -144,9 +145,16 @@ class Board:
 
     # ------------------------------------------------------------ machine properties and init
 
-    def check_property(self, key: str, value: str) -> None:
-        """A -machine property cmdxlate reads, checked as QEMU sets it."""
+    def check_property(self, key: str, value: str, nested: bool = False) -> None:
+        """A -machine property, as QEMU sets it: one the machine type lacks (in the
+        measured property lists, catalog.properties) is not found; the values of
+        those cmdxlate reads are checked (not ``nested`` ones: ``sgx-epc.0.node=0``)."""
         facts = self.machine.facts
+        names = machine_property_names(self.machine)
+        if key in facts["absent_props"] or (names is not None and names.lacks(key)):
+            raise QemuRefusal(f"Property '{self.machine.name}-machine.{key}' not found")
+        if nested:
+            return
         if key in facts["bool_props"]:
             if qemu_bool(value) is None:
                 raise QemuRefusal(f"Parameter '{key}' expects 'on' or 'off'")
@@ -156,8 +164,6 @@ class Board:
             values, message = enum
             if value not in values:
                 raise QemuRefusal(message)
-            return
-        raise QemuRefusal(f"Property '{self.machine.name}-machine.{key}' not found")
 
     @property
     def checked_properties(self) -> frozenset[str]:

@@ -26,9 +26,12 @@ from cmdxlate.error import InputError, QemuRefusal
 
 FAMILY_FILES: tuple[str, ...] = (
     "pc_i440fx", "pc_q35", "microvm", "isapc", "pseries", "s390_ccw_virtio", "arm_virt",
-    "riscv_virt", "loongarch_virt", "other",
+    "riscv_virt", "loongarch_virt", "sbsa_ref", "other",
 )
-CPU_TABLES: tuple[str, ...] = ("x86", "ppc64", "s390x")
+CPU_TABLES: tuple[str, ...] = ("x86", "ppc64", "s390x", "aarch64", "riscv64", "loongarch64")
+# Boards whose family names no CPU table still have their binary's -cpu names checked.
+ARCH_CPU_TABLES: dict[str, str] = {"aarch64": "aarch64", "riscv64": "riscv64",
+                                   "loongarch64": "loongarch64"}
 
 # Spellings of architectures in binary names and in people's mouths.
 ARCH_ALIASES: dict[str, str] = {
@@ -101,6 +104,11 @@ class Catalog:
 
     # ------------------------------------------------------------ machines
 
+    @property
+    def arches(self) -> frozenset[str]:
+        """Every architecture some family serves (binary spellings: ``x86_64``, ``ppc64``)."""
+        return frozenset(a for fam in self.families for a in fam.arches)
+
     def arch_families(self, arch: str) -> list[BoardFamily]:
         return [f for f in self.families if arch in f.arches]
 
@@ -149,8 +157,7 @@ class Catalog:
             mv = fam.version_named(name, v)
             if mv is not None:
                 return make_machine(fam, name, mv, arch, release, None, self.cpu_tables)
-        raise QemuRefusal(f'unsupported machine type: "{name}"',
-                          hint=self._unknown_hint(name, arch, release))
+        raise unsupported_machine(name, release, self._unknown_hint(name, arch, release))
 
     @staticmethod
     def _named(fam: BoardFamily, arch: str, name: str, v: Version) -> NamedMachine | None:
@@ -169,7 +176,8 @@ class Catalog:
         return make_machine(fam, fam.version_name(newest), newest, arch, release, None,
                             self.cpu_tables)
 
-    def _unknown_hint(self, name: str, arch: str, release: Release) -> str:
+    def _unknown_hint(self, name: str, arch: str, release: Release) -> str | None:
+        """cmdxlate's own advice about a name this release lacks (None: nothing true to add)."""
         base, plus, downstream = name.partition("+")
         if plus:
             return (f"'{name}' is a downstream machine type (the '+{downstream}' suffix is not "
@@ -181,7 +189,7 @@ class Catalog:
                 return (f"QEMU {release} does not have it yet (it is newer); "
                         f"try --target {min(having)}")
             return f"QEMU {release} no longer has it; try --target {max(having)}"
-        return "Use -machine help to list supported machines"
+        return None
 
     def machine_names(self, arch: str, release: Release) -> list[str]:
         out: list[str] = []
@@ -193,6 +201,25 @@ class Catalog:
 
     def cpu_table(self, name: str | None) -> CpuTable | None:
         return None if name is None else self.cpu_tables.get(name)
+
+    def cpu_names_table(self, machine: MachineType) -> CpuTable | None:
+        """The table ``-cpu NAME`` is looked up in: the machine's, else its binary's."""
+        if machine.cpus is not None:
+            return machine.cpus
+        table = self.cpu_tables.get(ARCH_CPU_TABLES.get(machine.arch, ""))
+        return None if table is None else table.settle(machine.release.version)
+
+
+MACHINE_HELP_HINT = "Use -machine help to list supported machines"
+
+
+def unsupported_machine(name: str, release: Release, note: str | None = None) -> QemuRefusal:
+    """QEMU's refusal of a machine type it lacks, in the words of ``release``: the name
+    in quotes from 9.1, none before; 5.2 and 6.0 print it at the first -machine option
+    (the caller locates it), later releases without a location."""
+    text = (f'unsupported machine type: "{name}"' if release.has("machine-unsupported-named")
+            else "unsupported machine type")
+    return QemuRefusal(text, hint=MACHINE_HELP_HINT, note=note)
 
 
 @lru_cache(maxsize=1)
@@ -226,4 +253,5 @@ def _from_file(path: str, _mtime: int, _size: int, _inode: int) -> Catalog:
         raise InputError(f"{path}: not a valid machine database: {e}") from None
 
 
-__all__ = ["ARCH_ALIASES", "Catalog", "MachineType", "Release", "Version", "normalise_arch"]
+__all__ = ["ARCH_ALIASES", "MACHINE_HELP_HINT", "Catalog", "MachineType", "Release", "Version",
+           "normalise_arch", "unsupported_machine"]

@@ -23,6 +23,12 @@ BEHAVIOURS = frozenset({
     "smp-legacy-parser", "smp-legacy-parser-6.1", "smp-generic-parser",
     "smp-zero-warns", "smp-zero-is-error",
     "smp-unsupported-level-not-supported", "smp-unsupported-level-gt1",
+    # messages and locations (resolve.machine, catalog.machine, syntax.source, model.spec)
+    "machine-unsupported-located", "machine-unsupported-named",
+    "readconfig-line-is-section-end", "readconfig-errors-two-lines",
+    "readconfig-reader-errors-at-option", "readconfig-object-keyval",
+    "object-cli-visitor", "short-form-boolean-warning",
+    "machine-keyval-parse", "x86-features-before-host-check", "cpu-model-not-valid-for-machine",
     # -numa and query-hotpluggable-cpus (resolve/numa.py, numa_init.py, hmat.py, topology.py)
     "qapi-enum-error-names-parameter",
     "numa-initiator-before-cpus",

@@ -323,7 +323,7 @@ def writeconfig(args: list[str] = QemuArgs,
     cl = s.load(args, from_file)
     topo = s.resolve(cl, target, arch, catalog)
     try:
-        split = split_for_config(do_convert(cl, topo).groups)
+        split = split_for_config(do_convert(cl, topo).groups, topo.machine.release)
         text = format_config(split.sections, header_comment=(
             f"written by cmdxlate {__version__} for {topo.machine.name}; "
             "read with: qemu -readconfig FILE"))
@@ -342,18 +342,30 @@ def writeconfig(args: list[str] = QemuArgs,
 def readconfig(path: str = typer.Argument(..., metavar="FILE", help="A QEMU -readconfig file."),
                extra: list[str] = typer.Argument(None, help="More QEMU arguments, after --.",
                                                  show_default=False, metavar="-- ARGS"),
-               fmt: ShellJson = typer.Option(ShellJson.shell, "--format")) -> None:
-    """Turn a -readconfig file back into command-line arguments."""
+               fmt: ShellJson = typer.Option(ShellJson.shell, "--format"),
+               target: str = TargetOpt) -> None:
+    """Turn a -readconfig file back into command-line arguments.
+
+    The file is read as the target release reads it: QEMU's own refusal (for example
+    ``host-nodes = "0"`` where 6.1 and later want ``host-nodes.0``) ends the command.
+    """
+    from cmdxlate.catalog import Catalog
     from cmdxlate.emit.readconfig import sections_to_options
+    from cmdxlate.model import build_spec
     from cmdxlate.syntax.argv import parse_argv
     from cmdxlate.syntax.config import read_config_file
+    from cmdxlate.syntax.source import expand_readconfig
 
     s = Session(fmt.value)
     try:
-        options, warnings = sections_to_options(read_config_file(path), path)
-        groups = [[option, value] for option, value, _ in options]
-        if extra:
-            groups += [o.args() for o in parse_argv(list(extra)).options]
+        release = Catalog.builtin().release(target)
+        cl = expand_readconfig(parse_argv(["-readconfig", path, *(extra or [])]))
+        spec = build_spec(cl, release)
+        for backend in spec.backends.values():
+            if backend.error is not None:
+                raise backend.error  # QEMU refuses it when it creates the object
+        _, warnings = sections_to_options(read_config_file(path), path)
+        groups = [o.args() for o in cl.options]
     except CmdxlateError as e:
         s.fail(e)
     warn(warnings)

@@ -1,8 +1,9 @@
 """What every command does the same way: read the line, resolve it, report errors, write output.
 
 Errors end as one ``cmdxlate: error: MESSAGE`` line (the message is QEMU's own
-text where QEMU would refuse the line), then, for a person, the option it
-points at with a caret and a hint; with ``--format json`` the same error is one
+text where QEMU would refuse the line) and the hint lines QEMU prints after it,
+as QEMU prints them; then, for a person, the option it points at with a caret
+and cmdxlate's own hint; with ``--format json`` the same error is one
 JSON object on standard output whose ``error`` is the message and whose other
 fields point at the option.
 """
@@ -13,7 +14,7 @@ import json
 import sys
 from typing import TYPE_CHECKING, Any, NoReturn
 
-from cmdxlate.error import CmdxlateError
+from cmdxlate.error import CmdxlateError, QemuRefusal
 
 if TYPE_CHECKING:
     from cmdxlate.catalog import Catalog
@@ -59,12 +60,21 @@ class Session:
             sys.stdout.write(json.dumps(err.as_dict()) + "\n")
             raise CommandExit(err.exit_code)
         lines = [f"cmdxlate: error: {visible(err.message)}"]
+        if isinstance(err, QemuRefusal):
+            # QEMU's hint lines follow its message unprefixed, further errors prefixed.
+            if err.qemu_hint:
+                lines += [visible(h) for h in err.qemu_hint.splitlines()]
+            lines += [f"cmdxlate: error: {visible(m)}" for m in err.more]
         where = err.where
         if where is not None and where.file is None and where.index is not None and (
                 0 <= where.index < len(self.argv)):
             lines += self._caret(where.index)
         elif where is not None and where.file is not None:
             lines.append(f"  in {visible(where.file)}, line {where.line}")
+        elif where is not None and where.words and where.index is None:
+            # Not a QEMU argument: cmdxlate's own option (--arch foo) or the binary.
+            shown = " ".join(visible(w) for w in where.words)
+            lines += ["  " + shown, "  " + "^" * len(shown)]
         if err.hint:
             lines.append(f"  hint: {visible(err.hint)}")
         sys.stderr.write("\n".join(lines) + "\n")

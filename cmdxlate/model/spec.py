@@ -14,7 +14,9 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from cmdxlate.error import QemuRefusal, Where, qemu_located
+from cmdxlate.model import optloop
 from cmdxlate.syntax.argv import CommandLine, Option
+from cmdxlate.syntax.optstring import OptString
 from cmdxlate.syntax.smp_opts import parse_smp_opts
 
 if TYPE_CHECKING:
@@ -58,6 +60,7 @@ class Backend:
     qom_type: str
     size: int | str | None
     where: Where
+    error: QemuRefusal | None = None  # QEMU refuses it when it creates the object
 
 
 @dataclass(slots=True)
@@ -80,6 +83,9 @@ class VmSpec:
     globals: list[str] = field(default_factory=list)
     devices: list[Device] = field(default_factory=list)
     help_request: Option | None = None
+    # The first option that creates 5.2/6.0's machine QemuOpts (where they locate errors).
+    machine_opts_where: Where | None = None
+    warnings: list[str] = field(default_factory=list)  # QEMU's, while it reads argv
 
     @property
     def cpu_model(self) -> str | None:
@@ -103,29 +109,35 @@ def _device(opt: Option) -> Device:
     return Device(o.get("driver") or "", {p.key: p.value for p in o.pairs}, False, opt)
 
 
-def memory_backend(opt: Option) -> Backend | None:
+def memory_backend(opt: Option, release: Release | None = None) -> Backend | None:
     j = opt.json
+    keys: list[str] = []
     if j is not None:
         qtype, oid, size = j.get("qom-type"), j.get("id"), j.get("size")
     else:
         o = opt.opts
         assert o is not None
         qtype, oid, size = o.get("qom-type"), o.get("id"), o.get("size")
+        keys = list(opt.config_keys) if opt.where.file else [p.key for p in o.pairs]
     if not isinstance(qtype, str) or not qtype.startswith("memory-backend") or oid is None:
         return None
     if not isinstance(size, (int, str)) or isinstance(size, bool):
         size = None
-    return Backend(str(oid), qtype, size, opt.where)
+    error = optloop.object_list_item_errors(opt, qtype, keys, release)
+    return Backend(str(oid), qtype, size, opt.where, error)
 
 
-def _asks_for_help(opt: Option) -> bool:
-    """Whether QEMU would print a list for this option and exit instead of starting."""
+def _asks_for_help(opt: Option, parsed: OptString | None = None) -> bool:
+    """Whether QEMU would print a list for this option and exit instead of starting
+    (``parsed``: the option string as the release read it, if not the default way)."""
     name = opt.name
     if name == "cpu":
         return opt.value in _HELP_WORDS
+    if name in ("h", "help", "version", "audio-help"):
+        return True  # QEMU prints what they ask for and exits
     if name not in ("machine", "object", "device", "accel") or opt.is_json:
         return False
-    o = opt.opts
+    o = parsed or opt.opts
     if o is None:
         return False
     if o.help:
@@ -133,7 +145,11 @@ def _asks_for_help(opt: Option) -> bool:
     if name == "device":
         return o.get("driver") in _HELP_WORDS or any(p.flag and p.key in _HELP_WORDS
                                                      for p in o.pairs)
-    return name == "accel" and o.get("accel") in _HELP_WORDS
+    if name == "machine" and o.dialect == "qemuopts":  # 5.2/6.0: -M help, -M pc,help
+        return o.get("type") in _HELP_WORDS or any(p.flag and p.key in _HELP_WORDS
+                                                   for p in o.pairs)
+    # -accel without a name lists the accelerators too (vl.c QEMU_OPTION_accel)
+    return name == "accel" and (o.get("accel") is None or o.get("accel") in _HELP_WORDS)
 
 
 _INCONSISTENT = "Parameters 'smp.*' used inconsistently"
@@ -174,18 +190,35 @@ def _smp_option(spec: VmSpec, opt: Option, release: Release | None) -> bool:
 
 def build_spec(line: CommandLine, release: Release | None = None) -> VmSpec:
     """The model of ``line``, its options read as ``release`` reads them (None: the newest
-    syntax); raises QEMU's error for option syntax QEMU refuses."""
+    syntax, without the checks that depend on a release); raises QEMU's error for
+    option syntax QEMU refuses."""
+    try:
+        return _build(line, release)
+    except QemuRefusal as e:
+        if release is not None:
+            optloop.read_time_error(e, release)
+        raise
+
+
+def _build(line: CommandLine, release: Release | None) -> VmSpec:
     spec = VmSpec(line, release)
     device_ids: set[str] = set()
     smp_property = release is None or release.has("machine-smp-property")
+    if release is not None:
+        optloop.first_pass(line, release)
+        optloop.place_config_options(line, release)
     for opt in line.options:
         name = opt.name
+        if release is not None:
+            optloop.read_config(opt, release)
         if name is None or not opt.known:
             continue
+        if spec.machine_opts_where is None and name in optloop.MACHINE_OPTS_OPTIONS:
+            spec.machine_opts_where = opt.where
         if name == "machine":
-            o = opt.opts
-            assert o is not None
-            for p in o.pairs:
+            mo = optloop.machine_options(opt, release)
+            spec.warnings += optloop.short_form_warnings(opt, mo, release)
+            for p in mo.pairs:
                 s = Setting(p.key, p.value, opt.where)
                 spec.machine_settings.append(s)
                 if p.key == "type":
@@ -201,33 +234,41 @@ def build_spec(line: CommandLine, release: Release | None = None) -> VmSpec:
         elif name == "m":
             o = opt.opts
             assert o is not None
+            spec.warnings += optloop.short_form_warnings(opt, o, release)
             for p in o.pairs:
                 spec.memory[p.key] = Setting(p.key, p.value, opt.where)
         elif name == "accel":
-            opt.opts  # noqa: B018 - parsed now: QEMU reads -accel in its option loop
+            o = opt.opts  # parsed now: QEMU reads -accel in its option loop
+            if o is not None:
+                spec.warnings += optloop.short_form_warnings(opt, o, release)
             spec.accel_options.append(opt)
         elif name == "enable-kvm":
             spec.enable_kvm = opt
         elif name == "cpu":
             spec.cpu = opt
         elif name == "object":
-            backend = memory_backend(opt)
+            backend = memory_backend(opt, release)
             if backend is not None:
                 spec.backends[backend.id] = backend
         elif name == "numa":
-            opt.opts  # noqa: B018 - parsed now, as QEMU's option loop does
+            o = opt.opts  # parsed now, as QEMU's option loop does
+            if o is not None:
+                spec.warnings += optloop.short_form_warnings(opt, o, release)
             spec.numa.append(opt)
         elif name == "global" and opt.value is not None:
             spec.globals.append(opt.value)
         elif name == "device":
             dev = _device(opt)
+            if not dev.is_json and opt.opts is not None:
+                spec.warnings += optloop.short_form_warnings(opt, opt.opts, release)
             if not dev.is_json and dev.id is not None:
                 # One QemuOpts list: a repeated id is refused while argv is read.
                 if dev.id in device_ids:
-                    raise QemuRefusal(f"Duplicate ID '{dev.id}' for device", where=opt.where,
-                                      located=True)
+                    raise QemuRefusal(f"Duplicate ID '{dev.id}' for device",
+                                      where=optloop.reader_where(opt, release), located=True)
                 device_ids.add(dev.id)
             spec.devices.append(dev)
-        if spec.help_request is None and _asks_for_help(opt):
+        if spec.help_request is None and _asks_for_help(
+                opt, optloop.machine_options(opt, release) if name == "machine" else None):
             spec.help_request = opt
     return spec

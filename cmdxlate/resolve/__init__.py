@@ -13,11 +13,19 @@ from typing import TYPE_CHECKING
 
 from cmdxlate.boards import board_for
 from cmdxlate.catalog import Catalog, normalise_arch
-from cmdxlate.error import InputError, QemuRefusal, pointing_at, qemu_located
+from cmdxlate.error import InputError, QemuRefusal, Where, pointing_at, qemu_located
 from cmdxlate.model import VmSpec, build_spec
-from cmdxlate.resolve.cpu_model import check_accel, check_model, check_runnable
+from cmdxlate.resolve.cpu_model import (
+    check_accel,
+    check_cpu_globals,
+    check_cpu_signed_features,
+    check_empty,
+    check_model,
+    check_runnable,
+    check_valid_for_board,
+)
 from cmdxlate.resolve.devices import plug_devices
-from cmdxlate.resolve.machine import accelerator, apply_machine_options
+from cmdxlate.resolve.machine import accelerator, apply_machine_options, deprecation_warning
 from cmdxlate.resolve.numa import NumaContext, NumaState, apply_numa_option, parse_size
 from cmdxlate.resolve.numa_init import (
     add_auto_node,
@@ -96,9 +104,13 @@ def parse_memory(r: Resolution) -> None:
 
 
 def select_machine(r: Resolution) -> None:
-    """select_machine: the machine type for this release (or the architecture's default)."""
+    """select_machine: the machine type for this release (or the architecture's default).
+    5.2 and 6.0 print an unknown type at the first option that made the machine
+    options (``-machine usb=off -M foo`` -> ``-machine usb=off: ...``)."""
     mtype = r.spec.machine_type
-    with pointing_at(mtype.where if mtype else None):
+    located = r.release.has("machine-unsupported-located")
+    with pointing_at(mtype.where if mtype else None), \
+            qemu_located(r.spec.machine_opts_where if located else None):
         r.machine = r.catalog.machine(mtype.text if mtype else None, r.arch, r.release)
     r.board = board_for(r.machine)
     if r.ram is None:
@@ -114,12 +126,19 @@ def apply_options(r: Resolution) -> None:
 
 
 def configure_accelerator(r: Resolution) -> None:
-    r.accel = accelerator(r.spec, r.spec.line.program)
+    """configure_accelerators, then the warning for a deprecated machine type."""
+    assert r.machine is not None
+    r.accel = accelerator(r.spec, r.spec.line.program, r.release, r.warnings)
+    warning = deprecation_warning(r.machine)
+    if warning is not None:
+        r.warnings.append(warning)
 
 
 def create_backends(r: Resolution) -> None:
     """qemu_create_late_backends: memory backends and their sizes."""
     for oid, backend in r.spec.backends.items():
+        if backend.error is not None:
+            raise backend.error
         if isinstance(backend.size, int):
             r.memdevs[oid] = backend.size
         elif backend.size is not None:
@@ -131,9 +150,10 @@ def parse_cpu_option(r: Resolution) -> None:
     """parse_cpu_option: the -cpu model, or the machine's default."""
     assert r.machine is not None
     model = r.spec.cpu_model
-    table = r.machine.cpus
-    if model is not None and table is not None:
-        with pointing_at(r.spec.cpu.where if r.spec.cpu else None):
+    table = r.catalog.cpu_names_table(r.machine)
+    with pointing_at(r.spec.cpu.where if r.spec.cpu else None):
+        check_empty(r.spec.cpu.value if r.spec.cpu else None)
+        if model is not None and table is not None:
             check_model(table, model, r.release, r.accel)
     r.cpu_model = model if model is not None else r.machine.default_cpu_model(r.accel)
 
@@ -195,6 +215,10 @@ def init_board(r: Resolution) -> None:
     if numa.nodes:
         finish_cpu_init(numa, r.slots, lambda: _default_nodes(r), release)
         numa.warnings.extend(cluster_boundary_warnings(numa, r.slots, release))
+    # is_cpu_type_supported, just before the board's init function.
+    with pointing_at(r.spec.cpu.where if r.spec.cpu else None):
+        check_valid_for_board(machine, r.cpu_model, r.catalog.cpu_names_table(machine),
+                              r.accel)
     r.warnings.extend(numa.warnings)
     # The board's init function: its own checks, then RAM and node sizes.
     props = {k: s.text for k, s in r.spec.machine_props.items()}
@@ -221,10 +245,21 @@ def create_cpus(r: Resolution) -> None:
     assert r.machine is not None and r.board is not None and r.smp is not None
     machine, board = r.machine, r.board
     table = machine.cpus
-    if table is not None and r.slots:
-        cpu = r.spec.cpu
+    cpu = r.spec.cpu
+    if r.slots:
         with pointing_at(cpu.where if cpu else None):
+            check_cpu_globals(machine, r.cpu_model, cpu.value if cpu else None, r.spec.globals)
+    if table is not None and r.slots:
+        value = cpu.value if cpu else None
+        with pointing_at(cpu.where if cpu else None):
+            # From 6.0 x86 realize sets +feature/-feature before it checks what 'host'
+            # needs; 5.2 checks 'host' first.
+            late = r.release.has("x86-features-before-host-check")
+            if late:
+                check_cpu_signed_features(machine, r.cpu_model, value)
             check_accel(table, r.cpu_model, r.accel)
+            if not late:
+                check_cpu_signed_features(machine, r.cpu_model, value)
             check_runnable(table, cpu.value or "" if cpu else r.cpu_model, r.accel, r.release)
     topo = Topology(machine, board, r.smp, r.smp_given, r.cpu_model,
                     machine.cpu_type(r.cpu_model), r.slots, r.numa, r.ram or 0, r.accel,
@@ -265,10 +300,16 @@ def resolve(line: CommandLine | VmSpec, target: str | None = None, arch: str | N
     else:
         spec = build_spec(line, release)
     mtype = spec.machine_type
-    arch = normalise_arch(arch or spec.line.arch or catalog.infer_arch(mtype.text if mtype
-                                                                         else None)
+    given = arch or spec.line.arch
+    if given is not None and normalise_arch(given) not in catalog.arches:
+        # Said about where the name came from: --arch, or the binary's name.
+        where = (Where(words=("--arch", arch)) if arch else
+                 Where(words=(spec.line.binary or given,)))
+        raise InputError(f"unknown architecture '{given}': cmdxlate models "
+                         f"{', '.join(sorted(catalog.arches))}", where=where)
+    arch = normalise_arch(given or catalog.infer_arch(mtype.text if mtype else None)
                           or "x86_64")
-    r = Resolution(spec, catalog, release, arch)
+    r = Resolution(spec, catalog, release, arch, warnings=list(spec.warnings))
     for phase in PHASES:
         phase(r)
     assert r.topology is not None

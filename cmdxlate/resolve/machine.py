@@ -5,7 +5,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from cmdxlate.catalog.version import Version
 from cmdxlate.error import QemuRefusal, pointing_at
+from cmdxlate.model.spec import Setting
 from cmdxlate.resolve.qdict_order import first_unexpected, qdict_iteration_order
 from cmdxlate.resolve.smp import SmpConfig, SmpSupport, resolve_smp
 from cmdxlate.syntax.numbers import c_int, c_uint64
@@ -13,7 +15,7 @@ from cmdxlate.syntax.numbers import c_int, c_uint64
 if TYPE_CHECKING:
     from cmdxlate.boards.base import Board
     from cmdxlate.catalog import MachineType, Release
-    from cmdxlate.model import Setting, VmSpec
+    from cmdxlate.model import VmSpec
 
 _INT64 = 1 << 63
 
@@ -64,62 +66,140 @@ def _smp(spec: VmSpec, machine: MachineType) -> tuple[SmpConfig, dict[str, int]]
         return resolve_smp(given, support), given
 
 
-def _check_property(spec: VmSpec, board: Board, setting: Setting) -> None:
-    """One -machine property cmdxlate knows the fate of; before 6.1 ``smp`` and ``smp.*``
-    are not properties of any machine."""
-    key = setting.key
-    absent_smp = key == "smp" or key.startswith("smp.")
-    if absent_smp and spec.release is not None and spec.release.has(
-            "machine-smp-property-absent"):
-        raise QemuRefusal(f"Property '{board.machine.name}-machine.{key}' not found",
-                          where=setting.where)
-    if key in board.checked_properties:
-        with pointing_at(setting.where):
-            board.check_property(key, setting.text)
+# -machine keys that are no machine property: QEMU takes them aside before it sets the rest
+# (qemu_apply_legacy_machine_options; 5.2's machine_set_property). From 6.1 the
+# keyval dict also holds memory-backend there; 5.2 and 6.0 set it as a property.
+_LEGACY_KEYS = frozenset({"type", "accel", "igd-passthru", "kvm-shadow-mem", "kernel-irqchip"})
+_LEGACY_KEYS_KEYVAL = _LEGACY_KEYS | {"memory-backend"}
+
+
+def machine_properties(spec: VmSpec, release: Release) -> list[Setting]:
+    """The -machine settings QEMU sets as properties of the machine, one per property, in
+    insertion order. From 6.1 (one keyval dict) ``a.b=v`` is part of property ``a``
+    (kept dotted here), and '_' in a top-level key becomes '-', the renamed keys
+    re-inserted last; before, QemuOpts set keys as written (``dump_guest_core`` is not
+    found on 5.2)."""
+    settings = list(spec.machine_props.values())
+    if not release.has("machine-keyval-parse"):
+        return [s for s in settings if s.key.replace("_", "-") not in _LEGACY_KEYS]
+    first: dict[str, Setting] = {}
+    for s in settings:
+        first.setdefault(s.key.split(".", 1)[0], s)
+    keys = list(first)
+    renamed = [k for k in qdict_iteration_order(keys) if "_" in k]
+    for old in renamed:
+        if old.replace("_", "-") in keys:
+            raise QemuRefusal(f"Conflict between '{old}' and '{old.replace('_', '-')}'")
+
+    def top(k: str) -> Setting:
+        s, new = first[k], k.replace("_", "-")
+        return Setting(new + s.key[len(k):], s.text, s.where)
+
+    out = [top(k) for k in keys if "_" not in k] + [top(k) for k in renamed]
+    return [s for s in out if s.key.split(".", 1)[0] not in _LEGACY_KEYS_KEYVAL]
 
 
 def apply_machine_options(spec: VmSpec, machine: MachineType, board: Board
                           ) -> tuple[SmpConfig, dict[str, int]]:
-    """How QEMU applies -machine properties and -smp: from 6.1 all are one keyval dict,
-    set in its iteration order (qemu_apply_machine_options); before, -smp was parsed
-    first and the QemuOpts properties were set afterwards, in option order."""
+    """qemu_apply_machine_options: every machine property and ``smp``. From 6.1 they are
+    one keyval dict, set in its iteration order; before, -smp was parsed first and the
+    properties were set afterwards."""
     release = machine.release
-    if not release.has("processing-order-6.1"):
-        smp, given = _smp(spec, machine)
-        for s in spec.machine_settings:
-            if s.key not in ("type", "accel"):
-                _check_property(spec, board, s)
-        return smp, given
-    checked = [k for k in spec.machine_props if k in board.checked_properties]
-    order = qdict_iteration_order(checked + ["smp"]) if checked else ["smp"]
-    result: tuple[SmpConfig, dict[str, int]] | None = None
-    for key in order:
-        if key == "smp":
-            result = _smp(spec, machine)
-        else:
-            _check_property(spec, board, spec.machine_props[key])
-    assert result is not None
-    return result
+    props = machine_properties(spec, release)
+    if not release.has("machine-keyval-parse"):
+        # -smp first; then the QemuOpts properties, "smp" among them as a plain name.
+        result = _smp(spec, machine)
+        for prop in props:
+            with pointing_at(prop.where):
+                if (prop.key == "smp" or prop.key.startswith("smp.")) and release.has(
+                        "machine-smp-property-absent"):
+                    # Before 6.1 no machine has an smp property, measured or not.
+                    raise QemuRefusal(f"Property '{machine.name}-machine.{prop.key}' not found")
+                board.check_property(prop.key, prop.text)
+        return result
+    by_key = {s.key.split(".", 1)[0]: s for s in props}
+    smp: tuple[SmpConfig, dict[str, int]] | None = None
+    for key in qdict_iteration_order([*by_key, "smp"]):
+        if key == "smp":  # -smp and -machine smp.* left the dict's other keys
+            smp = _smp(spec, machine)
+            continue
+        prop = by_key[key]
+        with pointing_at(prop.where):
+            board.check_property(key, prop.text, nested=prop.key != key)
+    assert smp is not None
+    return smp
 
 
-def accelerator(spec: VmSpec, program: str | None) -> str | None:
+def accelerator(spec: VmSpec, program: str | None, release: Release | None = None,
+                warnings: list[str] | None = None) -> str | None:
     """configure_accelerators: ``-accel`` or ``-machine accel=`` (never both), else the
-    default (KVM first when the program's name ends in "kvm"); None means TCG's default."""
+    default (KVM first when the program's name ends in "kvm"); None means TCG's default.
+
+    An accelerator a Linux build of the release lacks is "invalid": QEMU says so and
+    tries the next one (``falling back to tcg``), or stops when none is left. cmdxlate
+    takes every other accelerator as one that starts (KVM needs the host's).
+    """
     machine_accel = spec.machine_props.get("accel")
     legacy = machine_accel.text if machine_accel is not None else None
     kvm = spec.enable_kvm
     if kvm is not None and (machine_accel is None or
                             (machine_accel.where.index or 0) < kvm.index):
         legacy = "kvm"  # -enable-kvm is -machine accel=kvm, and the later one wins
+    known = frozenset(release.fact("accelerators")) if release is not None else None
+    errors: list[QemuRefusal] = []
+    chosen: str | None = None
     if spec.accel_options:
         if legacy is not None:
             raise QemuRefusal('The -accel and "-machine accel=" options are incompatible',
                               where=spec.accel_options[0].where)
-        o = spec.accel_options[0].opts
-        assert o is not None
-        return o.get("accel")
-    if legacy is not None:
-        return legacy.split(":")[0]
-    if program is not None and program.endswith("kvm"):
+        for opt in spec.accel_options:
+            o = opt.opts
+            assert o is not None
+            name = o.get("accel")
+            assert name is not None  # without one, -accel prints the list (model.spec)
+            if known is None or name in known:
+                chosen = name
+                break
+            errors.append(QemuRefusal(f"invalid accelerator {name}", where=opt.where,
+                                      located=True))
+    elif legacy is not None:
+        for name in legacy.split(":"):
+            if known is None or name in known:
+                chosen = chosen or name
+            else:
+                errors.append(QemuRefusal(f"invalid accelerator {name}",
+                                          where=machine_accel.where if machine_accel else None))
+    elif program is not None and program.endswith("kvm"):
         return "kvm"
-    return None
+    else:
+        return None
+    if chosen is None:
+        first, *rest = errors
+        first.more = tuple(e.message for e in rest)
+        raise first
+    if errors and warnings is not None:
+        # QEMU prints these as errors, and goes on with the accelerator that started
+        # (kept, as every warning, without the option's location).
+        warnings += [e.text for e in errors] + [f"falling back to {chosen}"]
+    return chosen
+
+
+def deprecation_warning(machine: MachineType) -> str | None:
+    """QEMU's warning for a deprecated machine type: from 9.1 every versioned type more
+    than 3 years (major releases) old, before that a few old versions by name."""
+    rule = machine.release.fact("machine_deprecations")
+    v, fam = machine.version, machine.family.name
+    if v is None:
+        return None
+    reason: str | None = None
+    if "age_years" in rule:
+        r = machine.release.version
+        years = r.major - v.major
+        if fam in rule["families"] and (years > rule["age_years"] or
+                                         (years == rule["age_years"] and r.minor >= v.minor)):
+            reason = rule["reason"]
+    for entry in rule.get("versions", ()):
+        since, until = Version.parse(entry["since"]), Version.parse(entry["until"])
+        if entry["family"] == fam and since <= v.release <= until:
+            reason = entry["reason"]
+    return None if reason is None else f"Machine type '{machine.name}' is deprecated: {reason}"

@@ -25,7 +25,8 @@ _UNPARSED: Any = object()
 class Option:
     """One QEMU option with its value; ``name`` is None for a bare argument."""
 
-    __slots__ = ("name", "spelling", "value", "index", "known", "_where", "_parsed")
+    __slots__ = ("name", "spelling", "value", "index", "known", "_where", "_parsed",
+                 "config_keys", "failure")
 
     def __init__(self, name: str | None, spelling: str | None, value: str | None, index: int,
                  known: bool = True, where: Where | None = None) -> None:
@@ -36,6 +37,10 @@ class Option:
         self.known = known
         self._where = where
         self._parsed: Any = _UNPARSED
+        # From a -readconfig section: its keys as the file wrote them (``host-nodes.0``).
+        self.config_keys: tuple[str, ...] = ()
+        # A -readconfig QEMU refuses while reading its file (syntax.source.ReaderFailure).
+        self.failure: Any = None
 
     @property
     def where(self) -> Where:
@@ -43,6 +48,12 @@ class Option:
         if self._where is None:
             self._where = Where(self.index, tuple(self.args()))
         return self._where
+
+    def place_in_file(self, section_end: bool) -> None:
+        """Report an option read from a -readconfig section at the line a release uses:
+        the header (5.2, 6.0) or the last key line read (6.1 on)."""
+        if self._where is not None:
+            self._where = self._where.in_file_at(section_end)
 
     def __repr__(self) -> str:
         return f"Option({self.name!r}, {self.value!r}, index={self.index})"

@@ -21,8 +21,9 @@ from cmdxlate.error import CmdxlateError, InputError
 from cmdxlate.files import read_text_limited, write_atomic
 from cmdxlate.syntax.cfgscan import NAME_BYTES, PIECE_BYTES, VALUE_BYTES, qemu_reads, show
 
-__all__ = ["ConfigFileError", "ConfigSection", "check_writable", "format_config", "parse_config",
-           "read_config_file", "write_atomic", "write_config_atomic"]
+__all__ = ["ConfigFileError", "ConfigSection", "ConfigSyntaxError", "check_writable",
+           "format_config", "parse_config", "read_config_file", "write_atomic",
+           "write_config_atomic"]
 
 MAX_LINE = PIECE_BYTES  # bytes before the newline; QEMU's fgets cuts a longer line
 MAX_NAME = NAME_BYTES
@@ -42,13 +43,30 @@ class ConfigFileError(InputError):
     """A -readconfig file QEMU would reject, or read differently than written."""
 
 
+class ConfigSyntaxError(ConfigFileError):
+    """A line QEMU's reader refuses too, with ``text`` (``parse error``, ``no group
+    defined``) at ``line``; where QEMU prints it depends on the release."""
+
+    def __init__(self, filename: str, line: int, text: str) -> None:
+        super().__init__(f"{filename}:{line}: {text}")
+        self.filename = filename
+        self.line = line
+        self.text = text
+
+
 @dataclass
 class ConfigSection:
+    """One ``[group]`` of a file. ``line`` is its header's line; ``end_line`` the last
+    key line QEMU had read when the section ended (it may be a previous section's, or
+    None when no key line came yet): QEMU 6.1 and later report errors about the
+    section there, 5.2 and 6.0 at the header."""
+
     group: str
     id: str | None
     entries: list[tuple[str, str]]
     line: int = 0  # the header's line
     entry_lines: list[int] = field(default_factory=list)  # each entry's line, when read
+    end_line: int | None = None
 
     def last_wins(self) -> dict[str, str]:
         """What QEMU keeps: a repeated key overwrites the earlier one."""
@@ -74,6 +92,7 @@ def parse_config(text: str | bytes, filename: str = "<config>") -> list[ConfigSe
     data = text.encode("utf-8", "surrogateescape") if isinstance(text, str) else text
     sections: list[ConfigSection] = []
     current: ConfigSection | None = None
+    last_key_line: int | None = None
     lines = data.split(b"\n")
     if lines and lines[-1] == b"":
         lines.pop()
@@ -92,6 +111,8 @@ def parse_config(text: str | bytes, filename: str = "<config>") -> list[ConfigSe
                 qemu = qemu_reads(raw + NEWLINE).describe()
                 raise ConfigFileError(f"{where}: parse error: not a [group] or [group \"id\"] "
                                       f"header as QEMU reads it (QEMU would read {qemu})")
+            if current is not None:
+                current.end_line = last_key_line
             current = ConfigSection(_text(m.group(1), where),
                                     _text(m.group(2), where) if m.re is _HEADER_ID else None,
                                     [], n)
@@ -100,11 +121,17 @@ def parse_config(text: str | bytes, filename: str = "<config>") -> list[ConfigSe
         m = _ENTRY.fullmatch(raw)
         if m:
             if current is None:
-                raise ConfigFileError(f"{where}: no group defined")
+                raise ConfigSyntaxError(filename, n, "no group defined")
             current.entries.append((_text(m.group(1), where), _text(m.group(2), where)))
             current.entry_lines.append(n)
+            last_key_line = n
             continue
-        raise ConfigFileError(_entry_message(where, raw, current is not None))
+        message = _entry_message(where, raw, current is not None)
+        if message in (f"{where}: parse error", f"{where}: no group defined"):
+            raise ConfigSyntaxError(filename, n, message[len(where) + 2:])
+        raise ConfigFileError(message)
+    if current is not None:
+        current.end_line = last_key_line
     return sections
 
 

@@ -2,8 +2,10 @@
 
 Measured on QEMU 10.0 (every option of ``-help`` for x86_64, ppc64, s390x and
 aarch64 run without its argument), plus options older QEMUs had that libvirt
-still wrote.  An option not listed here is unknown: it passes through, and the
-command line reader says so instead of guessing silently.
+still wrote, and those of 5.2's ``-help`` (``-realtime``, ``-rotate``,
+``-audio-help``); which release has which is catalog/data/options.json. An
+option not listed here is unknown: the command line reader says so instead of
+guessing silently, and resolving refuses it as QEMU does (``invalid option``).
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ FLAGS: frozenset[str] = frozenset(
     no-acpi no-hpet enable-fips no-kvm no-kvm-irqchip no-kvm-pit-reinjection
     no-kvm-pit nodefconfig no-frame alt-grab ctrl-grab no-quit curses portrait
     singlestep sdl localtime rtc-td-hack tdf std-vga enable-nesting show-cursor
-    no-acpi-numa
+    no-acpi-numa audio-help async-teardown
     """.split()
 )
 
@@ -34,7 +36,7 @@ WITH_ARG: frozenset[str] = frozenset(
     sandbox sd seed semihosting-config serial set shim smbios smp spice tpmdev
     trace usbdevice uuid vga virtfs vnc watchdog-action xen-domid writeconfig
     watchdog soundhw pcidevice bt redir tb-size mem-merge clock chroot runas
-    async-teardown
+    realtime rotate qtest qtest-log
     """.split()
 )
 

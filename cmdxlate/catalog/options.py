@@ -1,0 +1,35 @@
+"""Which QEMU options each release has (data/options.json).
+
+Options come and go (``-writeconfig`` left in 7.1, ``-compat`` came in 6.0); a
+release refuses an option it lacks while reading argv: ``-writeconfig:
+invalid option``. Options the file does not list are in every modelled release.
+"""
+
+from __future__ import annotations
+
+import json
+from functools import lru_cache
+
+from cmdxlate.catalog.version import Span, Version
+
+
+@lru_cache(maxsize=1)
+def _lifetimes() -> dict[str, Span]:
+    from importlib import resources
+
+    path = resources.files("cmdxlate.catalog").joinpath("data").joinpath("options.json")
+    text = path.read_text(encoding="utf-8")
+    data = json.loads(text)
+    return {e["option"]: Span.load(e.get("releases"), "options.json")
+            for e in data["options"]}
+
+
+def option_in_release(name: str, release: Version) -> bool:
+    """Whether QEMU ``release`` has the option ``-name`` (one cmdxlate knows)."""
+    span = _lifetimes().get(name)
+    return span is None or release in span
+
+
+def option_lifetime(name: str) -> Span | None:
+    """The releases that have ``-name``; None when every modelled release has it."""
+    return _lifetimes().get(name)

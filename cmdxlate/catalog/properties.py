@@ -1,0 +1,90 @@
+"""The property names QEMU types have per release: machines (data/machine_props.json) and
+x86 CPUs (data/cpu_properties.json), measured on real binaries.
+
+A release that was not measured takes the names the measured releases around it
+share; a name only one of them has is *unsure* and never refused. No list at
+all (an architecture or board not measured) means nothing is refused.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import TYPE_CHECKING, Any
+
+from cmdxlate.catalog.version import Version
+
+if TYPE_CHECKING:
+    from cmdxlate.catalog.boards import MachineType
+
+# Binaries whose boards share the measured ones' properties.
+_DATA_ARCH = {"i386": "x86_64", "arm": "aarch64", "riscv32": "riscv64", "ppc": "ppc64"}
+
+
+@dataclass(frozen=True, slots=True)
+class Names:
+    """Property names of one type in one release."""
+
+    known: frozenset[str]
+    unsure: frozenset[str] = frozenset()
+
+    def lacks(self, name: str) -> bool:
+        """Whether QEMU would not find ``name`` (an unsure name is never refused)."""
+        return name not in self.known and name not in self.unsure
+
+
+def bracketed(measured: dict[Version, frozenset[str]], release: Version) -> Names | None:
+    """The names of ``release``, from the releases measured at or around it."""
+    if release in measured:
+        return Names(measured[release])
+    before = [v for v in measured if v < release]
+    after = [v for v in measured if v > release]
+    if not before or not after:
+        return None
+    a, b = measured[max(before)], measured[min(after)]
+    return Names(a & b, a ^ b)
+
+
+def _read(name: str) -> Any:
+    from importlib import resources
+
+    path = resources.files("cmdxlate.catalog").joinpath("data").joinpath(name)
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def _lists(by_release: dict[str, list[str]]) -> dict[Version, frozenset[str]]:
+    return {Version.parse(r): frozenset(v) for r, v in by_release.items()}
+
+
+@lru_cache(maxsize=1)
+def _machine_data() -> dict[str, dict[str, dict[Version, frozenset[str]]]]:
+    data = _read("machine_props.json")
+    return {arch: {key: _lists(rels) for key, rels in keys.items()}
+            for arch, keys in data["arches"].items()}
+
+
+@lru_cache(maxsize=1)
+def _cpu_data() -> tuple[dict[Version, frozenset[str]], dict[str, frozenset[str]]]:
+    data = _read("cpu_properties.json")["x86"]
+    return _lists(data["measured"]), {k: frozenset(v) for k, v in data["extra"].items()}
+
+
+def machine_property_names(machine: MachineType) -> Names | None:
+    """The properties ``-machine`` may set on this machine type in its release."""
+    arches = _machine_data().get(_DATA_ARCH.get(machine.arch, machine.arch))
+    if arches is None:
+        return None
+    fam = machine.family
+    key = machine.name if fam.board == "no-cpu-hotplug" else fam.name
+    found = arches.get(key)
+    return None if found is None else bracketed(found, machine.release.version)
+
+
+def x86_cpu_property_names(release: Version, model: str) -> Names | None:
+    """The properties of an x86 CPU type (``-cpu MODEL,PROP=V``, ``-global``)."""
+    measured, extra = _cpu_data()
+    names = bracketed(measured, release)
+    if names is None:
+        return None
+    return Names(names.known | extra.get(model, frozenset()), names.unsure)
