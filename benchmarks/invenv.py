@@ -92,9 +92,10 @@ def api(path: str, passes: int) -> dict[str, Any]:
     catalog_s = time.perf_counter() - t0
     clock = time.perf_counter
 
-    def one_pass() -> tuple[float, dict[str, int], list[float]]:
+    def one_pass() -> tuple[float, float, dict[str, int], list[float]]:
         n = {"ok": 0, "refused": 0, "internal": 0}
         each = []
+        cpu = time.process_time()
         t = clock()
         for args, binary, env, _source in items:
             t_line = clock()
@@ -107,13 +108,14 @@ def api(path: str, passes: int) -> dict[str, Any]:
             except Exception:  # noqa: BLE001 - counted, as batch does
                 n["internal"] += 1
             each.append(clock() - t_line)
-        return clock() - t, n, each
+        return clock() - t, time.process_time() - cpu, n, each
 
-    first, counts, _ = one_pass()
-    times, per_line = [], []
+    first, _cpu, counts, _ = one_pass()
+    times, cpu_times, per_line = [], [], []
     for _ in range(passes):
-        total, _n, each = one_pass()
+        total, cpu, _n, each = one_pass()
         times.append(total)
+        cpu_times.append(cpu)
         per_line.append(each)
     # Per source and the slowest lines, from the median pass of each line.
     median_each = [statistics.median(x) for x in zip(*per_line, strict=True)]
@@ -137,21 +139,23 @@ def api(path: str, passes: int) -> dict[str, Any]:
                 continue
         resolve_only.append(clock() - t)
     return {"lines": len(items), "counts": counts, "catalog_s": catalog_s, "first_s": first,
-            "pass_s": times, "parsed_lines": len(parsed), "resolve_convert_s": resolve_only,
+            "pass_s": times, "pass_cpu_s": cpu_times, "parsed_lines": len(parsed),
+            "resolve_convert_s": resolve_only,
             "by_source": {k: [len(v), sum(v)] for k, v in by_source.items()},
             "slowest": [[median_each[i], " ".join([items[i][1] or "", *items[i][0]])[:120]]
                         for i in slowest]}
 
 
-def scale(path: str, reps: int) -> dict[str, dict[str, list[float]]]:
-    """Every output format, in-process (typer's CliRunner), per line: seconds per run."""
+def scale(path: str, reps: int) -> dict[str, dict[str, list[list[float]]]]:
+    """Every output format, in-process (typer's CliRunner), per line: [wall, CPU] seconds
+    of each run (CPU time is what a busy machine disturbs least)."""
     from typer.testing import CliRunner
 
     from cmdxlate.cli.app import app
 
     runner = CliRunner()
     lines: dict[str, list[str]] = json.loads(Path(path).read_text())
-    out: dict[str, dict[str, list[float]]] = {}
+    out: dict[str, dict[str, list[list[float]]]] = {}
     for name, argv in lines.items():
         out[name] = {}
         for cmd, fmt in FORMATS:
@@ -161,9 +165,9 @@ def scale(path: str, reps: int) -> dict[str, dict[str, list[float]]]:
                 raise SystemExit(f"{name} {cmd} {fmt}: exit {res.exit_code}: {res.output[-500:]}")
             times = []
             for _ in range(reps):
-                t = time.perf_counter()
+                t, cpu = time.perf_counter(), time.process_time()
                 runner.invoke(app, args)
-                times.append(time.perf_counter() - t)
+                times.append([time.perf_counter() - t, time.process_time() - cpu])
             out[name][f"{cmd} {fmt}"] = times
     return out
 

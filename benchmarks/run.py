@@ -142,7 +142,11 @@ def main() -> None:
         for name in a.parts or list(PARTS):
             t0 = time.perf_counter()
             log(f"{name} ...")
-            parts.append(PARTS[name](ctx))
+            before = os.getloadavg()[0]
+            part = PARTS[name](ctx)
+            part.row("load average (1 min) at start and end of this part, duration",
+                     f"{before:.2f}, {os.getloadavg()[0]:.2f}; {time.perf_counter() - t0:.0f} s")
+            parts.append(part)
             log(f"{name} done in {time.perf_counter() - t0:.0f} s")
     load_end = ", ".join(f"{x:.2f}" for x in os.getloadavg())
     header.append(f"- load average at end: {load_end}")

@@ -60,22 +60,26 @@ def _growth(ctx: Ctx, part: Part) -> None:
     path = ctx.path("scale-lines.json")
     with open(path, "w", encoding="utf-8") as out:
         json.dump(lines, out)
-    reps = 1 if ctx.quick else 5
+    reps = 1 if ctx.quick else 7
     res = ctx.driver("scale", path, str(reps))
     assert isinstance(res, dict)
-    part.row("in-process growth: repetitions per format and line", reps)
+    part.row("in-process growth: runs per format and line; figure used",
+             f"{reps}; the least CPU time (process_time) of the runs, which load disturbs least")
     worst_label, worst = "", 0.0
     for c, f in FORMATS:
         label = f"{c} {f}"
-        t512 = statistics.median(res["512x64"][label])
-        t4096 = statistics.median(res["4096x64"][label])
-        t1 = statistics.median(res["4096x1"][label])
+        t512, t4096, t1 = (min(cpu for _wall, cpu in res[k][label])
+                           for k in ("512x64", "4096x64", "4096x1"))
+        w512, w4096 = (statistics.median(w for w, _cpu in res[k][label])
+                       for k in ("512x64", "4096x64"))
         growth = t4096 / t512
         if growth > worst:
             worst_label, worst = label, growth
-        part.row(f"{label}: in-process ms at 512 / 4096 vCPUs (64 nodes); growth; "
-                 "4096 with 64 nodes / no NUMA",
-                 f"{t512 * 1000:.1f} / {t4096 * 1000:.1f} ms; {growth:.2f}x; {t4096 / t1:.2f}x")
+        part.row(f"{label}: in-process CPU ms at 512 / 4096 vCPUs (64 nodes); growth; "
+                 "4096 with 64 nodes / no NUMA; growth of median wall",
+                 f"{t512 * 1000:.1f} / {t4096 * 1000:.1f} ms; {growth:.2f}x; {t4096 / t1:.2f}x; "
+                 f"{w4096 / w512:.2f}x")
     part.targets.append(Target("growth 512 -> 4096 vCPUs with 64 NUMA nodes, worst format "
                                f"({worst_label}); linear is 8", "<= 10x (linear, with noise)",
-                               f"{worst:.2f}x (median of {reps})", worst <= 10))
+                               f"{worst:.2f}x (least CPU time of {reps} runs each)",
+                               worst <= 10))

@@ -57,8 +57,7 @@ def bench_batch(ctx: Ctx) -> Part:
     n = len(lines) * repeat
     part.row("input", f"{_describe(counts)}; repeated {repeat}x = {n} lines")
     cores = len(os.sched_getaffinity(0))
-    part.row("cores", f"{cores} usable (os.cpu_count() = {os.cpu_count()}); load average at "
-             f"start of this part {', '.join(f'{x:.2f}' for x in os.getloadavg())}")
+    part.row("cores", f"{cores} usable (os.cpu_count() = {os.cpu_count()})")
 
     def batch(jobs: int) -> tuple[str, ...]:
         return ctx.cli("batch", str(big), "-o", ctx.path(f"batch-out-{jobs}.jsonl"), "--force",
@@ -110,7 +109,9 @@ def bench_api(ctx: Ctx) -> Part:
     part.row("Catalog.builtin() (first call, s)", f"{res['catalog_s']:.3f}")
     part.row("first pass (cold: lazy imports, data), lines/s", f"{n / res['first_s']:.0f}")
     rate = spread([n / t for t in res["pass_s"]])
-    part.row("warm passes, lines/s", rate.text("", 0))
+    cpu_rate = spread([n / t for t in res["pass_cpu_s"]])
+    part.row("warm passes, lines/s (wall)", rate.text("", 0))
+    part.row("warm passes, lines per CPU second (process_time)", cpu_rate.text("", 0))
     if res["resolve_convert_s"]:
         m = res["parsed_lines"]
         only = spread([m / t for t in res["resolve_convert_s"]])
@@ -122,5 +123,6 @@ def bench_api(ctx: Ctx) -> Part:
         f"{dt * 1000:.1f} `{text}`" for dt, text in res["slowest"]))
     part.targets.append(Target("in-process parse_argv + resolve + convert, lines/s (warm "
                                f"passes over {n} lines)", ">= 20,000 lines/s",
-                               rate.text(" lines/s", 0), rate.median >= 20_000))
+                               f"{rate.text(' lines/s', 0)}; per CPU second "
+                               f"{cpu_rate.median:.0f}", rate.median >= 20_000))
     return part
