@@ -117,6 +117,10 @@ def ensure_venv(rebuild: bool = False) -> Venv:
             shutil.rmtree(CACHE, ignore_errors=True)
             subprocess.run([base, "-m", "venv", str(CACHE)], env=clean_env(), check=True)
             _pip_install(CACHE, [])
+            # Python < 3.12 seeds venvs with setuptools, whose distutils-precedence.pth
+            # runs at every start-up; it is no dependency of cmdxlate (builds are isolated).
+            subprocess.run([str(CACHE / "bin" / "python"), "-m", "pip", "uninstall", "-q", "-y",
+                            "setuptools"], env=clean_env(), capture_output=True, check=False)
         elif state.get("source") != source:
             log(f"source changed: reinstalling cmdxlate in {CACHE} (source key {source})")
             _pip_install(CACHE, ["--no-deps", "--force-reinstall"])
@@ -128,7 +132,7 @@ def venv_facts(venv: Venv) -> dict[str, str]:
     """The venv's Python and packages, as recorded in RESULTS.md."""
     code = ("import sys, importlib.metadata as m; print(sys.version.split()[0]); "
             "print(' '.join(sorted(f\"{d.metadata['Name']}=={d.version}\" "
-            "for d in m.distributions() if d.metadata['Name'] not in ('pip', 'setuptools'))))")
+            "for d in m.distributions() if d.metadata['Name'] != 'pip')))")
     out = subprocess.run([venv.python, "-I", "-c", code], env=clean_env(), capture_output=True,
                          text=True, check=True).stdout.splitlines()
     return {"python": out[0], "packages": out[1]}

@@ -12,6 +12,7 @@ Each subcommand prints one JSON document on stdout:
 
 from __future__ import annotations
 
+import gc
 import gzip
 import json
 import statistics
@@ -113,6 +114,7 @@ def api(path: str, passes: int) -> dict[str, Any]:
     first, _cpu, counts, _ = one_pass()
     times, cpu_times, per_line = [], [], []
     for _ in range(passes):
+        gc.collect()
         total, cpu, _n, each = one_pass()
         times.append(total)
         cpu_times.append(cpu)
@@ -165,6 +167,7 @@ def scale(path: str, reps: int) -> dict[str, dict[str, list[list[float]]]]:
                 raise SystemExit(f"{name} {cmd} {fmt}: exit {res.exit_code}: {res.output[-500:]}")
             times = []
             for _ in range(reps):
+                gc.collect()  # no collection of earlier runs' garbage inside this one
                 t, cpu = time.perf_counter(), time.process_time()
                 runner.invoke(app, args)
                 times.append([time.perf_counter() - t, time.process_time() - cpu])
