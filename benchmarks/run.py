@@ -77,6 +77,14 @@ def machine(venv_python: str, load: tuple[float, float, float]) -> list[str]:
             f"- venv Python {venv_python}; {platform.platform()}"]
 
 
+def wait_for_load(limit: float, patience: float = 900.0) -> None:
+    """A shared machine: start when others are quieter, but not never."""
+    t0 = time.monotonic()
+    while os.getloadavg()[0] >= limit and time.monotonic() - t0 < patience:
+        log(f"load average {os.getloadavg()[0]:.2f} >= {limit}: waiting")
+        time.sleep(15)
+
+
 def source_line(venv_key: str) -> str:
     def git(*args: str) -> str:
         return subprocess.run(["git", "-C", str(ROOT), *args], capture_output=True, text=True,
@@ -115,14 +123,18 @@ def main() -> None:
                     help="rounds of the start-up comparison (default 31, quick 3)")
     ap.add_argument("--write", action="store_true", help="update benchmarks/RESULTS.md")
     ap.add_argument("--rebuild-venv", action="store_true", help="build the clean venv anew")
+    ap.add_argument("--wait-load", type=float, default=None, metavar="L",
+                    help="first wait (up to 15 min) until the 1-minute load average is below L")
     a = ap.parse_args()
     unknown = [p for p in a.parts if p not in PARTS and p != "profile"]
     if unknown:
         ap.error(f"unknown part: {', '.join(unknown)}")
     if a.write and a.parts:
         ap.error("--write runs every part (RESULTS.md holds them all)")
-    load_start = os.getloadavg()
     venv = ensure_venv(a.rebuild_venv)
+    if a.wait_load is not None:
+        wait_for_load(a.wait_load)
+    load_start = os.getloadavg()
     facts = venv_facts(venv)
     rounds = a.rounds or (3 if a.quick else 31)
     with scratch_dir() as tmp:
