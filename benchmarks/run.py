@@ -129,6 +129,8 @@ def main() -> None:
     unknown = [p for p in a.parts if p not in PARTS and p != "profile"]
     if unknown:
         ap.error(f"unknown part: {', '.join(unknown)}")
+    if "profile" in a.parts and len(a.parts) > 1:
+        ap.error("profile runs on its own")
     if a.write and a.parts:
         ap.error("--write runs every part (RESULTS.md holds them all)")
     venv = ensure_venv(a.rebuild_venv)
