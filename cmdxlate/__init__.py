@@ -5,7 +5,7 @@ The library follows the command's pipeline::
     import cmdxlate
 
     line = cmdxlate.parse(["-M", "q35", "-smp", "4,maxcpus=8"])    # syntax, lossless
-    topo = cmdxlate.resolve(line, target="10.0")                   # QEMU's rules
+    topo = cmdxlate.resolve(line, target="10.0")                    # QEMU's rules
     topo.hotpluggable_cpus()     # what query-hotpluggable-cpus answers
     topo.present_cpus()          # what query-cpus-fast answers
     cmdxlate.convert(line, topo).argv()                           # explicit -device CPUs
@@ -19,7 +19,9 @@ Names are imported on first use, so ``import cmdxlate`` stays cheap.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+TYPE_CHECKING = False  # typing costs start-up time; mypy reads the block below
+if TYPE_CHECKING:
+    from typing import Any
 
 __version__ = "0.2.0"
 
@@ -27,16 +29,16 @@ if TYPE_CHECKING:
     from cmdxlate.catalog import Catalog
     from cmdxlate.emit.convert import convert
     from cmdxlate.error import CmdxlateError, InputError, OracleError, QemuRefusal
-    from cmdxlate.resolve import resolve
-    from cmdxlate.resolve.topology import Topology
+    from cmdxlate.resolver import resolve
+    from cmdxlate.resolver.topology import Topology
     from cmdxlate.syntax.argv import CommandLine
     from cmdxlate.syntax.argv import parse_argv as parse
 
 _EXPORTS = {
     "parse": ("cmdxlate.syntax.argv", "parse_argv"),
     "CommandLine": ("cmdxlate.syntax.argv", "CommandLine"),
-    "resolve": ("cmdxlate.resolve", "resolve"),
-    "Topology": ("cmdxlate.resolve.topology", "Topology"),
+    "resolve": ("cmdxlate.resolver", "resolve"),
+    "Topology": ("cmdxlate.resolver.topology", "Topology"),
     "convert": ("cmdxlate.emit.convert", "convert"),
     "Catalog": ("cmdxlate.catalog", "Catalog"),
     "CmdxlateError": ("cmdxlate.error", "CmdxlateError"),

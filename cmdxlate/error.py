@@ -32,7 +32,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, replace
+
+from cmdxlate.records import dataclass, replace
 
 EXIT_OK = 0
 EXIT_DIFFERENT = 1

@@ -18,12 +18,15 @@ deadline.
 
 from __future__ import annotations
 
+import _thread
 import os
 import signal
-import threading
 import time
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+
+TYPE_CHECKING = False  # typing costs start-up time; mypy reads the block below
+if TYPE_CHECKING:
+    from typing import Any
 
 if TYPE_CHECKING:
     import subprocess
@@ -34,7 +37,7 @@ PR_SET_PDEATHSIG = 1
 DEVNULL = -3  # subprocess.DEVNULL
 
 _live: set[subprocess.Popen[bytes]] = set()
-_live_lock = threading.Lock()
+_live_lock = _thread.allocate_lock()
 _prctl: Any = None
 _prctl_loaded = False
 
@@ -188,6 +191,8 @@ class BoundedSink:
         self._head = bytearray()
         self._tail = bytearray()
         self.skipped = 0
+        import threading  # only when a child's stderr is read
+
         self._thread = threading.Thread(target=self._run, name="cmdxlate-stderr", daemon=True)
         self._thread.start()
 

@@ -18,16 +18,20 @@ print a traceback after the one line.  A signal that arrives before
 
 from __future__ import annotations
 
+import _thread  # not threading: its import is start-up time every command pays
 import os
 import signal
 import sys
-import threading
 import time
 from collections.abc import Callable
 from types import FrameType
-from typing import Any, NoReturn, TypeVar
 
 from cmdxlate import procs  # imported now: the handler must not import anything
+from cmdxlate.records import TypeVar
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any, NoReturn
 
 HANDLED = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 _NAMES = {signal.SIGINT: "interrupted", signal.SIGTERM: "terminated (SIGTERM)",
@@ -56,7 +60,17 @@ class Interrupted(BaseException):
 _received: int | None = None
 _raised = False
 _installed = False
-_finishing = threading.Lock()
+_finishing = _thread.allocate_lock()
+_main_thread: int | None = None
+
+
+def _after(seconds: float, fn: Callable[..., object], *args: object) -> None:
+    """Call ``fn(*args)`` from a background thread in ``seconds`` (a daemon timer)."""
+    def run() -> None:
+        time.sleep(seconds)
+        fn(*args)
+
+    _thread.start_new_thread(run, ())
 
 
 def received() -> int | None:
@@ -81,11 +95,8 @@ def _in_import(frame: FrameType | None) -> bool:
 
 
 def _redeliver(signum: int) -> None:
-    main = threading.main_thread().ident
-    assert main is not None
-    timer = threading.Timer(0.02, signal.pthread_kill, (main, signum))
-    timer.daemon = True
-    timer.start()
+    main = _main_thread if _main_thread is not None else _thread.get_ident()
+    _after(0.02, signal.pthread_kill, main, signum)
 
 
 def _handler(signum: int, frame: FrameType | None) -> None:
@@ -93,9 +104,7 @@ def _handler(signum: int, frame: FrameType | None) -> None:
     procs.kill_all_now()
     if _received is None:
         _received = signum
-        timer = threading.Timer(FALLBACK_SECONDS, finish, (Interrupted(signum),))
-        timer.daemon = True
-        timer.start()
+        _after(FALLBACK_SECONDS, finish, Interrupted(signum))
     if _raised:
         return  # already on the way out: do not interrupt the cleanup
     if _in_import(frame):
@@ -119,13 +128,12 @@ def install() -> None:
 
     An Interrupted raised where Python cannot propagate it (a weakref callback,
     a fork hook) is not printed as "Exception ignored"; asyncio's own report of
-    it (the QMP library runs an event loop) is silenced too.
+    it is silenced where the QMP library's event loop is started (``oracle``).
     """
-    global _installed
-    import logging
+    global _installed, _main_thread
 
+    _main_thread = _thread.get_ident()  # install() runs in the main thread
     sys.unraisablehook = _quiet_unraisable(sys.unraisablehook)
-    logging.getLogger("asyncio").setLevel(logging.CRITICAL)
     for sig in HANDLED:
         try:
             if signal.getsignal(sig) == signal.SIG_IGN:

@@ -13,7 +13,7 @@ import signal
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import NoReturn
+from typing import Any, NoReturn
 
 import pytest
 from hypothesis import HealthCheck, settings
@@ -152,3 +152,24 @@ def marker() -> Iterator[str]:
             os.kill(pid, signal.SIGKILL)
         except OSError:
             pass
+
+
+@pytest.fixture
+def start(missing_qemu: Callable[[str], Any]) -> Iterator[Callable[..., Any]]:
+    """Start paused QEMUs with QMP sockets (test_live.Vm); every one is killed when the
+    test ends, whatever happens."""
+    from test_live import Vm
+
+    started: list[Vm] = []
+
+    def make(release: str, arch: str, args: list[str], incoming: bool = False) -> Vm:
+        try:
+            vm = Vm(release, arch, args, incoming)
+        except FileNotFoundError as e:
+            missing_qemu(f"QEMU {release} for {arch} is not installed ({e})")
+        started.append(vm)
+        return vm
+
+    yield make
+    for vm in started:
+        vm.kill()

@@ -22,7 +22,7 @@ from cmdxlate.catalog.boards import NO_CPU_LIMIT
 from cmdxlate.catalog.facts import Case
 from cmdxlate.catalog.version import Version
 from cmdxlate.error import CmdxlateError, InputError, QemuRefusal
-from cmdxlate.resolve import resolve
+from cmdxlate.resolver import resolve
 from cmdxlate.syntax.argv import parse_argv
 
 DATA = Path(__file__).resolve().parent / "data"
@@ -380,3 +380,19 @@ def test_pseries_without_a_cpu_limit_fails_where_qemu_does() -> None:
                                "'pseries-7.2' is 4096")
     with pytest.raises(InputError, match="aborts"):
         resolve(parse_argv(["-M", "pseries", "-smp", "1,maxcpus=100000000"]), "7.1", "ppc64")
+
+
+def test_family_index_matches_the_family_files() -> None:
+    """The built-in catalog reads only an architecture's files, by FAMILY_INDEX: it must say
+    what each file says, or a machine would be missing for its architecture."""
+    from cmdxlate.catalog import FAMILY_INDEX
+    from cmdxlate.catalog.boards import load_family
+    from cmdxlate.catalog.datafiles import read_json
+
+    for name, (board, arches) in FAMILY_INDEX.items():
+        fam = load_family(read_json("boards", f"{name}.json"), name)
+        assert (fam.board, fam.arches) == (board, arches), name
+    lazy = Catalog.builtin()
+    assert [f.name for f in lazy.arch_families("aarch64")] == [
+        f.name for f in Catalog(lazy.releases, lazy.families, lazy.cpu_tables).arch_families(
+            "aarch64")]

@@ -19,7 +19,7 @@ from cmdxlate.cli.app import app
 from cmdxlate.emit.convert import convert
 from cmdxlate.emit.readconfig import sections_to_argv, split_for_config
 from cmdxlate.error import CmdxlateError
-from cmdxlate.resolve import resolve
+from cmdxlate.resolver import resolve
 from cmdxlate.syntax.argv import parse_argv
 from cmdxlate.syntax.config import ConfigFileError, ConfigSection, format_config, parse_config
 from cmdxlate.syntax.shell import read_command_file, split

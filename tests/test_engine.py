@@ -12,8 +12,8 @@ from hypothesis import strategies as st
 
 from cmdxlate.catalog import Catalog
 from cmdxlate.error import CmdxlateError, QemuRefusal
-from cmdxlate.resolve import resolve
-from cmdxlate.resolve.smp import SmpSupport, resolve_smp
+from cmdxlate.resolver import resolve
+from cmdxlate.resolver.smp import SmpSupport, resolve_smp
 from cmdxlate.syntax.argv import parse_argv
 from cmdxlate.syntax.optstring import parse_keyval, parse_qemuopts, qemuopts_scan
 from cmdxlate.syntax.shell import format_command, read_command_file, split
@@ -589,10 +589,11 @@ def test_x2apic_values_are_read_case_sensitively() -> None:
 def test_switching_machine_files_never_reads_the_previous_one(tmp_path: Path) -> None:
     """Each database is its own catalog (no process-wide switch), and a file changed on
     disk is read again, CPU model tables included."""
-    from cmdxlate.catalog import Catalog, _read_data
+    from cmdxlate.catalog import Catalog
+    from cmdxlate.catalog.datafiles import read_json
 
-    fams = [_read_data("boards", "pc_q35.json")]
-    table = dict(_read_data("cpus", "x86.json"), releases=["10.0"], models=[{"name": "only"}])
+    fams = [read_json("boards", "pc_q35.json")]
+    table = dict(read_json("cpus", "x86.json"), releases=["10.0"], models=[{"name": "only"}])
     a, b = tmp_path / "a.json", tmp_path / "b.json"
     db = {"format": "cmdxlate-machines/2", "qemu_version": "10.0.2", "families": fams}
     a.write_text(json.dumps(dict(db, cpu_tables={"x86": table})))
@@ -602,3 +603,22 @@ def test_switching_machine_files_never_reads_the_previous_one(tmp_path: Path) ->
     assert cb.cpu_tables == {}
     a.write_text(json.dumps(db) + " ")
     assert Catalog.from_file(str(a)).cpu_tables == {}
+
+
+def test_public_api_follows_the_pipeline() -> None:
+    """``cmdxlate.parse`` -> ``cmdxlate.resolve`` -> ``cmdxlate.convert``, as the package
+    docstring shows; ``cmdxlate.resolve`` is the function (the stage is ``cmdxlate.resolver``)."""
+    import cmdxlate
+
+    line = cmdxlate.parse(["-M", "q35", "-smp", "4,maxcpus=8"])
+    assert callable(cmdxlate.resolve)
+    topo = cmdxlate.resolve(line, target="10.0")
+    assert len(topo.hotpluggable_cpus()) == 8 and len(topo.present_cpus()) == 4
+    assert cmdxlate.convert(line, topo).argv()[-2:] == [
+        "-device", "qemu64-x86_64-cpu,id=vcpu3,socket-id=0,core-id=3,thread-id=0"]
+    assert isinstance(cmdxlate.Catalog.builtin(), cmdxlate.Catalog)
+    with pytest.raises(cmdxlate.QemuRefusal) as e:
+        cmdxlate.resolve(cmdxlate.parse(["-smp", "2,maxcpus=1"]), target="10.0")
+    assert isinstance(e.value, cmdxlate.CmdxlateError)
+    with pytest.raises(AttributeError):
+        cmdxlate.no_such_name  # noqa: B018

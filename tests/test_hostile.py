@@ -995,6 +995,8 @@ def _meaning(argv: list[str]) -> dict[str, list[Any]]:
     """Per option name, the options in order, each as what QEMU would see.
 
     Repeated keys: the last wins, except QemuOpts' ``id``, where the first does.
+    -smp options merge into one, as QEMU merges them (a -readconfig file's
+    ``[smp-opts]`` is read as one -smp per line).
     """
     out: dict[str, list[Any]] = {}
     for o in parse_argv(argv).options:
@@ -1009,6 +1011,9 @@ def _meaning(argv: list[str]) -> dict[str, list[Any]]:
                     what["id"] = opts.id
         else:
             what = o.args()
+        if o.name == "smp" and out.get("smp"):
+            out["smp"][0].update(what)
+            continue
         out.setdefault(o.name or "", []).append(what)
     return out
 

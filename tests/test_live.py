@@ -158,24 +158,6 @@ class Vm:
         shutil.rmtree(self.dir, ignore_errors=True)
 
 
-@pytest.fixture
-def start(missing_qemu: Callable[[str], Any]) -> Iterator[Callable[..., Vm]]:
-    """Start paused QEMUs; every one is killed when the test ends, whatever happens."""
-    started: list[Vm] = []
-
-    def make(release: str, arch: str, args: list[str], incoming: bool = False) -> Vm:
-        try:
-            vm = Vm(release, arch, args, incoming)
-        except FileNotFoundError as e:
-            missing_qemu(f"QEMU {release} for {arch} is not installed ({e})")
-        started.append(vm)
-        return vm
-
-    yield make
-    for vm in started:
-        vm.kill()
-
-
 def cli(*argv: str) -> Any:
     return runner.invoke(app, list(argv))
 

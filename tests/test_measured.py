@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 
 from cmdxlate.error import CmdxlateError, QemuRefusal
-from cmdxlate.resolve import resolve
+from cmdxlate.resolver import resolve
 from cmdxlate.syntax.argv import parse_argv
 
 DATA = Path(__file__).resolve().parent / "data" / "measured"

@@ -18,7 +18,7 @@ import pytest
 from cmdxlate.catalog import Catalog
 from cmdxlate.catalog.releases import load_releases
 from cmdxlate.error import QemuRefusal
-from cmdxlate.resolve import resolve
+from cmdxlate.resolver import resolve
 from cmdxlate.syntax.argv import parse_argv
 
 ALL_RELEASES = ("5.2", "6.0", "6.1", "6.2", "7.0", "7.1", "7.2", "8.0", "8.1", "8.2", "9.0",

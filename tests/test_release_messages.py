@@ -21,7 +21,7 @@ from typer.testing import CliRunner
 from cmdxlate.catalog import Catalog
 from cmdxlate.cli.app import app
 from cmdxlate.error import CmdxlateError, InputError, QemuRefusal
-from cmdxlate.resolve import resolve
+from cmdxlate.resolver import resolve
 from cmdxlate.syntax.argv import parse_argv
 from cmdxlate.syntax.source import expand_readconfig
 

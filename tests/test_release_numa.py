@@ -17,7 +17,7 @@ import pytest
 
 from cmdxlate.catalog import Catalog
 from cmdxlate.error import CmdxlateError, InputError, QemuRefusal
-from cmdxlate.resolve import Topology, resolve
+from cmdxlate.resolver import Topology, resolve
 from cmdxlate.syntax.argv import parse_argv
 
 RELEASES = ("5.2", "6.0", "6.1", "6.2", "7.0", "7.1", "7.2", "8.0", "8.1", "8.2", "9.0", "9.1",

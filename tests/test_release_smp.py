@@ -18,7 +18,7 @@ import pytest
 
 from cmdxlate.catalog import Catalog
 from cmdxlate.error import CmdxlateError, QemuRefusal
-from cmdxlate.resolve import resolve
+from cmdxlate.resolver import resolve
 from cmdxlate.syntax.argv import parse_argv
 from cmdxlate.syntax.source import expand_readconfig
 

@@ -5,8 +5,6 @@ A new board is one class here plus one data file under ``catalog/data/boards``.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from cmdxlate.boards.arm_virt import ArmVirtBoard
 from cmdxlate.boards.base import Board
 from cmdxlate.boards.loongarch_virt import LoongarchVirtBoard
@@ -15,6 +13,8 @@ from cmdxlate.boards.riscv_virt import RiscvVirtBoard
 from cmdxlate.boards.s390x import S390xBoard
 from cmdxlate.boards.spapr import SpaprBoard
 from cmdxlate.boards.x86 import X86Board
+
+TYPE_CHECKING = False  # typing costs start-up time; mypy reads the block below
 
 if TYPE_CHECKING:
     from cmdxlate.catalog import MachineType

@@ -3,15 +3,15 @@ hotplug, and the GIC's CPU limits."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from cmdxlate.boards.base import Board
 from cmdxlate.error import QemuRefusal
-from cmdxlate.resolve.topology import CpuSlot
+from cmdxlate.resolver.topology import CpuSlot
 from cmdxlate.syntax.numbers import qemu_bool
 
+TYPE_CHECKING = False  # typing costs start-up time; mypy reads the block below
+
 if TYPE_CHECKING:
-    from cmdxlate.resolve.smp import SmpConfig
+    from cmdxlate.resolver.smp import SmpConfig
 
 # How many redistributors fit below 4 GiB and in the high region (64 KiB and 128 KiB
 # frames per CPU for GICv3 and GICv4): hw/arm/virt.c's memory map.

@@ -10,19 +10,21 @@ machine-type facts (limits, versions, properties) come from the catalog.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, ClassVar
-
 from cmdxlate.catalog.properties import machine_property_names
 from cmdxlate.error import InputError, QemuRefusal
-from cmdxlate.resolve.topology import CpuSlot
+from cmdxlate.resolver.topology import CpuSlot
 from cmdxlate.syntax.numbers import c_int, qemu_bool
+
+TYPE_CHECKING = False  # typing costs start-up time; mypy reads the block below
+if TYPE_CHECKING:
+    from typing import Any, ClassVar
 
 if TYPE_CHECKING:
     from cmdxlate.catalog import MachineType, Release
     from cmdxlate.model import Device, VmSpec
-    from cmdxlate.resolve.numa import NumaState
-    from cmdxlate.resolve.smp import SmpConfig
-    from cmdxlate.resolve.topology import Topology
+    from cmdxlate.resolver.numa import NumaState
+    from cmdxlate.resolver.smp import SmpConfig
+    from cmdxlate.resolver.topology import Topology
 
 
 def id_width(n: int) -> int:

@@ -3,14 +3,14 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from cmdxlate.boards.arm_virt import thread_id_slots
 from cmdxlate.boards.base import Board
 
+TYPE_CHECKING = False  # typing costs start-up time; mypy reads the block below
+
 if TYPE_CHECKING:
-    from cmdxlate.resolve.smp import SmpConfig
-    from cmdxlate.resolve.topology import CpuSlot
+    from cmdxlate.resolver.smp import SmpConfig
+    from cmdxlate.resolver.topology import CpuSlot
 
 
 class NoCpuHotplugBoard(Board):

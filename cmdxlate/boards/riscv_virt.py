@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from cmdxlate.boards.base import Board
 from cmdxlate.error import InputError, QemuRefusal
-from cmdxlate.resolve.topology import CpuSlot
+from cmdxlate.resolver.topology import CpuSlot
+
+TYPE_CHECKING = False  # typing costs start-up time; mypy reads the block below
 
 if TYPE_CHECKING:
-    from cmdxlate.resolve.numa import NumaState
-    from cmdxlate.resolve.smp import SmpConfig
+    from cmdxlate.resolver.numa import NumaState
+    from cmdxlate.resolver.smp import SmpConfig
 
 
 class RiscvVirtBoard(Board):
@@ -18,7 +18,14 @@ class RiscvVirtBoard(Board):
     tree_levels = ()
 
     def possible_cpus(self, smp: SmpConfig, keys: frozenset[str]) -> list[CpuSlot]:
-        return [CpuSlot(n, {"core-id": n}, 1, n) for n in range(smp.maxcpus)]
+        if "socket-id" not in keys:  # up to 10.2: the hart index is the core-id
+            return [CpuSlot(n, {"core-id": n}, 1, n) for n in range(smp.maxcpus)]
+        per_socket = smp.clusters * smp.cores * smp.threads
+        return [CpuSlot(n, {"socket-id": n // per_socket,
+                            "cluster-id": n // (smp.cores * smp.threads) % smp.clusters,
+                            "core-id": n // smp.threads % smp.cores,
+                            "thread-id": n % smp.threads}, 1, n)
+                for n in range(smp.maxcpus)]
 
     def default_nodes(self, smp: SmpConfig, slots: list[CpuSlot], nodes: int) -> list[int]:
         if nodes > smp.cpus:

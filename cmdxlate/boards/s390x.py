@@ -2,18 +2,18 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from cmdxlate.boards.base import Board
 from cmdxlate.catalog.version import Version
 from cmdxlate.error import QemuRefusal
-from cmdxlate.resolve.cpu_model import check_runnable
-from cmdxlate.resolve.topology import CpuSlot
+from cmdxlate.resolver.cpu_model import check_runnable
+from cmdxlate.resolver.topology import CpuSlot
+
+TYPE_CHECKING = False  # typing costs start-up time; mypy reads the block below
 
 if TYPE_CHECKING:
     from cmdxlate.model import Device
-    from cmdxlate.resolve.smp import SmpConfig
-    from cmdxlate.resolve.topology import Topology
+    from cmdxlate.resolver.smp import SmpConfig
+    from cmdxlate.resolver.topology import Topology
 
 # The CPU's placement properties that arrived with the CPU topology (8.2).
 TOPOLOGY_PROPS = frozenset({"socket-id", "book-id", "drawer-id", "dedicated", "entitlement"})

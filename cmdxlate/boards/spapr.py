@@ -3,20 +3,21 @@
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING
 
 from cmdxlate.boards.base import Board, not_pluggable, numa_pre_plug
 from cmdxlate.catalog.boards import NO_CPU_LIMIT
 from cmdxlate.error import InputError, QemuRefusal
-from cmdxlate.resolve.topology import CpuSlot
+from cmdxlate.resolver.topology import CpuSlot
 from cmdxlate.syntax.numbers import qemu_bool
+
+TYPE_CHECKING = False  # typing costs start-up time; mypy reads the block below
 
 if TYPE_CHECKING:
     from cmdxlate.catalog import MachineType
     from cmdxlate.model import Device, VmSpec
-    from cmdxlate.resolve.numa import NumaState
-    from cmdxlate.resolve.smp import SmpConfig
-    from cmdxlate.resolve.topology import Topology
+    from cmdxlate.resolver.numa import NumaState
+    from cmdxlate.resolver.smp import SmpConfig
+    from cmdxlate.resolver.topology import Topology
 
 THREAD_SUFFIX = "-powerpc64-cpu"
 # max-cpu-compat values below POWER8 (ISA 2.07): SMT under TCG needs 2.07.

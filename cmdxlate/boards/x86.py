@@ -2,19 +2,19 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from cmdxlate.boards.apic import ApicRules
 from cmdxlate.boards.base import Board, id_width, numa_pre_plug
 from cmdxlate.error import QemuRefusal
-from cmdxlate.resolve.topology import CpuSlot
+from cmdxlate.resolver.topology import CpuSlot
 from cmdxlate.syntax.numbers import qemu_bool
+
+TYPE_CHECKING = False  # typing costs start-up time; mypy reads the block below
 
 if TYPE_CHECKING:
     from cmdxlate.catalog import MachineType
     from cmdxlate.model import Device, VmSpec
-    from cmdxlate.resolve.smp import SmpConfig
-    from cmdxlate.resolve.topology import Topology
+    from cmdxlate.resolver.smp import SmpConfig
+    from cmdxlate.resolver.topology import Topology
 
 UNASSIGNED_APIC_ID = 0xFFFFFFFF
 # The placement ids of an x86 CPU, outermost first, and the -smp level each counts in.

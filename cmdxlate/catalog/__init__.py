@@ -9,8 +9,8 @@ the catalog they use.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from functools import lru_cache
-from typing import Any
 
 from cmdxlate.catalog.boards import (
     BoardFamily,
@@ -20,14 +20,32 @@ from cmdxlate.catalog.boards import (
     make_machine,
 )
 from cmdxlate.catalog.cpus import CpuTable, load_cpu_table
+from cmdxlate.catalog.datafiles import read_json
 from cmdxlate.catalog.releases import Release, ReleaseTable, load_releases
 from cmdxlate.catalog.version import Version
 from cmdxlate.error import InputError, QemuRefusal
 
-FAMILY_FILES: tuple[str, ...] = (
-    "pc_i440fx", "pc_q35", "microvm", "isapc", "pseries", "s390_ccw_virtio", "arm_virt",
-    "riscv_virt", "loongarch_virt", "sbsa_ref", "other",
-)
+TYPE_CHECKING = False  # typing costs start-up time; mypy reads the block below
+if TYPE_CHECKING:
+    from typing import Any
+
+# Each family file with its board and architectures, so that a command reads only
+# the files of its architecture (tests/test_catalog.py checks this against the files).
+FAMILY_INDEX: dict[str, tuple[str, tuple[str, ...]]] = {
+    "pc_i440fx": ("x86", ("x86_64", "i386")),
+    "pc_q35": ("x86", ("x86_64", "i386")),
+    "microvm": ("x86", ("x86_64", "i386")),
+    "isapc": ("x86", ("x86_64", "i386")),
+    "pseries": ("spapr", ("ppc64",)),
+    "s390_ccw_virtio": ("s390x", ("s390x",)),
+    "arm_virt": ("arm-virt", ("aarch64", "arm")),
+    "riscv_virt": ("riscv-virt", ("riscv64", "riscv32")),
+    "loongarch_virt": ("loongarch-virt", ("loongarch64",)),
+    "sbsa_ref": ("no-cpu-hotplug", ("aarch64",)),
+    "other": ("no-cpu-hotplug", ("aarch64", "arm", "i386", "loongarch64", "ppc", "ppc64",
+                                 "riscv32", "riscv64", "s390x", "x86_64")),
+}
+FAMILY_FILES: tuple[str, ...] = tuple(FAMILY_INDEX)
 CPU_TABLES: tuple[str, ...] = ("x86", "ppc64", "s390x", "aarch64", "riscv64", "loongarch64")
 # Boards whose family names no CPU table still have their binary's -cpu names checked.
 ARCH_CPU_TABLES: dict[str, str] = {"aarch64": "aarch64", "riscv64": "riscv64",
@@ -46,22 +64,50 @@ def normalise_arch(arch: str) -> str:
     return ARCH_ALIASES.get(arch, arch)
 
 
-def _read_data(*parts: str) -> Any:
-    from importlib import resources
 
-    path = resources.files("cmdxlate.catalog").joinpath("data", *parts)
-    return json.loads(path.read_text(encoding="utf-8"))
+
+class _CpuTables(dict[str, CpuTable]):
+    """The built-in CPU tables, each read when a machine first needs it."""
+
+    def __missing__(self, name: str) -> CpuTable:
+        if name not in CPU_TABLES:
+            raise KeyError(name)
+        table = self[name] = load_cpu_table(read_json("cpus", f"{name}.json"),
+                                            f"cpus/{name}.json")
+        return table
+
+    def get(self, name: str, default: Any = None) -> Any:
+        try:
+            return self[name]
+        except KeyError:
+            return default
 
 
 class Catalog:
     """Releases, families and CPU tables; lookups answer for one target release."""
 
-    def __init__(self, releases: ReleaseTable, families: tuple[BoardFamily, ...],
+    def __init__(self, releases: ReleaseTable, families: tuple[BoardFamily, ...] | None,
                  cpu_tables: dict[str, CpuTable], origin: str = "built-in") -> None:
+        """``families`` None: the built-in files, each read when first needed."""
         self.releases = releases
-        self.families = families
+        self._families = families
+        self._loaded: dict[tuple[str, str | None], BoardFamily] = {}
         self.cpu_tables = cpu_tables
         self.origin = origin
+
+    @property
+    def families(self) -> tuple[BoardFamily, ...]:
+        if self._families is None:
+            self._families = tuple(self._family(n) for n in FAMILY_FILES)
+        return self._families
+
+    def _family(self, name: str, arch: str | None = None) -> BoardFamily:
+        """A built-in family file, whole or with one architecture's named machines."""
+        fam = self._loaded.get((name, arch))
+        if fam is None:
+            fam = self._loaded[name, arch] = load_family(
+                read_json("boards", f"{name}.json"), f"boards/{name}.json", arch)
+        return fam
 
     # ------------------------------------------------------------ construction
 
@@ -107,18 +153,28 @@ class Catalog:
     @property
     def arches(self) -> frozenset[str]:
         """Every architecture some family serves (binary spellings: ``x86_64``, ``ppc64``)."""
+        if self._families is None:
+            return frozenset(a for _, arches in FAMILY_INDEX.values() for a in arches)
         return frozenset(a for fam in self.families for a in fam.arches)
 
     def arch_families(self, arch: str) -> list[BoardFamily]:
+        if self._families is None:
+            return [self._family(n, arch) for n, (_, arches) in FAMILY_INDEX.items()
+                    if arch in arches]
         return [f for f in self.families if arch in f.arches]
+
+    def _hotplug_families(self) -> Iterable[BoardFamily]:
+        """Families with CPU slots, in file order; built-in ones read one by one."""
+        if self._families is not None:
+            return [f for f in self._families if f.board != "no-cpu-hotplug"]
+        return (self._family(n) for n, (board, _) in FAMILY_INDEX.items()
+                if board != "no-cpu-hotplug")
 
     def infer_arch(self, name: str | None) -> str | None:
         """The architecture a machine name implies when no binary says (pseries -> ppc64)."""
         if name is None:
             return None
-        for fam in self.families:
-            if fam.board == "no-cpu-hotplug":
-                continue
+        for fam in self._hotplug_families():
             if (name in fam.any_names or name in fam.version_names.values()
                     or (fam.name_prefix and name.startswith(fam.name_prefix))):
                 return fam.arches[0]
@@ -224,12 +280,7 @@ def unsupported_machine(name: str, release: Release, note: str | None = None) ->
 
 @lru_cache(maxsize=1)
 def _builtin() -> Catalog:
-    releases = load_releases(_read_data("releases.json"))
-    families = tuple(load_family(_read_data("boards", f"{n}.json"), f"boards/{n}.json")
-                     for n in FAMILY_FILES)
-    tables = {n: load_cpu_table(_read_data("cpus", f"{n}.json"), f"cpus/{n}.json")
-              for n in CPU_TABLES}
-    return Catalog(releases, families, tables)
+    return Catalog(load_releases(read_json("releases.json")), None, _CpuTables())
 
 
 @lru_cache(maxsize=8)

@@ -11,13 +11,16 @@ behaviour.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import Any
 
 from cmdxlate.catalog.cpus import CpuTable
 from cmdxlate.catalog.facts import Case, Fact, load_fact
 from cmdxlate.catalog.releases import Release
 from cmdxlate.catalog.version import ALWAYS, Span, Version
+from cmdxlate.records import dataclass, field
+
+TYPE_CHECKING = False  # typing costs start-up time; mypy reads the block below
+if TYPE_CHECKING:
+    from typing import Any
 
 # A cpu_aliases target meaning "the machine's default CPU model".
 DEFAULT_CPU_ALIAS = "@default"
@@ -224,8 +227,11 @@ class BoardFamily:
         return out
 
 
-def load_family(data: Any, where: str) -> BoardFamily:
-    """A family from its JSON form, checked; ValueError names what is wrong."""
+def load_family(data: Any, where: str, arch: str | None = None) -> BoardFamily:
+    """A family from its JSON form, checked; ValueError names what is wrong.
+
+    ``arch``: keep only that architecture's named machines (a command needs one).
+    """
     try:
         if data["board"] not in BOARDS:
             raise ValueError(f"unknown board {data['board']!r}")
@@ -248,7 +254,8 @@ def load_family(data: Any, where: str) -> BoardFamily:
             raise ValueError(f"unknown facts: {sorted(unknown)}")
         facts = {name: load_fact(name, raw[name], check, where)
                  for name, check in FACT_TYPES.items()}
-        machines = tuple(_named_machine(m, where) for m in data.get("machines", ()))
+        machines = tuple(_named_machine(m, where) for m in data.get("machines", ())
+                         if arch is None or m.get("arch") == arch)
         return BoardFamily(
             _str(data["family"]), str(data.get("description", "")), data["board"],
             _str_list(data["arches"]), _opt_str(data.get("name_prefix")),
@@ -342,7 +349,8 @@ def make_machine(family: BoardFamily, name: str, version: Version | None, arch: 
     """
     case = Case(release.version, version, arch)
     facts = {k: f.pick(case) for k, f in family.facts.items() if k != "default_cpu"}
-    table = (cpu_tables or {}).get(facts["cpu_table"]) if facts["cpu_table"] else None
+    table = (cpu_tables.get(facts["cpu_table"]) if cpu_tables is not None and facts["cpu_table"]
+             else None)
     if named is not None:
         max_cpus = named.max_cpus
         facts["min_cpus"] = named.min_cpus

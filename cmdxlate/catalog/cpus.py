@@ -13,11 +13,13 @@ release sees it, which is what a machine type carries.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
-from typing import Any
-
 from cmdxlate.catalog.facts import Case, Fact, Gated, load_fact
 from cmdxlate.catalog.version import ALWAYS, Span, Version
+from cmdxlate.records import dataclass, field, replace
+
+TYPE_CHECKING = False  # typing costs start-up time; mypy reads the block below
+if TYPE_CHECKING:
+    from typing import Any
 
 # A span no release is in (``"accepted": false``: listed, never taken by -cpu).
 NEVER = Span(Version(1, 0), Version(0, 0))

@@ -16,10 +16,13 @@ in the qemu-devel archive, or ``inferred:...``.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Any, Generic, TypeVar
 
 from cmdxlate.catalog.version import ALWAYS, Span, Version
+from cmdxlate.records import Generic, TypeVar, dataclass
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 T = TypeVar("T")
 

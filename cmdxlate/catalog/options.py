@@ -7,7 +7,6 @@ invalid option``. Options the file does not list are in every modelled release.
 
 from __future__ import annotations
 
-import json
 from functools import lru_cache
 
 from cmdxlate.catalog.version import Span, Version
@@ -15,11 +14,9 @@ from cmdxlate.catalog.version import Span, Version
 
 @lru_cache(maxsize=1)
 def _lifetimes() -> dict[str, Span]:
-    from importlib import resources
+    from cmdxlate.catalog.datafiles import read_json
 
-    path = resources.files("cmdxlate.catalog").joinpath("data").joinpath("options.json")
-    text = path.read_text(encoding="utf-8")
-    data = json.loads(text)
+    data = read_json("options.json")
     return {e["option"]: Span.load(e.get("releases"), "options.json")
             for e in data["options"]}
 

@@ -8,13 +8,14 @@ from the nearest modelled one, which the release records as ``borrowed_from``.
 
 from __future__ import annotations
 
-from typing import Any
-
 from cmdxlate.catalog.boards import load_family
 from cmdxlate.catalog.cpus import load_cpu_table
 from cmdxlate.catalog.releases import Release, ReleaseTable
 from cmdxlate.catalog.version import Version
 
+TYPE_CHECKING = False  # typing costs start-up time; mypy reads the block below
+if TYPE_CHECKING:
+    from typing import Any
 
 def probed_catalog(data: dict[str, Any], builtin: Any, path: str) -> Any:
     from cmdxlate.catalog import Catalog

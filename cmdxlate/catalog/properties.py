@@ -8,12 +8,14 @@ all (an architecture or board not measured) means nothing is refused.
 
 from __future__ import annotations
 
-import json
-from dataclasses import dataclass
 from functools import lru_cache
-from typing import TYPE_CHECKING, Any
 
 from cmdxlate.catalog.version import Version
+from cmdxlate.records import dataclass
+
+TYPE_CHECKING = False  # typing costs start-up time; mypy reads the block below
+if TYPE_CHECKING:
+    from typing import Any
 
 if TYPE_CHECKING:
     from cmdxlate.catalog.boards import MachineType
@@ -47,10 +49,9 @@ def bracketed(measured: dict[Version, frozenset[str]], release: Version) -> Name
 
 
 def _read(name: str) -> Any:
-    from importlib import resources
+    from cmdxlate.catalog.datafiles import read_json
 
-    path = resources.files("cmdxlate.catalog").joinpath("data").joinpath(name)
-    return json.loads(path.read_text(encoding="utf-8"))
+    return read_json(name)
 
 
 def _lists(by_release: dict[str, list[str]]) -> dict[Version, frozenset[str]]:

@@ -7,11 +7,13 @@ one entry in ``data/releases.json``, and a new behaviour one entry more.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any
-
 from cmdxlate.catalog.facts import Case, Fact, load_fact
 from cmdxlate.catalog.version import Span, Version
+from cmdxlate.records import dataclass
+
+TYPE_CHECKING = False  # typing costs start-up time; mypy reads the block below
+if TYPE_CHECKING:
+    from typing import Any
 
 # Every behaviour the code asks about; the data file must define exactly these.
 BEHAVIOURS = frozenset({

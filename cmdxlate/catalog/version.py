@@ -4,21 +4,68 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any
+
+from cmdxlate.records import dataclass
+
+TYPE_CHECKING = False  # typing costs start-up time; mypy reads the block below
+if TYPE_CHECKING:
+    from typing import Any
 
 _VERSION = re.compile(r"(\d+)\.(\d+)(?:\.(\d+))?(?:-([a-z0-9]+))?")
 
 
-@dataclass(frozen=True, order=True, slots=True)
 class Version:
-    """``major.minor[.micro][-suffix]``; a suffixed version sorts just after its base."""
+    """``major.minor[.micro][-suffix]``; a suffixed version sorts just after its base.
+
+    Written out rather than a record: versions are compared thousands of times
+    while the catalog loads, so comparison is one tuple comparison.
+    """
+
+    __slots__ = ("major", "minor", "micro", "suffix", "_key")
+    __match_args__ = ("major", "minor", "micro", "suffix")
 
     major: int
     minor: int
-    micro: int = 0
-    suffix: str = ""
+    micro: int
+    suffix: str
+    _key: tuple[int, int, int, str]
+
+    def __init__(self, major: int, minor: int, micro: int = 0, suffix: str = "") -> None:
+        init = object.__setattr__
+        init(self, "major", major)
+        init(self, "minor", minor)
+        init(self, "micro", micro)
+        init(self, "suffix", suffix)
+        init(self, "_key", (major, minor, micro, suffix))
+
+    def __setattr__(self, name: str, value: object) -> None:
+        raise AttributeError(f"cannot assign to field '{name}'")
+
+    def __reduce__(self) -> tuple[type[Version], tuple[int, int, int, str]]:
+        return (Version, self._key)
+
+    def __repr__(self) -> str:
+        return (f"Version(major={self.major!r}, minor={self.minor!r}, micro={self.micro!r}, "
+                f"suffix={self.suffix!r})")
+
+    def __hash__(self) -> int:
+        return hash(self._key)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Version) and self._key == other._key
+
+    def __lt__(self, other: Version) -> bool:
+        return self._key < other._key
+
+    def __le__(self, other: Version) -> bool:
+        return self._key <= other._key
+
+    def __gt__(self, other: Version) -> bool:
+        return self._key > other._key
+
+    def __ge__(self, other: Version) -> bool:
+        return self._key >= other._key
 
     @staticmethod
     def parse(text: str) -> Version:

@@ -155,7 +155,7 @@ def process(item: Item, op: str, target: str, machines: str | None = None
 
             report = verify_line(cl, target=target)
             return {"verify": report.as_dict()}, OK if report.equal else DIFFERENT
-        from cmdxlate.resolve import resolve
+        from cmdxlate.resolver import resolve
 
         topo = resolve(cl, target, None, catalog)
         if op == "slots":

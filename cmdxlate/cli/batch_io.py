@@ -14,11 +14,13 @@ import sys
 import tempfile
 import time
 from types import TracebackType
-from typing import IO, Any
 
 from cmdxlate.error import InputError
 from cmdxlate.procs import register_file, unregister_file
 
+TYPE_CHECKING = False  # typing costs start-up time; mypy reads the block below
+if TYPE_CHECKING:
+    from typing import IO, Any
 
 def _clean(text: str) -> str:
     from cmdxlate.termsafe import visible as clean

@@ -12,13 +12,16 @@ from __future__ import annotations
 
 import json
 import sys
-from typing import TYPE_CHECKING, Any, NoReturn
 
 from cmdxlate.error import CmdxlateError, QemuRefusal
 
+TYPE_CHECKING = False  # typing costs start-up time; mypy reads the block below
+if TYPE_CHECKING:
+    from typing import Any, NoReturn
+
 if TYPE_CHECKING:
     from cmdxlate.catalog import Catalog
-    from cmdxlate.resolve.topology import Topology
+    from cmdxlate.resolver.topology import Topology
     from cmdxlate.syntax.argv import CommandLine
 
 
@@ -91,6 +94,34 @@ class Session:
         pad = len(prefix) + (1 if prefix else 0)
         return ["  " + " ".join(words), "  " + " " * pad + "^" * max(1, len(target))]
 
+    def target(self, target: str | None, qemu: str | None) -> str | None:
+        """The release to answer for: ``--target``, or with ``--qemu BIN`` (``--target
+        auto``) the binary's own, from a bounded ``BIN --version``."""
+        from cmdxlate.error import UsageError
+
+        auto = target is not None and target.strip() == "auto"
+        if qemu is None:
+            if auto:
+                self.fail(UsageError("--target auto takes the release from a binary: "
+                                     "give --qemu BIN"))
+            return target
+        from cmdxlate.oracle.qemu import find_qemu
+
+        try:
+            binary = find_qemu(path=qemu)
+        except CmdxlateError as e:
+            self.fail(e)
+        release = binary.release
+        assert release is not None and binary.version is not None
+        if target is not None and not auto:
+            wanted = target.strip().split(".")
+            if wanted[:2] != release.split("."):
+                version = ".".join(map(str, binary.version))
+                self.fail(UsageError(f"--target {target} does not match {binary.label}, "
+                                     f"which is QEMU {version}",
+                                     hint="drop --target, or give --target auto"))
+        return release
+
     def load(self, args: list[str] | None, from_file: str | None) -> CommandLine:
         """The QEMU command line, with -readconfig files expanded in place."""
         from cmdxlate.syntax.source import expand_readconfig, load_command
@@ -104,7 +135,7 @@ class Session:
 
     def resolve(self, cl: CommandLine, target: str | None, arch: str | None,
                 catalog: Catalog) -> Topology:
-        from cmdxlate.resolve import resolve
+        from cmdxlate.resolver import resolve
 
         try:
             return resolve(cl, target, arch, catalog)

@@ -9,26 +9,28 @@ from __future__ import annotations
 
 import json
 import sys
-from typing import TYPE_CHECKING
 
 from cmdxlate.cli.common import Session, format_argv, visible, warn
 from cmdxlate.error import CmdxlateError, QemuRefusal, UsageError
 
+TYPE_CHECKING = False  # typing costs start-up time; mypy reads the block below
+
 if TYPE_CHECKING:
     from cmdxlate.catalog import Catalog
-    from cmdxlate.resolve.live import LiveState
+    from cmdxlate.resolver.live import LiveState
     from cmdxlate.syntax.argv import CommandLine
 
 
 def check_timeout(s: Session, qmp: str | None, timeout: float | None) -> float | None:
     """--timeout is for --qmp; a bad value is refused before anything is read."""
-    from cmdxlate.oracle.live import DEFAULT_TIMEOUT, valid_timeout
-
     try:
         if qmp is None:
             if timeout is not None:
                 raise UsageError("--timeout is the time to wait for the VM: give it with --qmp")
             return None
+        from cmdxlate.oracle.live import DEFAULT_TIMEOUT  # asyncio: only for a live VM
+        from cmdxlate.oracle.timeout import valid_timeout
+
         return valid_timeout(timeout, DEFAULT_TIMEOUT)
     except CmdxlateError as e:
         s.fail(e)
@@ -39,7 +41,7 @@ def live_state(s: Session, cl: CommandLine, qmp: str, timeout: float, target: st
     """Read the VM, resolve the line for its release, and check one against the other."""
     from cmdxlate.model import build_spec
     from cmdxlate.oracle.live import read_vm
-    from cmdxlate.resolve.live import attach, live_release
+    from cmdxlate.resolver.live import attach, live_release
 
     try:
         vm = read_vm(qmp, timeout)

@@ -9,14 +9,17 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
 
 from cmdxlate.cli.common import visible
+
+TYPE_CHECKING = False  # typing costs start-up time; mypy reads the block below
+if TYPE_CHECKING:
+    from typing import Any
 
 if TYPE_CHECKING:
     from cmdxlate.emit.plan import Plan
     from cmdxlate.oracle.verify import VerifyReport
-    from cmdxlate.resolve.topology import Topology
+    from cmdxlate.resolver.topology import Topology
     from cmdxlate.syntax.argv import CommandLine
 
 RICH_ROWS = 256  # above this, plain text

@@ -8,12 +8,11 @@ All other arguments pass through unchanged and in order.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from cmdxlate.error import CmdxlateError, QemuRefusal
-from cmdxlate.resolve.numa import parse_uint
-from cmdxlate.resolve.smp import LEVELS
-from cmdxlate.resolve.topology import CpuSlot, Topology
+from cmdxlate.records import dataclass
+from cmdxlate.resolver.numa import parse_uint
+from cmdxlate.resolver.smp import LEVELS
+from cmdxlate.resolver.topology import CpuSlot, Topology
 from cmdxlate.syntax.argv import CommandLine, Option
 from cmdxlate.syntax.optstring import render_pairs
 

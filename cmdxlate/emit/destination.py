@@ -13,11 +13,11 @@ and query-cpus-fast lists CPUs in creation order everywhere (measured on QEMU
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 
 from cmdxlate.emit.convert import _used_ids, device_id
-from cmdxlate.resolve.live import LiveState, LiveUnit
-from cmdxlate.resolve.topology import PROP_ORDER
+from cmdxlate.records import dataclass
+from cmdxlate.resolver.live import LiveState, LiveUnit
+from cmdxlate.resolver.topology import PROP_ORDER
 from cmdxlate.syntax.argv import CommandLine
 from cmdxlate.syntax.optstring import render_pairs
 

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
+from cmdxlate.resolver.smp import LEVELS, SMP_KEYS
+from cmdxlate.resolver.topology import CpuSlot, Topology
 
-from cmdxlate.resolve.smp import LEVELS, SMP_KEYS
-from cmdxlate.resolve.topology import CpuSlot, Topology
-
+TYPE_CHECKING = False  # typing costs start-up time; mypy reads the block below
+if TYPE_CHECKING:
+    from typing import Any
 
 def _origin_text(topo: Topology, key: str) -> str:
     origin = topo.smp.origin.get(key, "")

@@ -14,15 +14,17 @@ does.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any
-
 from cmdxlate.emit.convert import _strip_smp_from_machine, _used_ids, device_id, smp_value
 from cmdxlate.error import QemuRefusal, UsageError
 from cmdxlate.model import build_spec
-from cmdxlate.resolve.devices import line_cpu_devices
-from cmdxlate.resolve.topology import CpuSlot, Topology
+from cmdxlate.records import dataclass
+from cmdxlate.resolver.devices import line_cpu_devices
+from cmdxlate.resolver.topology import CpuSlot, Topology
 from cmdxlate.syntax.argv import CommandLine
+
+TYPE_CHECKING = False  # typing costs start-up time; mypy reads the block below
+if TYPE_CHECKING:
+    from typing import Any
 
 _DEVICE_KEYS = frozenset({"driver", "id", "node-id"})
 

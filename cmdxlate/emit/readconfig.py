@@ -9,13 +9,14 @@ line.  Values QEMU's reader cannot carry are refused, never truncated.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 from cmdxlate.error import CmdxlateError, InputError, QemuRefusal, Where
+from cmdxlate.records import dataclass
 from cmdxlate.syntax.argv import Option, parse_argv
 from cmdxlate.syntax.config import ConfigSection, check_writable
 from cmdxlate.syntax.optstring import escape_value
+
+TYPE_CHECKING = False  # typing costs start-up time; mypy reads the block below
 
 if TYPE_CHECKING:
     from cmdxlate.catalog.releases import Release

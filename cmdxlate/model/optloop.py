@@ -12,11 +12,12 @@ depend on the release; ``model.spec.build_spec`` calls them in QEMU's order.
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING
 
 from cmdxlate.catalog.options import option_in_release
 from cmdxlate.error import QemuRefusal, Where, qemu_located
 from cmdxlate.syntax.optstring import OptString, parse_qemuopts
+
+TYPE_CHECKING = False  # typing costs start-up time; mypy reads the block below
 
 if TYPE_CHECKING:
     from cmdxlate.catalog.releases import Release

@@ -10,14 +10,15 @@ with the option it came from. The resolver reads this model, never argv.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 
 from cmdxlate.error import QemuRefusal, Where, qemu_located
 from cmdxlate.model import optloop
+from cmdxlate.records import dataclass, field
 from cmdxlate.syntax.argv import CommandLine, Option
 from cmdxlate.syntax.optstring import OptString
 from cmdxlate.syntax.smp_opts import parse_smp_opts
+
+TYPE_CHECKING = False  # typing costs start-up time; mypy reads the block below
 
 if TYPE_CHECKING:
     from cmdxlate.catalog.releases import Release

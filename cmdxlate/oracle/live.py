@@ -20,7 +20,6 @@ import os
 import re
 import stat
 from collections.abc import Awaitable
-from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from cmdxlate.error import (
@@ -30,6 +29,7 @@ from cmdxlate.error import (
     OracleUnavailable,
 )
 from cmdxlate.oracle.timeout import valid_timeout
+from cmdxlate.records import dataclass, field
 
 # Commands read_vm may send; an assertion guards every call.
 READ_ONLY = frozenset({
@@ -60,7 +60,7 @@ class LiveSlot:
 
     def as_dict(self) -> dict[str, Any]:
         """The entry as ``cmdxlate slots`` prints one (props in QEMU's declaration order)."""
-        from cmdxlate.resolve.topology import PROP_ORDER
+        from cmdxlate.resolver.topology import PROP_ORDER
 
         props = {k: self.props[k] for k in PROP_ORDER if k in self.props}
         props.update(self.props)
@@ -107,6 +107,7 @@ def _quiet_qmp_logger() -> None:
     if not any(isinstance(h, logging.NullHandler) for h in log.handlers):
         log.addHandler(logging.NullHandler())
     log.propagate = False
+    logging.getLogger("asyncio").setLevel(logging.CRITICAL)  # see signals.install
 
 
 def _check_path(path: str) -> None:

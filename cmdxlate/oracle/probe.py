@@ -13,7 +13,8 @@ import copy
 import re
 from typing import Any
 
-from cmdxlate.catalog import CPU_TABLES, DATABASE_FORMAT, FAMILY_FILES, _read_data, normalise_arch
+from cmdxlate.catalog import CPU_TABLES, DATABASE_FORMAT, FAMILY_FILES, normalise_arch
+from cmdxlate.catalog.datafiles import read_json
 from cmdxlate.catalog.version import Version
 from cmdxlate.error import InputError
 
@@ -65,7 +66,7 @@ def build_database(arch: str, version: tuple[int, int, int],
     claimed: set[str] = set()
     other: dict[str, Any] | None = None
     for file in FAMILY_FILES:
-        fam = copy.deepcopy(_read_data("boards", f"{file}.json"))
+        fam = copy.deepcopy(read_json("boards", f"{file}.json"))
         if arch not in fam["arches"]:
             continue
         if fam["board"] == "no-cpu-hotplug":
@@ -198,7 +199,7 @@ def probe_cpu_models(binary: Any, table: str, target: str, version: str,
 
     if table not in CPU_TABLES:
         raise InputError(f"unknown CPU table {table}")
-    base = _read_data("cpus", f"{table}.json")
+    base = read_json("cpus", f"{table}.json")
     defs = cpu_definitions(binary, timeout)
     names = sorted(d["name"] for d in defs)
     out = {k: v for k, v in base.items()

@@ -22,15 +22,17 @@ import signal
 import socket
 import threading
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from typing import Any
 
 from cmdxlate.error import InputError, OracleCrash, OracleTimeout, OracleUnavailable
 from cmdxlate.oracle.timeout import valid_timeout
 from cmdxlate.procs import BoundedSink, kill, run_capture, spawn
+from cmdxlate.records import dataclass, field
 from cmdxlate.signals import check
 
 logging.getLogger("qemu.qmp").setLevel(logging.CRITICAL)  # QEMU exiting early is an answer
+# An Interrupted (signals.py) raised inside the QMP library's event loop is not news.
+logging.getLogger("asyncio").setLevel(logging.CRITICAL)
 
 DEFAULT_PREFIX_72 = "/opt/cmdxlate-qemu-7.2"
 DEFAULT_RELEASE_DIR = "/opt/cmdxlate-qemu-{release}"

@@ -9,10 +9,10 @@ QEMU, and QEMU runs paused, under TCG, in an empty working directory.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
 from typing import Any
 
 from cmdxlate.error import CmdxlateError, InputError, QemuRefusal
+from cmdxlate.records import dataclass, field
 from cmdxlate.syntax.argv import CommandLine, Option, parse_argv
 
 # -machine properties that shape CPUs or memory and never open anything.
@@ -53,7 +53,7 @@ def _project_object(opt: Option, no_reserve: bool = False) -> list[str] | None:
     if isinstance(raw, int):
         size = raw
     else:
-        from cmdxlate.resolve.numa import parse_size
+        from cmdxlate.resolver.numa import parse_size
 
         size = parse_size(raw, "size")
     obj: dict[str, Any] = {"qom-type": "memory-backend-ram", "id": oid, "size": size}
@@ -64,7 +64,7 @@ def _project_object(opt: Option, no_reserve: bool = False) -> list[str] | None:
 
 def _project_memory(opt: Option) -> list[str]:
     """-m with maxmem capped: TCG's address space is smaller than a KVM host's."""
-    from cmdxlate.resolve.numa import parse_size
+    from cmdxlate.resolver.numa import parse_size
 
     o = opt.opts
     assert o is not None
@@ -244,7 +244,7 @@ def _host_extras(proj: CommandLine, arch: str, version: tuple[int, int, int] | N
         extras += ["-machine", "smm=off"]
     if version is None or version[:2] < RESERVE_SINCE:
         return extras
-    from cmdxlate.resolve.numa import parse_size
+    from cmdxlate.resolver.numa import parse_size
 
     machine_backend = any(p.key == "memory-backend" for o in proj.find("machine")
                           if o.opts is not None for p in o.opts.pairs)
@@ -286,7 +286,7 @@ def verify_line(cl: CommandLine, qemu: str | None = None, target: str | None = N
     from cmdxlate.model import build_spec
     from cmdxlate.oracle.qemu import find_qemu, run_topology_queries
     from cmdxlate.oracle.timeout import valid_timeout
-    from cmdxlate.resolve import resolve
+    from cmdxlate.resolver import resolve
 
     if timeout is not None:
         timeout = valid_timeout(timeout, DEFAULT_TIMEOUT)

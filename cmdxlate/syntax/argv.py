@@ -9,12 +9,15 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass, field
-from typing import Any
 
 from cmdxlate.error import InputError, QemuRefusal, Where, qemu_located
+from cmdxlate.records import dataclass, field
 from cmdxlate.syntax import options as optdb
 from cmdxlate.syntax.optstring import OptString, parse_keyval, parse_qemuopts
+
+TYPE_CHECKING = False  # typing costs start-up time; mypy reads the block below
+if TYPE_CHECKING:
+    from typing import Any
 
 _ARCH = re.compile(r"qemu-system-([A-Za-z0-9_]+)$")
 

@@ -22,7 +22,8 @@ not decide what cmdxlate accepts (cfgfile does).
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
+
+from cmdxlate.records import dataclass
 
 FGETS_BUFFER = 1024
 PIECE_BYTES = FGETS_BUFFER - 1  # one fgets call returns at most this many bytes

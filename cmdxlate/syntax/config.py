@@ -15,10 +15,10 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass, field
 
 from cmdxlate.error import CmdxlateError, InputError
 from cmdxlate.files import read_text_limited, write_atomic
+from cmdxlate.records import dataclass, field
 from cmdxlate.syntax.cfgscan import NAME_BYTES, PIECE_BYTES, VALUE_BYTES, qemu_reads, show
 
 __all__ = ["ConfigFileError", "ConfigSection", "ConfigSyntaxError", "check_writable",

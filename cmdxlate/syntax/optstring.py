@@ -17,13 +17,17 @@ in the input and memory a small multiple of it, even for megabytes of ``,,``.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import Any, Literal
 
 from cmdxlate.error import QemuRefusal
+from cmdxlate.records import dataclass, field
 
-Dialect = Literal["qemuopts", "keyval"]
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any, Literal
+
+if TYPE_CHECKING:
+    Dialect = Literal["qemuopts", "keyval"]
 
 _QAPI_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_-]*")
 _KEY_INDEX = re.compile(r"[0-9]+")

@@ -11,9 +11,9 @@ rather than guessed at.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 
 from cmdxlate.error import InputError
+from cmdxlate.records import dataclass
 from cmdxlate.termsafe import printf_word
 
 MAX_INPUT_BYTES = 16 * 1024 * 1024

@@ -9,9 +9,8 @@ locates the errors. From 6.1 ``-smp`` is keyval (``optstring.parse_keyval``).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from cmdxlate.error import QemuRefusal
+from cmdxlate.records import dataclass
 from cmdxlate.syntax.numbers import c_uint64
 from cmdxlate.syntax.optstring import qemuopts_scan
 

@@ -5,12 +5,13 @@ from __future__ import annotations
 import errno
 import os
 import re
-from typing import TYPE_CHECKING
 
 from cmdxlate.error import InputError, QemuRefusal, Where
 from cmdxlate.syntax.argv import CommandLine, Option, parse_argv
 from cmdxlate.syntax.options import canonical_name
 from cmdxlate.syntax.shell import read_command_file, split_command
+
+TYPE_CHECKING = False  # typing costs start-up time; mypy reads the block below
 
 if TYPE_CHECKING:
     from cmdxlate.catalog.releases import Release

@@ -18,9 +18,11 @@ tests want.
 
 from __future__ import annotations
 
-from typing import Any
-
 from hypothesis import strategies as st
+
+TYPE_CHECKING = False  # typing costs start-up time; mypy reads the block below
+if TYPE_CHECKING:
+    from typing import Any
 
 # Per family: arch, machine names to draw from, extra -smp levels, thread choices.
 FAMILIES: dict[str, dict[str, Any]] = {

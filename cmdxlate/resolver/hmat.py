@@ -10,11 +10,9 @@ the earlier ones is refused.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
-
 from cmdxlate.error import QemuRefusal
-from cmdxlate.resolve.numa import (
+from cmdxlate.records import dataclass
+from cmdxlate.resolver.numa import (
     HmatTable,
     NumaState,
     bounded_uint,
@@ -23,6 +21,8 @@ from cmdxlate.resolve.numa import (
     visit_size,
 )
 from cmdxlate.syntax.optstring import OptString
+
+TYPE_CHECKING = False  # typing costs start-up time; mypy reads the block below
 
 if TYPE_CHECKING:
     from cmdxlate.catalog import Release

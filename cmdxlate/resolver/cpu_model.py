@@ -9,12 +9,12 @@ the first CPU is created; ``+PROP``/``-PROP`` are set when it is realized.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from cmdxlate.catalog.cpus import CpuTable
 from cmdxlate.catalog.properties import x86_cpu_property_names
 from cmdxlate.catalog.releases import Release
 from cmdxlate.error import QemuRefusal
+
+TYPE_CHECKING = False  # typing costs start-up time; mypy reads the block below
 
 if TYPE_CHECKING:
     from cmdxlate.catalog.boards import MachineType

@@ -19,10 +19,9 @@ is 4294967295 CPUs, and a product that wraps to 0 kills QEMU with SIGFPE.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
 from cmdxlate.catalog.releases import Release
 from cmdxlate.error import InputError, QemuRefusal
+from cmdxlate.records import dataclass, field
 
 # Coarsest first; cpus/maxcpus are not levels.
 LEVELS: tuple[str, ...] = (

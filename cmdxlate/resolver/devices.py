@@ -12,15 +12,15 @@ the CPU's realize and the board's plug handler run.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from cmdxlate.error import QemuRefusal, qemu_located
 from cmdxlate.syntax.optstring import parse_qemuopts
+
+TYPE_CHECKING = False  # typing costs start-up time; mypy reads the block below
 
 if TYPE_CHECKING:
     from cmdxlate.catalog import Release
     from cmdxlate.model import Device, VmSpec
-    from cmdxlate.resolve.topology import CpuSlot, Topology
+    from cmdxlate.resolver.topology import CpuSlot, Topology
 
 
 def creation_order(spec: VmSpec, release: Release) -> list[Device]:

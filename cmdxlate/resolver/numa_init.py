@@ -11,10 +11,9 @@ with a warning when some CPUs were mapped), then HMAT initiators are checked.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING
 
 from cmdxlate.error import QemuRefusal
-from cmdxlate.resolve.numa import (
+from cmdxlate.resolver.numa import (
     NO_INITIATOR,
     NodeOptions,
     NumaContext,
@@ -22,7 +21,9 @@ from cmdxlate.resolve.numa import (
     assign,
     set_node,
 )
-from cmdxlate.resolve.topology import CpuSlot
+from cmdxlate.resolver.topology import CpuSlot
+
+TYPE_CHECKING = False  # typing costs start-up time; mypy reads the block below
 
 if TYPE_CHECKING:
     from cmdxlate.catalog import Release

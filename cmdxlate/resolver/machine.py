@@ -3,14 +3,14 @@ and the accelerator those options and ``-accel`` select."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from cmdxlate.catalog.version import Version
 from cmdxlate.error import QemuRefusal, pointing_at
 from cmdxlate.model.spec import Setting
-from cmdxlate.resolve.qdict_order import first_unexpected, qdict_iteration_order
-from cmdxlate.resolve.smp import SmpConfig, SmpSupport, resolve_smp
+from cmdxlate.resolver.qdict_order import first_unexpected, qdict_iteration_order
+from cmdxlate.resolver.smp import SmpConfig, SmpSupport, resolve_smp
 from cmdxlate.syntax.numbers import c_int, c_uint64
+
+TYPE_CHECKING = False  # typing costs start-up time; mypy reads the block below
 
 if TYPE_CHECKING:
     from cmdxlate.boards.base import Board

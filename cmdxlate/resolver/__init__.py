@@ -8,14 +8,12 @@ is a short function over a ``Resolution``, which collects what is known so far.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
-
 from cmdxlate.boards import board_for
 from cmdxlate.catalog import Catalog, normalise_arch
 from cmdxlate.error import InputError, QemuRefusal, Where, pointing_at, qemu_located
 from cmdxlate.model import VmSpec, build_spec
-from cmdxlate.resolve.cpu_model import (
+from cmdxlate.records import dataclass, field
+from cmdxlate.resolver.cpu_model import (
     check_accel,
     check_cpu_globals,
     check_cpu_signed_features,
@@ -24,25 +22,27 @@ from cmdxlate.resolve.cpu_model import (
     check_runnable,
     check_valid_for_board,
 )
-from cmdxlate.resolve.devices import plug_devices
-from cmdxlate.resolve.machine import accelerator, apply_machine_options, deprecation_warning
-from cmdxlate.resolve.numa import NumaContext, NumaState, apply_numa_option, parse_size
-from cmdxlate.resolve.numa_init import (
+from cmdxlate.resolver.devices import plug_devices
+from cmdxlate.resolver.machine import accelerator, apply_machine_options, deprecation_warning
+from cmdxlate.resolver.numa import NumaContext, NumaState, apply_numa_option, parse_size
+from cmdxlate.resolver.numa_init import (
     add_auto_node,
     cluster_boundary_warnings,
     complete,
     finish_cpu_init,
 )
-from cmdxlate.resolve.topology import CpuSlot, Topology
+from cmdxlate.resolver.topology import CpuSlot, Topology
 from cmdxlate.syntax.argv import CommandLine
 from cmdxlate.syntax.numbers import c_int, qemu_bool
+
+TYPE_CHECKING = False  # typing costs start-up time; mypy reads the block below
 
 if TYPE_CHECKING:
     from collections.abc import Callable
 
     from cmdxlate.boards.base import Board
     from cmdxlate.catalog import MachineType, Release
-    from cmdxlate.resolve.smp import SmpConfig
+    from cmdxlate.resolver.smp import SmpConfig
 
 
 @dataclass

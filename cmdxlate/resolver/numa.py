@@ -12,13 +12,14 @@ board init is in ``numa_init``.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 
 from cmdxlate.error import InputError, QemuRefusal
-from cmdxlate.resolve.topology import CpuSlot
+from cmdxlate.records import dataclass, field
+from cmdxlate.resolver.topology import CpuSlot
 from cmdxlate.syntax.numbers import c_int, c_size
 from cmdxlate.syntax.optstring import OptString
+
+TYPE_CHECKING = False  # typing costs start-up time; mypy reads the block below
 
 if TYPE_CHECKING:
     from cmdxlate.catalog import Release
@@ -225,7 +226,7 @@ def apply_numa_option(o: OptString, state: NumaState, ctx: NumaContext) -> None:
     if kind is None:
         raise QemuRefusal("Parameter 'type' is missing")
     enum_value(o, "type", ("node", "dist", "cpu", "hmat-lb", "hmat-cache"), ctx.release)
-    from cmdxlate.resolve import hmat
+    from cmdxlate.resolver import hmat
 
     if kind == "node":
         node = _visit_node(o, ctx.release)

@@ -3,16 +3,18 @@ QEMU's ``query-hotpluggable-cpus`` and ``query-cpus-fast`` would give."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
-
 from cmdxlate.error import QemuRefusal
+from cmdxlate.records import dataclass, field
+
+TYPE_CHECKING = False  # typing costs start-up time; mypy reads the block below
+if TYPE_CHECKING:
+    from typing import Any
 
 if TYPE_CHECKING:
     from cmdxlate.boards.base import Board
     from cmdxlate.catalog import MachineType
-    from cmdxlate.resolve.numa import NumaState
-    from cmdxlate.resolve.smp import SmpConfig
+    from cmdxlate.resolver.numa import NumaState
+    from cmdxlate.resolver.smp import SmpConfig
 
 # The order QEMU's CpuInstanceProperties declares its members; output uses it.
 PROP_ORDER: tuple[str, ...] = (

@@ -11,15 +11,15 @@ destination (migration completes), so the destination must come from here.
 
 from __future__ import annotations
 
-import dataclasses
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
-
+from cmdxlate import records
 from cmdxlate.error import InputError, UsageError
 from cmdxlate.oracle.live import PERIPHERAL, PERIPHERAL_ANON, UNATTACHED, LiveSlot, LiveVm
-from cmdxlate.resolve.devices import line_cpu_devices
-from cmdxlate.resolve.smp import SMP_KEYS
-from cmdxlate.resolve.topology import PROP_ORDER, CpuSlot, Topology
+from cmdxlate.records import dataclass
+from cmdxlate.resolver.devices import line_cpu_devices
+from cmdxlate.resolver.smp import SMP_KEYS
+from cmdxlate.resolver.topology import PROP_ORDER, CpuSlot, Topology
+
+TYPE_CHECKING = False  # typing costs start-up time; mypy reads the block below
 
 if TYPE_CHECKING:
     from cmdxlate.catalog import Catalog, Release
@@ -200,9 +200,9 @@ def attach(spec: VmSpec, topo: Topology, vm: LiveVm) -> LiveState:
     line = line_cpu_devices(spec, topo)
     if vm.slots is None or not topo.machine.hotpluggable_cpus:
         return LiveState(vm, topo, [], [d for d, _ in line], [], list(topo.warnings))
-    slots = [dataclasses.replace(s, plugged=False, boot=False, device_id=None, qom_path=None,
+    slots = [records.replace(s, plugged=False, boot=False, device_id=None, qom_path=None,
                                  created=0) for s in topo.slots]
-    live = dataclasses.replace(topo, slots=slots, _by_ids=None, warnings=list(topo.warnings),
+    live = records.replace(topo, slots=slots, _by_ids=None, warnings=list(topo.warnings),
                                device_cpu_options=list(topo.device_cpu_options))
     slot_of = {s.qom_path: i for i, s in enumerate(vm.slots) if s.qom_path is not None}
     units: list[LiveUnit] = []
