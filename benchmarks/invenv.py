@@ -79,7 +79,7 @@ def api(path: str, passes: int) -> dict[str, Any]:
     from cmdxlate.catalog import Catalog
     from cmdxlate.emit.convert import convert
     from cmdxlate.error import CmdxlateError
-    from cmdxlate.resolve import resolve
+    from cmdxlate.resolver import resolve
     from cmdxlate.syntax.argv import parse_argv
     from cmdxlate.syntax.shell import split_command
 
