@@ -173,6 +173,10 @@ def remove_registered_files() -> None:
             pass
 
 
+def has_registered_files() -> bool:
+    return bool(_files)
+
+
 def live_children() -> int:
     return sum(1 for p in _live if p.returncode is None)
 

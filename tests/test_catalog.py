@@ -396,3 +396,14 @@ def test_family_index_matches_the_family_files() -> None:
     assert [f.name for f in lazy.arch_families("aarch64")] == [
         f.name for f in Catalog(lazy.releases, lazy.families, lazy.cpu_tables).arch_families(
             "aarch64")]
+
+
+def test_every_board_name_has_its_class() -> None:
+    """The catalog's board names and the classes boards/ imports on demand agree."""
+    from cmdxlate.boards import BOARDS, Board, board_class
+    from cmdxlate.catalog.boards import BOARDS as CATALOG_BOARDS
+
+    assert set(CATALOG_BOARDS) == set(BOARDS)
+    for name in BOARDS:
+        cls = board_class(name)
+        assert issubclass(cls, Board) and cls.name == name

@@ -600,7 +600,7 @@ def slot_guard(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     limit = 1 << 16
 
     # Every board builds its slots in possible_cpus().
-    from cmdxlate.boards import BOARDS, Board
+    from cmdxlate.boards import BOARDS, Board, board_class
 
     def guarded(fn: Any) -> Any:
         def method(self: Any, smp: Any, *a: Any, **kw: Any) -> Any:
@@ -609,7 +609,7 @@ def slot_guard(monkeypatch: pytest.MonkeyPatch) -> list[int]:
             return fn(self, smp, *a, **kw)
         return method
 
-    for cls in {Board, *BOARDS.values()}:
+    for cls in {Board, *(board_class(name) for name in BOARDS)}:
         if "possible_cpus" in vars(cls):
             monkeypatch.setattr(cls, "possible_cpus", guarded(vars(cls)["possible_cpus"]))
     return asked

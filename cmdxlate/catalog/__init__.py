@@ -102,7 +102,10 @@ class Catalog:
         return self._families
 
     def _family(self, name: str, arch: str | None = None) -> BoardFamily:
-        """A built-in family file, whole or with one architecture's named machines."""
+        """A built-in family file, whole or with one architecture's named machines (only
+        files of boards without CPU hotplug have named machines)."""
+        if FAMILY_INDEX[name][0] != "no-cpu-hotplug":
+            arch = None
         fam = self._loaded.get((name, arch))
         if fam is None:
             fam = self._loaded[name, arch] = load_family(

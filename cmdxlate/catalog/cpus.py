@@ -158,11 +158,24 @@ def _span(v: Any, where: str) -> Span:
     return NEVER if v is False else Span.load(v, where)
 
 
+_PLAIN_FACTS: dict[tuple[str, bool | None], Fact[bool | None]] = {}
+
+
+def _flag(name: str, v: Any, where: str) -> Fact[bool | None]:
+    """A model's true/false/unknown fact; the ungated ones (most) are shared."""
+    if v is None or isinstance(v, bool):
+        fact = _PLAIN_FACTS.get((name, v))
+        if fact is None:
+            fact = _PLAIN_FACTS[name, v] = load_fact(name, v, _x2apic, where)
+        return fact
+    return load_fact(name, v, _x2apic, where)
+
+
 def _model(m: Any, where: str) -> CpuModel:
     return CpuModel(str(m["name"]), Span.load(m.get("releases"), where),
-                    load_fact("x2apic", m.get("x2apic"), _x2apic, where),
+                    _flag("x2apic", m.get("x2apic"), where),
                     _span(m.get("accepted"), where), _span(m.get("listed"), where),
-                    load_fact("spapr_core", m.get("spapr_core"), _x2apic, where))
+                    _flag("spapr_core", m.get("spapr_core"), where))
 
 
 def load_cpu_table(data: Any, where: str) -> CpuTable:

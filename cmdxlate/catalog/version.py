@@ -121,8 +121,7 @@ class Span:
         if not isinstance(data, dict) or set(data) - {"since", "until"}:
             raise ValueError(f"{what}: a span is {{\"since\": V, \"until\": V}}")
         since, until = data.get("since"), data.get("until")
-        return Span(None if since is None else Version.parse(str(since)),
-                    None if until is None else Version.parse(str(until)))
+        return _span(None if since is None else str(since), None if until is None else str(until))
 
     def __str__(self) -> str:
         if self.since and self.until:
@@ -135,3 +134,10 @@ class Span:
 
 
 ALWAYS = Span()
+
+
+@lru_cache(maxsize=1024)
+def _span(since: str | None, until: str | None) -> Span:
+    """Spans repeat across the catalog's files: one object each."""
+    return Span(None if since is None else Version.parse(since),
+                None if until is None else Version.parse(until))
