@@ -102,7 +102,7 @@ def api(path: str, passes: int) -> dict[str, Any]:
             t_line = clock()
             try:
                 cl = parse_argv(args, binary, env)
-                convert(cl, resolve(cl, None, None, catalog)).argv()
+                convert(cl, resolve(cl, "10.0", None, catalog)).argv()
                 n["ok"] += 1
             except CmdxlateError:
                 n["refused"] += 1
@@ -136,7 +136,7 @@ def api(path: str, passes: int) -> dict[str, Any]:
         t = clock()
         for cl in parsed:
             try:
-                convert(cl, resolve(cl, None, None, catalog)).argv()
+                convert(cl, resolve(cl, "10.0", None, catalog)).argv()
             except Exception:  # noqa: BLE001,S112 - refusals are part of the work
                 continue
         resolve_only.append(clock() - t)

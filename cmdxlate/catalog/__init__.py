@@ -92,6 +92,9 @@ class Catalog:
         self.releases = releases
         self._families = families
         self._loaded: dict[tuple[str, str | None], BoardFamily] = {}
+        # Lookups a batch repeats for every line (a MachineType is immutable).
+        self._names: dict[tuple[str, Version], tuple[str, ...]] = {}
+        self._machines: dict[tuple[str | None, str, Version], MachineType] = {}
         self.cpu_tables = cpu_tables
         self.origin = origin
 
@@ -186,6 +189,13 @@ class Catalog:
     def machine(self, name: str | None, arch: str, release: Release) -> MachineType:
         """The machine type ``-machine NAME`` selects (None: the arch's default)."""
         arch = normalise_arch(arch)
+        key = (name, arch, release.version)
+        found = self._machines.get(key)
+        if found is None or found.release is not release:
+            found = self._machines[key] = self._machine(name, arch, release)
+        return found
+
+    def _machine(self, name: str | None, arch: str, release: Release) -> MachineType:
         fams = self.arch_families(arch)
         if not fams:
             raise InputError(f"unknown architecture '{arch}': cmdxlate has no machine types "
@@ -251,10 +261,14 @@ class Catalog:
         return None
 
     def machine_names(self, arch: str, release: Release) -> list[str]:
-        out: list[str] = []
-        for fam in self.arch_families(normalise_arch(arch)):
-            out += fam.names_in(release.version, arch)
-        return out
+        key = (arch, release.version)
+        names = self._names.get(key)
+        if names is None:
+            out: list[str] = []
+            for fam in self.arch_families(normalise_arch(arch)):
+                out += fam.names_in(release.version, arch)
+            names = self._names[key] = tuple(out)
+        return list(names)
 
     # ------------------------------------------------------------ CPU models
 

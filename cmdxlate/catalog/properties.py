@@ -48,7 +48,9 @@ def bracketed(measured: dict[Version, frozenset[str]], release: Version) -> Name
     return Names(a & b, a ^ b)
 
 
+@lru_cache(maxsize=8)
 def _read(name: str) -> Any:
+    """A data file, read once (callers only read it)."""
     from cmdxlate.catalog.datafiles import read_json
 
     return read_json(name)
@@ -73,15 +75,19 @@ def _cpu_data() -> tuple[dict[Version, frozenset[str]], dict[str, frozenset[str]
 
 def machine_property_names(machine: MachineType) -> Names | None:
     """The properties ``-machine`` may set on this machine type in its release."""
-    arches = _machine_data().get(_DATA_ARCH.get(machine.arch, machine.arch))
-    if arches is None:
-        return None
     fam = machine.family
     key = machine.name if fam.board == "no-cpu-hotplug" else fam.name
-    found = arches.get(key)
-    return None if found is None else bracketed(found, machine.release.version)
+    return _machine_names(_DATA_ARCH.get(machine.arch, machine.arch), key,
+                          machine.release.version)
 
 
+@lru_cache(maxsize=256)
+def _machine_names(arch: str, key: str, release: Version) -> Names | None:
+    found = _machine_data().get(arch, {}).get(key)
+    return None if found is None else bracketed(found, release)
+
+
+@lru_cache(maxsize=1024)
 def x86_cpu_property_names(release: Version, model: str) -> Names | None:
     """The properties of an x86 CPU type (``-cpu MODEL,PROP=V``, ``-global``)."""
     measured, extra = _cpu_data()
