@@ -78,15 +78,48 @@ def _fields(cls: type) -> tuple[Field, ...]:
     return tuple(out)
 
 
-def _make_init(fields: tuple[Field, ...], post_init: bool) -> Callable[..., None]:
+# A class built this many times gets a compiled __init__ (as dataclasses makes for every
+# class): the compile costs more than a short command saves, a batch gains from it.
+COMPILE_AFTER = 256
+
+
+def _compiled_init(fields: tuple[Field, ...], post_init: bool) -> Callable[..., None]:
+    """``def __init__(self, a, b=DEFAULT, ...)`` as source, compiled once."""
+    scope: dict[str, Any] = {"_cmdx_set": object.__setattr__, "_cmdx_missing": _MISSING}
+    params, body = [], []
+    for i, f in enumerate(fields):
+        if f.default is not _MISSING:
+            scope[f"_cmdx_d{i}"] = f.default
+            params.append(f"{f.name}=_cmdx_d{i}")
+        elif f.default_factory is not _MISSING:
+            scope[f"_cmdx_f{i}"] = f.default_factory
+            params.append(f"{f.name}=_cmdx_missing")
+            body.append(f"    if {f.name} is _cmdx_missing: {f.name} = _cmdx_f{i}()")
+        else:
+            params.append(f.name)
+        body.append(f"    _cmdx_set(self, {f.name!r}, {f.name})")
+    if post_init:
+        body.append("    self.__post_init__()")
+    source = f"def __init__(self, {', '.join(params)}):\n" + "\n".join(body or ["    pass"])
+    exec(source, scope)  # noqa: S102 - our own field names, as dataclasses does
+    init: Callable[..., None] = scope["__init__"]
+    return init
+
+
+def _make_init(fields: tuple[Field, ...], post_init: bool,
+               owner: list[type]) -> Callable[..., None]:
     names = tuple(f.name for f in fields)
     count = len(names)
     defaults = {f.name: f.default for f in fields if f.default is not _MISSING}
     factories = {f.name: f.default_factory for f in fields
                  if f.default_factory is not _MISSING}
     setter = object.__setattr__
+    built = [0]
 
     def __init__(self: Any, *args: Any, **kwargs: Any) -> None:
+        built[0] += 1
+        if built[0] == COMPILE_AFTER and owner:
+            owner[0].__init__ = _compiled_init(fields, post_init)  # type: ignore[misc]
         if len(args) == count and not kwargs:  # the common case, kept short
             for name, value in zip(names, args):  # noqa: B905 - lengths checked
                 setter(self, name, value)
@@ -129,7 +162,10 @@ def _install(cls: type, frozen: bool, slots: bool, order: bool, eq: bool) -> typ
         cls = type(cls)(cls.__name__, cls.__bases__, body)
     cls.__record_fields__ = fields  # type: ignore[attr-defined]
     setattr(cls, "__match_args__", names)  # noqa: B010 - mypy rejects the plain assignment
-    cls.__init__ = _make_init(fields, "__post_init__" in cls.__dict__)  # type: ignore[misc]
+    owner: list[type] = []
+    cls.__init__ = _make_init(fields, "__post_init__" in cls.__dict__,  # type: ignore[misc]
+                              owner)
+    owner.append(cls)
     for f in fields:  # defaults live in __init__; a slot must not be shadowed
         if not slots and isinstance(cls.__dict__.get(f.name), Field):
             if f.default is not _MISSING:
