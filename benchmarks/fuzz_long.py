@@ -4,7 +4,7 @@
     python benchmarks/fuzz_long.py --examples 20000
     python benchmarks/fuzz_long.py --examples 500 -- -x -k convert   # extra pytest args
 
-CI runs tests/test_hostile.py and tests/test_quoting.py with a small, fixed,
+CI runs tests/test_hostile_*.py and tests/test_quoting.py with a small, fixed,
 derandomized budget (the same inputs every run, well under a minute).  This
 script sets ``CMDXLATE_FUZZ_EXAMPLES``, which both raises the number of
 examples per property and switches Hypothesis to fresh random inputs, so every
@@ -31,7 +31,9 @@ from collections import defaultdict
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-TESTS = ["tests/test_hostile.py", "tests/test_quoting.py"]
+TESTS = ["tests/test_hostile_cli.py", "tests/test_hostile_files.py",
+         "tests/test_hostile_readconfig.py",
+         "tests/test_hostile_regressions.py", "tests/test_quoting.py"]
 
 
 def main() -> int:

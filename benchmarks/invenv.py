@@ -201,7 +201,7 @@ def _big_line() -> list[str]:
 
 
 def limits(runs: int) -> list[dict[str, Any]]:
-    """Hostile inputs that must stay cheap (tests/test_hostile.py checks their answers;
+    """Hostile inputs that must stay cheap (tests/test_hostile_*.py check their answers;
     the time budgets live here, so a busy machine cannot fail a test)."""
     from typer.testing import CliRunner
 

@@ -43,7 +43,7 @@ RESULTS = BENCH / "RESULTS.md"
 
 
 def bench_limits(ctx: Ctx) -> Part:
-    """The time budgets that used to be tests (tests/test_hostile.py checks the answers)."""
+    """The time budgets that used to be tests (tests/test_hostile_*.py check the answers)."""
     part = Part("limits", "limits: hostile inputs must stay cheap (in-process, best of runs)")
     runs = 1 if ctx.quick else 3
     res = ctx.driver("limits", str(runs))

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import os
 import signal
+import subprocess
+import sys
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -173,3 +175,72 @@ def start(missing_qemu: Callable[[str], Any]) -> Iterator[Callable[..., Any]]:
     yield make
     for vm in started:
         vm.kill()
+
+
+# ---------------------------------------------------------------- the hostile suites
+
+@pytest.fixture(scope="module", autouse=True)
+def _fuzz_report() -> Iterator[None]:
+    """With CMDXLATE_FUZZ_REPORT set, the hostile suites' outcome counts go to that file."""
+    yield
+    if os.environ.get("CMDXLATE_FUZZ_REPORT"):
+        from hostile import write_stats
+
+        write_stats()
+
+
+@pytest.fixture
+def slot_guard(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """The hostile suites: record how many slots each layout builder is asked for; refuse
+    absurd counts."""
+    asked: list[int] = []
+    limit = 1 << 16
+
+    # Every board builds its slots in possible_cpus().
+    from cmdxlate.boards import BOARDS, Board, board_class
+
+    def guarded(fn: Any) -> Any:
+        def method(self: Any, smp: Any, *a: Any, **kw: Any) -> Any:
+            asked.append(smp.maxcpus)
+            assert smp.maxcpus <= limit, f"asked to allocate {smp.maxcpus} CPU slots"
+            return fn(self, smp, *a, **kw)
+        return method
+
+    for cls in {Board, *(board_class(name) for name in BOARDS)}:
+        if "possible_cpus" in vars(cls):
+            monkeypatch.setattr(cls, "possible_cpus", guarded(vars(cls)["possible_cpus"]))
+    return asked
+
+
+@pytest.fixture
+def cfgfile() -> Any:
+    return pytest.importorskip("cmdxlate.syntax.config",
+                               reason="cmdxlate/syntax/config.py is not there yet")
+
+@pytest.fixture(scope="session")
+def machines_for(tmp_path_factory: Any) -> Callable[[str, str], list[str]]:
+    """cmdxlate's options for a release: none when the catalog models it; else a machine
+    database probed from the real binary (its rules borrowed from the nearest modelled
+    release), until the catalog models the release itself."""
+    from test_live import _WRAPPER, ROOTS, modelled
+
+    cache: dict[tuple[str, str], list[str]] = {}
+
+    def get(release: str, arch: str) -> list[str]:
+        if modelled(release):
+            return []
+        if (release, arch) not in cache:
+            root = ROOTS[release]
+            d = tmp_path_factory.mktemp(f"probe-{release}")
+            wrapper = d / f"qemu-system-{arch}"
+            wrapper.write_text(_WRAPPER.format(release=release, root=root, arch=arch))
+            wrapper.chmod(0o755)
+            db = d / "machines.json"
+            env = dict(os.environ, TMPDIR=f"{root}/tmp")
+            subprocess.run([sys.executable, "-m", "cmdxlate", "probe", "--qemu", str(wrapper),
+                            "-o", str(db)], env=env, check=True, timeout=300,
+                           capture_output=True)
+            cache[release, arch] = ["--machines", str(db)]
+        return cache[release, arch]
+
+    return get

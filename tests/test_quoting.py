@@ -6,7 +6,7 @@ of ``--format json``, byte for byte.  ``shellwords.quote``/``split`` round
 trip, and ``split`` agrees with the shell on words a shell can read without
 expanding anything.  Runs under ``sh`` and, when installed, ``bash --posix``.
 
-The example budget follows tests/test_hostile.py (``CMDXLATE_FUZZ_EXAMPLES``).
+The example budget follows tests/hostile.py (``CMDXLATE_FUZZ_EXAMPLES``).
 """
 
 from __future__ import annotations
