@@ -12,7 +12,17 @@ from __future__ import annotations
 import json
 
 from cmdxlate.error import QemuRefusal, Where, qemu_located
-from cmdxlate.model import optloop
+from cmdxlate.model.optloop import (
+    MACHINE_OPTS_OPTIONS,
+    first_pass,
+    machine_options,
+    object_list_item_errors,
+    place_config_options,
+    read_config,
+    read_time_error,
+    reader_where,
+    short_form_warnings,
+)
 from cmdxlate.records import dataclass, field
 from cmdxlate.syntax.argv import CommandLine, Option
 from cmdxlate.syntax.optstring import OptString
@@ -124,7 +134,7 @@ def memory_backend(opt: Option, release: Release | None = None) -> Backend | Non
         return None
     if not isinstance(size, (int, str)) or isinstance(size, bool):
         size = None
-    error = optloop.object_list_item_errors(opt, qtype, keys, release)
+    error = object_list_item_errors(opt, qtype, keys, release)
     return Backend(str(oid), qtype, size, opt.where, error)
 
 
@@ -197,7 +207,7 @@ def build_spec(line: CommandLine, release: Release | None = None) -> VmSpec:
         return _build(line, release)
     except QemuRefusal as e:
         if release is not None:
-            optloop.read_time_error(e, release)
+            read_time_error(e, release)
         raise
 
 
@@ -206,19 +216,19 @@ def _build(line: CommandLine, release: Release | None) -> VmSpec:
     device_ids: set[str] = set()
     smp_property = release is None or release.has("machine-smp-property")
     if release is not None:
-        optloop.first_pass(line, release)
-        optloop.place_config_options(line, release)
+        first_pass(line, release)
+        place_config_options(line, release)
     for opt in line.options:
         name = opt.name
         if release is not None:
-            optloop.read_config(opt, release)
+            read_config(opt, release)
         if name is None or not opt.known:
             continue
-        if spec.machine_opts_where is None and name in optloop.MACHINE_OPTS_OPTIONS:
+        if spec.machine_opts_where is None and name in MACHINE_OPTS_OPTIONS:
             spec.machine_opts_where = opt.where
         if name == "machine":
-            mo = optloop.machine_options(opt, release)
-            spec.warnings += optloop.short_form_warnings(opt, mo, release)
+            mo = machine_options(opt, release)
+            spec.warnings += short_form_warnings(opt, mo, release)
             for p in mo.pairs:
                 s = Setting(p.key, p.value, opt.where)
                 spec.machine_settings.append(s)
@@ -235,13 +245,13 @@ def _build(line: CommandLine, release: Release | None) -> VmSpec:
         elif name == "m":
             o = opt.opts
             assert o is not None
-            spec.warnings += optloop.short_form_warnings(opt, o, release)
+            spec.warnings += short_form_warnings(opt, o, release)
             for p in o.pairs:
                 spec.memory[p.key] = Setting(p.key, p.value, opt.where)
         elif name == "accel":
             o = opt.opts  # parsed now: QEMU reads -accel in its option loop
             if o is not None:
-                spec.warnings += optloop.short_form_warnings(opt, o, release)
+                spec.warnings += short_form_warnings(opt, o, release)
             spec.accel_options.append(opt)
         elif name == "enable-kvm":
             spec.enable_kvm = opt
@@ -254,22 +264,22 @@ def _build(line: CommandLine, release: Release | None) -> VmSpec:
         elif name == "numa":
             o = opt.opts  # parsed now, as QEMU's option loop does
             if o is not None:
-                spec.warnings += optloop.short_form_warnings(opt, o, release)
+                spec.warnings += short_form_warnings(opt, o, release)
             spec.numa.append(opt)
         elif name == "global" and opt.value is not None:
             spec.globals.append(opt.value)
         elif name == "device":
             dev = _device(opt)
             if not dev.is_json and opt.opts is not None:
-                spec.warnings += optloop.short_form_warnings(opt, opt.opts, release)
+                spec.warnings += short_form_warnings(opt, opt.opts, release)
             if not dev.is_json and dev.id is not None:
                 # One QemuOpts list: a repeated id is refused while argv is read.
                 if dev.id in device_ids:
                     raise QemuRefusal(f"Duplicate ID '{dev.id}' for device",
-                                      where=optloop.reader_where(opt, release), located=True)
+                                      where=reader_where(opt, release), located=True)
                 device_ids.add(dev.id)
             spec.devices.append(dev)
         if spec.help_request is None and _asks_for_help(
-                opt, optloop.machine_options(opt, release) if name == "machine" else None):
+                opt, machine_options(opt, release) if name == "machine" else None):
             spec.help_request = opt
     return spec

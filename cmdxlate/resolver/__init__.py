@@ -8,7 +8,6 @@ is a short function over a ``Resolution``, which collects what is known so far.
 
 from __future__ import annotations
 
-from cmdxlate.boards import board_for
 from cmdxlate.catalog import Catalog, normalise_arch
 from cmdxlate.error import InputError, QemuRefusal, Where, pointing_at, qemu_located
 from cmdxlate.model import VmSpec, build_spec
@@ -112,6 +111,8 @@ def select_machine(r: Resolution) -> None:
     with pointing_at(mtype.where if mtype else None), \
             qemu_located(r.spec.machine_opts_where if located else None):
         r.machine = r.catalog.machine(mtype.text if mtype else None, r.arch, r.release)
+    from cmdxlate.boards import board_for  # boards import this package's topology
+
     r.board = board_for(r.machine)
     if r.ram is None:
         r.ram = r.machine.default_ram_bytes
