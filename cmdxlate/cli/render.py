@@ -2,7 +2,8 @@
 
 Everything that came from the input is shown with control characters escaped,
 so a command line cannot move the cursor or retitle the terminal. Small views
-use rich; large ones are plain lines (rich's layout cost grows with the rows).
+use rich on a terminal; large ones, and any view written to a pipe or a file, are plain
+tab-separated lines (rich's import and layout cost more than the answer).
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ RICH_ROWS = 256  # above this, plain text
 
 
 def _table(title: str, columns: tuple[str, ...], rows: Sequence[tuple[str, ...]]) -> None:
-    if len(rows) > RICH_ROWS:
+    if len(rows) > RICH_ROWS or not sys.stdout.isatty():
         out = [visible(title), "\t".join(columns)]
         out += ["\t".join(visible(c) for c in row) for row in rows]
         sys.stdout.write("\n".join(out) + "\n")
@@ -93,7 +94,7 @@ def explain_tree(topo: Topology) -> None:
     from cmdxlate.emit.explain import tree_lines
 
     lines = tree_lines(topo)
-    if len(lines) > RICH_ROWS:
+    if len(lines) > RICH_ROWS or not sys.stdout.isatty():
         sys.stdout.write("\n".join("  " * depth + visible(text) for depth, text in lines)
                          + "\n")
         return
