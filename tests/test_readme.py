@@ -35,9 +35,10 @@ def readme_blocks() -> list[str]:
 
 def readme_examples() -> list[str]:
     """Every ``cmdxlate ...`` line of the README's sh blocks, in order (a trailing
-    ``# exit N`` is the exit code the README promises; 0 otherwise)."""
-    return [line.strip() for block in readme_blocks() for line in block.splitlines()
-            if line.strip().startswith("cmdxlate ")]
+    ``# exit N`` is the exit code the README promises; 0 otherwise); sessions, blocks
+    that start with ``# session:``, run whole (test_readme_session)."""
+    return [line.strip() for block in readme_blocks() if not block.startswith("# session:")
+            for line in block.splitlines() if line.strip().startswith("cmdxlate ")]
 
 
 def expected_exit(command: str) -> tuple[str, int]:
@@ -138,3 +139,26 @@ def test_help_examples_run(scratch: Path) -> None:
             command = command.replace(f"cmdxlate {name} ", f"cmdxlate {name} --force ", 1)
         res = run(scratch, command)
         assert res.returncode == 0, (command, res.stderr)
+
+
+@pytest.mark.qemu
+def test_readme_session(scratch: Path, qemu10_x86: Any) -> None:
+    """The running-VM session, as written, with its sockets in a scratch folder: the
+    destination line names the hot-plugged CPU, and the QEMU it started is gone."""
+    sessions = [b for b in readme_blocks() if b.startswith("# session:")]
+    assert len(sessions) == 1
+    if shutil.which("qmp-shell") is None:
+        pytest.skip("qmp-shell (from qemu.qmp) is not on PATH")
+    script = sessions[0].replace("/tmp/", f"{scratch}/")
+    try:
+        res = run(scratch, "set -e\n" + script)
+    finally:  # a failing step must not leave the session's QEMU running
+        for proc in Path("/proc").glob("[0-9]*"):
+            try:
+                if f"{scratch}/vm1".encode() in (proc / "cmdline").read_bytes():
+                    os.kill(int(proc.name), 9)
+            except OSError:
+                pass
+    assert res.returncode == 0, res.stderr
+    assert "-device qemu64-x86_64-cpu,id=cpu2,socket-id=0,core-id=2,thread-id=0\n" in res.stdout
+    assert "/machine/peripheral/cpu2" in res.stdout  # slots --qmp: the qom-path
