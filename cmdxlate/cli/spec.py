@@ -78,6 +78,10 @@ ARCH = Option("arch", ("--arch",), metavar="ARCH",
 TARGET = Option("target", ("--target", "-t"), metavar="RELEASE",
                 help="QEMU release to behave like, e.g. 10.0, or auto: the release of --qemu "
                 "BIN (default: the newest cmdxlate models).")
+TARGET_ONLY = TARGET.replace(help="QEMU release to behave like, e.g. 10.0 (default: the newest "
+                             "cmdxlate models).")
+VERIFY_TARGET = TARGET.replace(help="Use the installed QEMU of this release, e.g. 7.2 (default: "
+                               "--qemu BIN, else the system's QEMU).")
 MACHINES = Option("machines", ("--machines",), metavar="FILE",
                   help="Machine database written by 'cmdxlate probe'.")
 OUTPUT = Option("output", ("--output", "-o"), metavar="FILE",
@@ -139,7 +143,7 @@ COMMANDS: tuple[Command, ...] = (
             "  cmdxlate readconfig vm.cfg --format json -- -cpu max -display none",
             (Argument("path", "FILE", "A QEMU -readconfig file."),
              QEMU_ARGS.replace(dest="extra", help="More QEMU arguments, after --."),
-             fmt("shell", "json"), TARGET), "readconfig"),
+             fmt("shell", "json"), TARGET_ONLY), "readconfig"),
     Command("explain", "Draw the topology: NUMA nodes, sockets, cores, threads, and where "
             "defaults came from (with --qmp: of the running VM, hot-plugged CPUs included).",
             "Examples:\n\n\b\n  cmdxlate explain -- -machine q35 -smp 8,sockets=2 -m 1G "
@@ -156,7 +160,7 @@ COMMANDS: tuple[Command, ...] = (
             "input, 4 when QEMU is missing or fails.",
             "Examples:\n\n  cmdxlate verify -- -machine q35 -smp 4,maxcpus=8\n\n"
             "  cmdxlate verify --qemu /usr/bin/qemu-system-x86_64 --from-file guest.args",
-            (QEMU_ARGS, QEMU_BIN, TARGET, ARCH, FROM_FILE, fmt("text", "json"), TIMEOUT,
+            (QEMU_ARGS, QEMU_BIN, VERIFY_TARGET, ARCH, FROM_FILE, fmt("text", "json"), TIMEOUT,
              MACHINES), "verify"),
     Command("plan", "Plan the hotplug route to the line's CPUs: start QEMU paused with one CPU "
             "(one core on pseries), device_add the others over QMP in the order QEMU creates "
@@ -187,7 +191,7 @@ COMMANDS: tuple[Command, ...] = (
                       "of .args files, or - for standard input."),
              Option("op", ("--op",), "choice", default="convert",
                     choices=("convert", "slots", "verify")),
-             fmt("json", "text"), OUTPUT, FORCE, TARGET,
+             fmt("json", "text"), OUTPUT, FORCE, TARGET_ONLY,
              Option("jobs", ("--jobs", "-j"), "int", "Worker processes.", default=1,
                     bounds=(1, 64)),
              MACHINES), "batch"),
