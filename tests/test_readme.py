@@ -162,3 +162,14 @@ def test_readme_session(scratch: Path, qemu10_x86: Any) -> None:
     assert res.returncode == 0, res.stderr
     assert "-device qemu64-x86_64-cpu,id=cpu2,socket-id=0,core-id=2,thread-id=0\n" in res.stdout
     assert "/machine/peripheral/cpu2" in res.stdout  # slots --qmp: the qom-path
+
+
+def test_paths_the_readme_names_exist() -> None:
+    """Every file or folder of the repository the README names is there."""
+    text = README.read_text()
+    named = set(re.findall(r"`((?:cmdxlate|tests|benchmarks|scripts|grammar|corpus)/[^`*\s]*)`",
+                           text))
+    assert len(named) >= 10
+    missing = sorted(p for p in named if not (ROOT / p.rstrip("/")).exists()
+                     and "NAME" not in p and "X.Y" not in p)
+    assert missing == []
