@@ -30,9 +30,6 @@ Exit code 3 is reserved for bugs (anything that is not a CmdxlateError);
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
-
 from cmdxlate.records import dataclass, replace
 
 EXIT_OK = 0
@@ -207,25 +204,35 @@ class OracleCrash(OracleError):
     """QEMU died from a signal or stopped answering."""
 
 
-@contextmanager
-def pointing_at(where: Where | None) -> Iterator[None]:
-    """Errors raised inside point at ``where`` (unless they already point somewhere)."""
-    try:
-        yield
-    except CmdxlateError as e:
-        e.at(where)
-        raise
+class pointing_at:  # noqa: N801 - a context manager, named for how it reads in a with
+    """Errors raised inside point at ``where`` (unless they already point somewhere).
+
+    A class, not ``contextlib.contextmanager``: a line enters these thousands of times
+    in a batch, and importing contextlib is start-up time every command pays."""
+
+    __slots__ = ("where",)
+
+    def __init__(self, where: Where | None) -> None:
+        self.where = where
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, kind: type[BaseException] | None, err: BaseException | None,
+                 tb: object) -> None:
+        if isinstance(err, CmdxlateError):
+            err.at(self.where)
 
 
-@contextmanager
-def qemu_located(where: Where | None) -> Iterator[None]:
+class qemu_located(pointing_at):  # noqa: N801
     """QEMU prints ``where``'s location before errors raised inside (its ``loc`` is set)."""
-    try:
-        yield
-    except QemuRefusal as e:
-        if where is not None:
-            e.locate(where)
-        raise
-    except CmdxlateError as e:
-        e.at(where)
-        raise
+
+    __slots__ = ()
+
+    def __exit__(self, kind: type[BaseException] | None, err: BaseException | None,
+                 tb: object) -> None:
+        if isinstance(err, QemuRefusal):
+            if self.where is not None:
+                err.locate(self.where)
+        elif isinstance(err, CmdxlateError):
+            err.at(self.where)
