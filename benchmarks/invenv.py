@@ -177,27 +177,8 @@ def scale(path: str, reps: int) -> dict[str, dict[str, list[list[float]]]]:
 
 # ---------------------------------------------------------------- limits
 
-def _numa_distances(nodes: int, repeats: int) -> list[str]:
-    argv = ["-machine", "q35", "-smp", str(nodes), "-m", f"{2 * nodes}M"]
-    for i in range(nodes):
-        argv += ["-object", f"memory-backend-ram,id=m{i},size=2M",
-                 "-numa", f"node,nodeid={i},memdev=m{i},cpus={i}"]
-    for s in range(nodes):
-        for d in range(nodes):
-            argv += ["-numa", f"dist,src={s},dst={d},val={10 if s == d else 20}"]
-    return argv + ["-numa", "dist,src=0,dst=0,val=10"] * repeats
 
 
-def _big_line() -> list[str]:
-    """100,000 arguments shaped like a real (if absurd) libvirt line."""
-    argv = ["-machine", "q35", "-smp", "4,maxcpus=8", "-m", "1G"]
-    i = 0
-    while len(argv) < 100_000:
-        argv += ["-device", f"virtio-net-pci,id=net{i},mac=52:54:00:00:00:{i % 256:02x}",
-                 "-name", f"guest=g{i}", "-S", f"stray-{i}", "-no-user-config",
-                 "-chardev", f"socket,id=c{i},path=/tmp/c{i}"]
-        i += 1
-    return argv[:100_000]
 
 
 def limits(runs: int) -> list[dict[str, Any]]:
@@ -206,6 +187,7 @@ def limits(runs: int) -> list[dict[str, Any]]:
     from typer.testing import CliRunner
 
     from cmdxlate.cli.app import app
+    from cmdxlate.testing.lines import big_line, numa_distances
 
     runner = CliRunner()
 
@@ -236,15 +218,15 @@ def limits(runs: int) -> list[dict[str, Any]]:
     deep = 100_000
     bad = [(["slots", "--", "-device", '{"a":' * deep + "1" + "}" * deep], 2),
            (["slots", "--", "-smp", "99999999999999999999"], 2)]
-    big = _big_line()
+    big = big_line()
     with tempfile.TemporaryDirectory() as tmp:
         cfg = str(Path(tmp) / "vm.cfg")
         t_big = worst([([*cmd, "--", *big], 0) for cmd in (
             ["parse", "--format", "json"], ["slots", "--format", "json"],
             ["convert", "--format", "json"], ["explain", "--format", "json"],
             ["writeconfig", "-o", cfg, "--force", "--format", "json"])])
-    t10 = worst([(["slots", "--format", "json", "--", *_numa_distances(64, 10_000)], 0)])
-    t20 = worst([(["slots", "--format", "json", "--", *_numa_distances(64, 20_000)], 0)])
+    t10 = worst([(["slots", "--format", "json", "--", *numa_distances(64, 10_000)], 0)])
+    t20 = worst([(["slots", "--format", "json", "--", *numa_distances(64, 20_000)], 0)])
     zero = [(["convert", "--from-file", "/dev/zero"], 2), (["readconfig", "/dev/zero"], 2)]
 
     def row(what: str, seconds: float, budget: float) -> dict[str, Any]:

@@ -23,6 +23,7 @@ import cmdxlate.syntax.shell as shellwords
 from cmdxlate.cli.app import app
 from cmdxlate.syntax.options import FLAGS, WITH_ARG
 from cmdxlate.syntax.source import command_from_argv
+from cmdxlate.testing.lines import big_line
 
 # ---------------------------------------------------------------- 1. no traceback, ever
 
@@ -290,19 +291,9 @@ def test_many_numa_ranges_rejected() -> None:
     assert res.exit_code == 2
 
 
-def _big_line() -> list[str]:
-    """100,000 arguments shaped like a real (if absurd) libvirt line."""
-    argv = ["-machine", "q35", "-smp", "4,maxcpus=8", "-m", "1G"]
-    i = 0
-    while len(argv) < 100_000:
-        argv += ["-device", f"virtio-net-pci,id=net{i},mac=52:54:00:00:00:{i % 256:02x}",
-                 "-name", f"guest=g{i}", "-S", f"stray-{i}", "-no-user-config",
-                 "-chardev", f"socket,id=c{i},path=/tmp/c{i}"]
-        i += 1
-    return argv[:100_000]
 
 
-BIG_LINE = _big_line()
+BIG_LINE = big_line()
 
 
 @pytest.mark.parametrize("args", [

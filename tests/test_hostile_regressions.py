@@ -16,6 +16,7 @@ import pytest
 from hostile import HANG_GUARD_SECONDS, _readconfig, check, check_jsonl, invoke
 
 import cmdxlate.syntax.shell as shellwords
+from cmdxlate.testing.lines import numa_distances
 
 # ---------------------------------------------------------------- guards for fixed bugs
 # Each was found by this file, reported, and fixed (f36bc28, cac0bad); kept so they stay fixed.
@@ -269,21 +270,12 @@ def test_pipes_are_accepted_as_input(cmd: str) -> None:
     assert proc.returncode == 0, proc.stdout + proc.stderr
 
 
-def _numa_distances(nodes: int, repeats: int) -> list[str]:
-    argv = ["-machine", "q35", "-smp", str(nodes), "-m", f"{2 * nodes}M"]
-    for i in range(nodes):
-        argv += ["-object", f"memory-backend-ram,id=m{i},size=2M",
-                 "-numa", f"node,nodeid={i},memdev=m{i},cpus={i}"]
-    for s in range(nodes):
-        for d in range(nodes):
-            argv += ["-numa", f"dist,src={s},dst={d},val={10 if s == d else 20}"]
-    return argv + ["-numa", "dist,src=0,dst=0,val=10"] * repeats
 
 
 def test_numa_distance_matrix_with_many_repeats() -> None:
     """64 nodes' full distance matrix plus 20,000 repeats (~48k arguments) is accepted, and
     a repeat does not hide a missing pair (the time is measured in benchmarks/run.py limits)."""
-    argv = _numa_distances(64, 20_000)
+    argv = numa_distances(64, 20_000)
     res = invoke(["slots", "--format", "json", "--", *argv])
     assert res.exit_code == 0, res.stdout[:300]
     assert len(json.loads(res.stdout)) == 64
