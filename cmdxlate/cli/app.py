@@ -27,11 +27,16 @@ _OFFLINE = frozenset({"parse", "slots", "convert", "explain", "writeconfig", "re
 _offline_run = False
 
 
+def completing(argv: list[str]) -> bool:
+    """Shell completion and its installation are typer's."""
+    return "_CMDXLATE_COMPLETE" in os.environ or bool(argv and argv[0] in _CLICK_ONLY)
+
+
 def wants_click(argv: list[str]) -> bool:
     """Help pages and completion are typer's; everything else is a run."""
     from cmdxlate.cli.parser import parse_invocation
 
-    if "_CMDXLATE_COMPLETE" in os.environ or (argv and argv[0] in _CLICK_ONLY):
+    if completing(argv):
         return True
     try:
         return parse_invocation(argv).help
@@ -52,7 +57,11 @@ def dispatch(argv: list[str]) -> int:
     try:
         invocation = parse_invocation(argv)
         if invocation.command is None or invocation.help:
-            return int(build_app()(argv, prog_name="cmdxlate", standalone_mode=False) or 0)
+            try:
+                build_app()(argv, prog_name="cmdxlate", standalone_mode=True)
+            except SystemExit as e:  # click ends a help page this way (2: a bare "cmdxlate")
+                return e.code if isinstance(e.code, int) else 0
+            return 0
         global _offline_run
         values = invocation.values
         _offline_run = (invocation.command.name in _OFFLINE and values.get("qmp") is None
@@ -106,9 +115,9 @@ def run() -> None:
     """Console entry point: no traceback reaches the user."""
     argv = sys.argv[1:]
     try:
-        if wants_click(argv):
+        if completing(argv):
             build_app()(argv, prog_name="cmdxlate", standalone_mode=True)
-        leave(dispatch(argv))
+        leave(dispatch(argv))  # argv is read once, by dispatch; help goes to typer from there
     except SystemExit:
         raise
     except CommandExit as e:
