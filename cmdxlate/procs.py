@@ -20,13 +20,15 @@ from __future__ import annotations
 
 import _thread
 import os
-import signal
 import time
 from collections.abc import Mapping, Sequence
 
 TYPE_CHECKING = False  # typing costs start-up time; mypy reads the block below
 if TYPE_CHECKING:
+    import signal
     from typing import Any
+else:  # the C module: signal.py builds enums at import, start-up time every command pays
+    import _signal as signal
 
 if TYPE_CHECKING:
     import subprocess

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import _thread  # not threading: its import is start-up time every command pays
 import os
-import signal
 import sys
 import time
 from collections.abc import Callable
@@ -31,10 +30,13 @@ from cmdxlate.records import TypeVar
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    import signal
     from typing import Any, NoReturn
+else:  # the C module: signal.py builds enums at import, start-up time every command pays
+    import _signal as signal
 
 HANDLED = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
-_NAMES = {signal.SIGINT: "interrupted", signal.SIGTERM: "terminated (SIGTERM)",
+_NAMES: dict[int, str] = {signal.SIGINT: "interrupted", signal.SIGTERM: "terminated (SIGTERM)",
           signal.SIGHUP: "hung up (SIGHUP)"}
 FALLBACK_SECONDS = 2.0
 
@@ -54,7 +56,7 @@ class Interrupted(BaseException):
 
     @property
     def message(self) -> str:
-        return f"cmdxlate: {_NAMES.get(signal.Signals(self.signum), 'signal')}"
+        return f"cmdxlate: {_NAMES.get(self.signum, 'signal')}"
 
 
 _received: int | None = None

@@ -133,7 +133,8 @@ def test_verify_difference_is_not_ok(tmp_path: Path, monkeypatch: pytest.MonkeyP
 
     def fake(item: Any, op: str, target: str, machines: str | None = None
              ) -> tuple[dict[str, Any], str]:
-        equal = item[1] == ["-smp", "2"]
+        assert item[0] == "json"  # the line's text: parsed where it is computed
+        equal = json.loads(item[1]) == ["-smp", "2"]
         return ({"verify": {"equal": equal, "differences": [] if equal else ["cpus: x"]}},
                 batch.OK if equal else batch.DIFFERENT)
 

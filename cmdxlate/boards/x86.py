@@ -80,16 +80,23 @@ class X86Board(Board):
         self.acpi: str | None = None
 
     def possible_cpus(self, smp: SmpConfig, keys: frozenset[str]) -> list[CpuSlot]:
-        layout = ApicLayout(smp)
+        at = ApicLayout(smp).offsets  # the APIC ID is the ids shifted into place
+        at_s, at_d, at_m, at_c = at["sockets"], at["dies"], at["modules"], at["cores"]
         d, m, c, t = smp.dies, smp.modules, smp.cores, smp.threads
+        dies, modules = "die-id" in keys, "module-id" in keys
         out: list[CpuSlot] = []
         for i in range(smp.maxcpus):
-            ids = {"socket-id": i // (d * m * c * t), "die-id": (i // (m * c * t)) % d,
-                   "module-id": (i // (c * t)) % m, "core-id": (i // t) % c,
-                   "thread-id": i % t}
-            props = {k: v for k, v in ids.items()
-                     if k in ("socket-id", "core-id", "thread-id") or k in keys}
-            out.append(CpuSlot(i, props, 1, layout.apic_id(ids)))
+            socket, die, module = i // (d * m * c * t), (i // (m * c * t)) % d, (i // (c * t)) % m
+            core, thread = (i // t) % c, i % t
+            props = {"socket-id": socket}
+            if dies:
+                props["die-id"] = die
+            if modules:
+                props["module-id"] = module
+            props["core-id"] = core
+            props["thread-id"] = thread
+            apic_id = (socket << at_s) + (die << at_d) + (module << at_m) + (core << at_c) + thread
+            out.append(CpuSlot(i, props, 1, apic_id))
         return out
 
     # ------------------------------------------------------------ APIC IDs of 255 and up

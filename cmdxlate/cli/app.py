@@ -46,8 +46,6 @@ def wants_click(argv: list[str]) -> bool:
 
 def dispatch(argv: list[str]) -> int:
     """Run one command; its exit code (usage errors: one line, exit 2)."""
-    from importlib import import_module
-
     from cmdxlate.cli.parser import parse_invocation
 
     safe_streams()
@@ -66,7 +64,7 @@ def dispatch(argv: list[str]) -> int:
         values = invocation.values
         _offline_run = (invocation.command.name in _OFFLINE and values.get("qmp") is None
                         and values.get("qemu") is None)
-        commands = import_module("cmdxlate.cli.commands")
+        from cmdxlate.cli import commands  # not importlib: its import costs start-up time
         getattr(commands, invocation.command.handler)(**values)
     except CommandExit as e:
         return e.code

@@ -31,7 +31,10 @@ EXIT_STDOUT_CLOSED = 141  # 128 + SIGPIPE: the reader of standard output went aw
 # Outcome of one line; the worst decides the exit status.
 OK, DIFFERENT, ERROR, ORACLE, UNAVAILABLE = "ok", "different", "error", "oracle", "unavailable"
 
-Item = tuple[str, Any]  # ("argv", [...]) | ("file", path) | ("error", message)
+# ("json", a JSON Lines line) | ("argv", [...]) | ("file", path) | ("error", message)
+Item = tuple[str, Any]
+# A line's outcome, its error message (None if it has none) and its record as written.
+Record = tuple[str, "str | None", str]
 
 
 def _walk(folder: str) -> Iterator[str]:
@@ -53,11 +56,11 @@ def _walk(folder: str) -> Iterator[str]:
         yield from _walk(d)
 
 
-def _json_item(line: bytes) -> Item:
+def _json_item(text: str) -> Item:
+    """One input line's argv, or the reason it has none (parsed where the line is computed:
+    with ``--jobs`` in a worker, so the parent only moves text)."""
     try:
-        obj = json.loads(line.decode("utf-8"))
-    except UnicodeDecodeError:
-        return "error", "not UTF-8"
+        obj = json.loads(text)
     except (ValueError, RecursionError) as e:
         return "error", f"invalid JSON: {e}"
     if isinstance(obj, dict):
@@ -89,7 +92,10 @@ def _lines(stream: IO[bytes], name: str) -> Iterator[tuple[str, Item]]:
             continue
         if not line.strip():
             continue
-        yield label, _json_item(line)
+        try:
+            yield label, ("json", line.decode("utf-8"))
+        except UnicodeDecodeError:
+            yield label, ("error", "not UTF-8")
 
 
 def iter_inputs(source: str) -> Iterator[tuple[str, Item]]:
@@ -132,6 +138,8 @@ def process(item: Item, op: str, target: str, machines: str | None = None
             ) -> tuple[dict[str, Any], str]:
     """One line's result and outcome; never raises (signals aside)."""
     kind, payload = item
+    if kind == "json":
+        kind, payload = _json_item(payload)
     if kind == "error":
         return {"error": payload}, ERROR
     try:
@@ -177,6 +185,15 @@ def process(item: Item, op: str, target: str, machines: str | None = None
         return {"error": f"internal error: {type(e).__name__}: {e}"}, ERROR
 
 
+def record(label: str, item: Item, op: str, target: str, machines: str | None, fmt: str
+           ) -> Record:
+    """One line, computed and written as its record."""
+    from cmdxlate.cli.batch_io import format_record
+
+    result, outcome = process(item, op, target, machines)
+    return outcome, result.get("error"), format_record(label, result, op, fmt)
+
+
 def exit_code(outcomes: dict[str, int]) -> int:
     """4 if QEMU failed, else 2 if a line failed, else 1 if verify found a difference."""
     if outcomes.get(UNAVAILABLE) or outcomes.get(ORACLE):
@@ -191,7 +208,7 @@ def exit_code(outcomes: dict[str, int]) -> int:
 def run_batch(source: str, op: str, output: str | None, force: bool, target: str,
               jobs: int, machines: str | None = None, fmt: str = "json") -> int:
     """Stream ``source`` through ``op``; returns the exit status."""
-    from cmdxlate.cli.batch_io import Output, Progress, StdoutClosed, format_record, summary
+    from cmdxlate.cli.batch_io import Output, Progress, StdoutClosed, summary
 
     if jobs < 1:
         raise InputError("--jobs must be at least 1")
@@ -199,27 +216,29 @@ def run_batch(source: str, op: str, output: str | None, force: bool, target: str
     outcomes: dict[str, int] = {}
     reasons: dict[str, int] = {}  # the first words of each error, for the summary
     stopped: str | None = None
-    results: Generator[tuple[str, dict[str, Any], str], None, None]
+    results: Generator[tuple[str, Record], None, None]
     if jobs > 1:
         from cmdxlate.cli.batch_pool import run_pool
 
-        results = run_pool(inputs, op, target, machines, jobs)
+        results = run_pool(inputs, op, target, machines, jobs, fmt)
     else:
-        results = ((label, *process(item, op, target, machines)) for label, item in inputs)
+        results = ((label, record(label, item, op, target, machines, fmt))
+                   for label, item in inputs)
     # A record is flushed at once when lines are slow to compute or to arrive (a pipe):
     # whoever feeds us line by line gets each answer before sending the next line.
     eager = op == "verify" or not (os.path.isfile(source) or os.path.isdir(source))
     try:
         with closing(results), Output(output, force) as out, Progress(op) as progress:
-            for label, result, outcome in results:
+            for label, (outcome, error, text) in results:
                 outcomes[outcome] = outcomes.get(outcome, 0) + 1
-                if outcome == ERROR and (len(reasons) < 64 or result["error"][:60] in reasons):
-                    reason = result["error"][:60]
+                if outcome == ERROR and error is not None and (
+                        len(reasons) < 64 or error[:60] in reasons):
+                    reason = error[:60]
                     reasons[reason] = reasons.get(reason, 0) + 1
-                out.write(format_record(label, result, op, fmt), flush=eager)
+                out.write(text, flush=eager)
                 progress.advance(outcome)
                 if outcome == UNAVAILABLE:
-                    stopped = f"{label}: {result['error']}"
+                    stopped = f"{label}: {error}"
                     break
             out.commit()
     except StdoutClosed:

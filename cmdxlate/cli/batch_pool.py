@@ -24,7 +24,7 @@ import threading
 from collections.abc import Generator, Iterator
 from typing import IO, Any
 
-from cmdxlate.cli.batch import ERROR, Item
+from cmdxlate.cli.batch import Item, Record, record
 from cmdxlate.procs import kill, spawn
 
 # A worker gets up to CHUNK lines at once (one for verify, whose lines are slow),
@@ -32,11 +32,10 @@ from cmdxlate.procs import kill, spawn
 CHUNK = 64
 CHUNK_BYTES = 1 << 20
 WINDOW_PER_JOB = 3
-Result = tuple[str, dict[str, Any], str]
 
 
 class _Worker:
-    def __init__(self, op: str, target: str, machines: str | None) -> None:
+    def __init__(self, op: str, target: str, machines: str | None, fmt: str) -> None:
         import cmdxlate
 
         env = dict(os.environ)
@@ -45,7 +44,7 @@ class _Worker:
         env["PYTHONPATH"] = os.pathsep.join(
             [top] + ([env["PYTHONPATH"]] if env.get("PYTHONPATH") else []))
         self.proc = spawn([sys.executable, "-m", "cmdxlate.cli.batch_worker", op, target,
-                           machines or ""], env=env, cwd=os.getcwd(),
+                           machines or "", fmt], env=env, cwd=os.getcwd(),
                           stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                           stderr=subprocess.DEVNULL)
         assert self.proc.stdin is not None and self.proc.stdout is not None
@@ -53,14 +52,14 @@ class _Worker:
         self.stdout: IO[bytes] = self.proc.stdout
         self.seqs: list[int] = []  # the lines it works on
 
-    def send(self, chunk: list[tuple[int, Item]]) -> bool:
-        request = {"items": [list(item) for _, item in chunk]}
+    def send(self, chunk: list[tuple[int, str, Item]]) -> bool:
+        request = {"items": [[label, *item] for _, label, item in chunk]}
         try:
             self.stdin.write(json.dumps(request).encode() + b"\n")
             self.stdin.flush()
         except OSError:
             return False
-        self.seqs = [seq for seq, _ in chunk]
+        self.seqs = [seq for seq, _, _ in chunk]
         return True
 
     def receive(self, count: int) -> list[Any] | None:
@@ -70,7 +69,8 @@ class _Worker:
         except ValueError:
             return None
         results = msg.get("results") if isinstance(msg, dict) else None
-        ok = isinstance(results, list) and len(results) == count
+        ok = isinstance(results, list) and len(results) == count and all(
+            isinstance(r, list) and len(r) == 3 for r in results)
         return results if ok else None
 
     def stop(self) -> None:
@@ -141,23 +141,27 @@ class _Reader:
 
 
 def run_pool(inputs: Iterator[tuple[str, Item]], op: str, target: str, machines: str | None,
-             jobs: int) -> Generator[Result, None, None]:
-    """Yield (label, result, outcome) in input order, computing ``jobs`` chunks at a time."""
+             jobs: int, fmt: str) -> Generator[tuple[str, Record], None, None]:
+    """Yield (label, record) in input order, computing ``jobs`` chunks at a time."""
     chunk_max = 1 if op == "verify" else CHUNK
     window = WINDOW_PER_JOB * jobs * chunk_max
     workers: list[_Worker] = []
     reader: _Reader | None = None
     labels: dict[int, str] = {}
-    done: dict[int, tuple[dict[str, Any], str]] = {}
-    pending: list[list[tuple[int, Item]]] = []  # chunks read, not yet sent
-    filling: list[tuple[int, Item]] = []
+    done: dict[int, Record] = {}
+    pending: list[list[tuple[int, str, Item]]] = []  # chunks read, not yet sent
+    filling: list[tuple[int, str, Item]] = []
     filling_bytes = 0
     next_in = 0
     next_out = 0
     exhausted = False
-    died = ({"error": "internal error: batch worker died"}, ERROR)
+
+    def died(label: str) -> Record:
+        return record(label, ("error", "internal error: batch worker died"), op, target,
+                      machines, fmt)
+
     try:
-        workers = [_Worker(op, target, machines) for _ in range(jobs)]
+        workers = [_Worker(op, target, machines, fmt) for _ in range(jobs)]
         reader = _Reader(inputs, window)
         while True:
             # Take what has been read while the window has room; errors need no worker.
@@ -173,9 +177,9 @@ def run_pool(inputs: Iterator[tuple[str, Item]], op: str, target: str, machines:
                 label, item = got
                 labels[next_in] = label
                 if item[0] == "error":
-                    done[next_in] = ({"error": item[1]}, ERROR)
+                    done[next_in] = record(label, item, op, target, machines, fmt)
                 else:
-                    filling.append((next_in, item))
+                    filling.append((next_in, label, item))
                     filling_bytes += len(str(item[1]))
                     if len(filling) >= chunk_max or filling_bytes >= CHUNK_BYTES:
                         pending.append(filling)
@@ -191,11 +195,10 @@ def run_pool(inputs: Iterator[tuple[str, Item]], op: str, target: str, machines:
                 chunk = pending.pop(0)
                 if not workers[i].send(chunk):
                     workers[i].stop()
-                    done.update((seq, died) for seq, _ in chunk)
-                    workers[i] = _Worker(op, target, machines)
+                    done.update((seq, died(label)) for seq, label, _ in chunk)
+                    workers[i] = _Worker(op, target, machines, fmt)
             while next_out in done:
-                result, outcome = done.pop(next_out)
-                yield labels.pop(next_out), result, outcome
+                yield labels.pop(next_out), done.pop(next_out)
                 next_out += 1
             busy = [w for w in workers if w.seqs]
             if exhausted and not busy and not pending and not filling and next_out == next_in:
@@ -215,10 +218,11 @@ def run_pool(inputs: Iterator[tuple[str, Item]], op: str, target: str, machines:
                 results = w.receive(len(seqs))
                 if results is None:
                     w.stop()
-                    done.update((seq, died) for seq in seqs)
-                    workers[i] = _Worker(op, target, machines)
+                    done.update((seq, died(labels[seq])) for seq in seqs)
+                    workers[i] = _Worker(op, target, machines, fmt)
                 else:
-                    done.update((seq, (r[0], r[1])) for seq, r in zip(seqs, results, strict=True))
+                    done.update((seq, (r[0], r[1], r[2]))
+                                for seq, r in zip(seqs, results, strict=True))
     finally:
         for w in workers:
             w.stop()

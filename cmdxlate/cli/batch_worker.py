@@ -1,4 +1,4 @@
-"""One ``batch --jobs`` worker: JSON Lines requests on stdin, results on stdout.
+"""One ``batch --jobs`` worker: JSON Lines requests on stdin, finished records on stdout.
 
 Started by :mod:`cmdxlate.cli.batch_pool` only.  It exits at EOF on stdin, and
 dies with its parent (``PR_SET_PDEATHSIG``, set by the parent before exec);
@@ -12,14 +12,15 @@ import sys
 
 
 def main(argv: list[str]) -> int:
-    op, target, machines = argv
-    from cmdxlate.cli.batch import process
+    op, target, machines, fmt = argv
+    from cmdxlate.cli.batch import record
 
     stdin, stdout = sys.stdin.buffer, sys.stdout.buffer
     for line in stdin:
         items = json.loads(line)["items"]
-        results = [process((kind, payload), op, target, machines or None)
-                   for kind, payload in items]
+        # Each record is written here, so the parent only moves text.
+        results = [record(label, (kind, payload), op, target, machines or None, fmt)
+                   for label, kind, payload in items]
         stdout.write(json.dumps({"results": results}).encode() + b"\n")
         stdout.flush()
     return 0

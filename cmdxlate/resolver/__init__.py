@@ -183,12 +183,18 @@ def parse_numa(r: Resolution) -> None:
                      if p.only_if_above_1 is None or smp.level(p.only_if_above_1) > 1)
     r.slot_keys = keys
     r.slots = board.possible_cpus(smp, keys)
-    by_ids = {tuple(sorted(s.props.items())): s for s in r.slots}
+    by_ids: dict[tuple[tuple[str, int], ...], CpuSlot] = {}
+
+    def slot_by_ids(ids: dict[str, int]) -> CpuSlot | None:
+        if not by_ids:  # built on the first -numa cpu: most lines have none
+            by_ids.update((tuple(sorted(s.props.items())), s) for s in r.slots)
+        return by_ids.get(tuple(sorted(ids.items())))
+
     hmat = qemu_bool(getattr(r.spec.machine_props.get("hmat"), "text", None)) is True
     r.numa = NumaState(hmat=hmat)
     r.numa_ctx = ctx = NumaContext(
         r.slots, lambda i: board.slot_of_cpu_index(smp, i), smp.maxcpus, machine.numa_mem, hmat,
-        keys, lambda ids: by_ids.get(tuple(sorted(ids.items()))), r.memdevs, r.release,
+        keys, slot_by_ids, r.memdevs, r.release,
         numa_supported=machine.numa)
     for opt in r.spec.numa:
         o = opt.opts
