@@ -38,7 +38,7 @@ LIST_ITEM = re.compile(r"(.+)\.(0|[1-9][0-9]*)")
 def first_pass(line: CommandLine, release: Release) -> None:
     """Refuse the first option ``release`` lacks, as QEMU's first pass over argv does."""
     for opt in line.options:
-        if opt.name is None or opt.spelling is None or opt.where.file is not None:
+        if opt.name is None or opt.spelling is None or opt.from_file:
             continue
         if not opt.known or not option_in_release(opt.name, release.version):
             raise QemuRefusal("invalid option", where=Where(opt.index, (opt.spelling,)),
@@ -49,7 +49,7 @@ def place_config_options(line: CommandLine, release: Release) -> None:
     """Options from -readconfig sections are reported at the line ``release`` uses."""
     section_end = release.has("readconfig-line-is-section-end")
     for opt in line.options:
-        if opt.where.section is not None:
+        if opt.from_file and opt.where.section is not None:
             opt.place_in_file(section_end)
 
 
@@ -59,7 +59,7 @@ def read_config(opt: Option, release: Release) -> None:
     with the keyval visitor then: ``host-nodes.0 = "0"``, not ``host-nodes = "0"``)."""
     if opt.failure is not None:
         raise opt.failure.error(release, opt.where)
-    if (opt.name == "object" and opt.where.file is not None
+    if (opt.name == "object" and opt.from_file
             and release.has("readconfig-object-keyval")):
         from cmdxlate.emit.readconfig import LIST_PROPERTIES
 
@@ -98,7 +98,7 @@ def object_list_item_errors(opt: Option, qom_type: str, keys: list[str],
     -readconfig [object] before 6.1 was read the same way as the command line."""
     if release is None:
         return None
-    from_file = opt.where.file is not None
+    from_file = opt.from_file
     if from_file and release.has("readconfig-object-keyval"):
         return None
     for key in keys:

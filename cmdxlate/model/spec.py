@@ -129,7 +129,7 @@ def memory_backend(opt: Option, release: Release | None = None) -> Backend | Non
         o = opt.opts
         assert o is not None
         qtype, oid, size = o.get("qom-type"), o.get("id"), o.get("size")
-        keys = list(opt.config_keys) if opt.where.file else [p.key for p in o.pairs]
+        keys = list(opt.config_keys) if opt.from_file else [p.key for p in o.pairs]
     if not isinstance(qtype, str) or not qtype.startswith("memory-backend") or oid is None:
         return None
     if not isinstance(size, (int, str)) or isinstance(size, bool):

@@ -52,6 +52,12 @@ class Option:
             self._where = Where(self.index, tuple(self.args()))
         return self._where
 
+    @property
+    def from_file(self) -> bool:
+        """Whether a -readconfig file gave this option (asked without building a Where:
+        an option from argv has none until an error needs it)."""
+        return self._where is not None and self._where.file is not None
+
     def place_in_file(self, section_end: bool) -> None:
         """Report an option read from a -readconfig section at the line a release uses:
         the header (5.2, 6.0) or the last key line read (6.1 on)."""

@@ -96,10 +96,9 @@ def escape_value(value: str) -> str:
 
 def render_pairs(pairs: list[tuple[str, str]], implied: str | None = None) -> str:
     """Build an option string; ``implied`` is written first without a key."""
-    parts: list[str] = []
+    parts = [f"{k}={v.replace(',', ',,')}" for k, v in pairs]  # escape_value, inlined
     if implied is not None:
-        parts.append(escape_value(implied))
-    parts.extend(f"{k}={escape_value(v)}" for k, v in pairs)
+        parts.insert(0, escape_value(implied))
     return ",".join(parts)
 
 
