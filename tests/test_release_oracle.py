@@ -96,3 +96,28 @@ def test_target_auto_takes_the_binarys_release(release: str,
     assert wrong.exit_code == 2 and "does not match" in wrong.stderr
     alone = runner.invoke(app, ["slots", "--target", "auto", *line])
     assert alone.exit_code == 2 and "give --qemu BIN" in alone.stderr
+
+
+@pytest.mark.parametrize("arch", ["ppc64", "loongarch64"])
+def test_qemu_binary_names_the_architecture(arch: str,
+                                            qemu_release: Callable[[str, str], QemuBinary]
+                                            ) -> None:
+    """--qemu BIN with a line that names no binary answers for BIN's architecture (it once
+    answered for x86 and made verify refuse good lines); a line naming another
+    architecture's binary is exit 2."""
+    from typer.testing import CliRunner
+
+    from cmdxlate.cli.app import app
+
+    binary = qemu_release(arch, "10.0")
+    path = binary.root + binary.path if binary.root else binary.path
+    line = ["-smp", "2,maxcpus=4"] + (["-M", "virt"] if arch == "loongarch64" else [])
+    runner = CliRunner()
+    by_qemu = runner.invoke(app, ["slots", "--format", "json", "--qemu", path, "--", *line])
+    by_line = runner.invoke(app, ["slots", "--format", "json", "--target", "10.0", "--",
+                                  f"qemu-system-{arch}", *line])
+    assert (by_qemu.exit_code, by_qemu.stdout) == (0, by_line.stdout)
+    checked = runner.invoke(app, ["verify", "--qemu", path, "--", *line])
+    assert checked.exit_code == 0, checked.stderr
+    other = runner.invoke(app, ["slots", "--qemu", path, "--", "qemu-system-x86_64", *line])
+    assert other.exit_code == 2 and "--qemu is" in other.stderr

@@ -40,17 +40,19 @@ def parse(*, args: list[str] | None, fmt: str, from_file: str | None) -> None:
 def _line_or_vm(s: Session, args: list[str] | None, from_file: str | None,
                 target: str | None, qemu: str | None, arch: str | None, machines: str | None,
                 qmp: str | None, timeout: float | None
-                ) -> tuple[CommandLine, Catalog, str | None, LiveState | None]:
-    """The line, the catalog and the release; with --qmp also the running VM, checked."""
+                ) -> tuple[CommandLine, Catalog, str | None, str | None, LiveState | None]:
+    """The line, the catalog, the release and the architecture; with --qmp also the
+    running VM, checked."""
     from cmdxlate.cli.live import check_timeout, live_state
 
     target = s.target(target, qemu)
     wait = check_timeout(s, qmp, timeout)
     catalog = s.catalog(machines)
     cl = s.load(args, from_file)
+    arch = s.arch(arch, qemu, cl)
     if qmp is not None and wait is not None:
-        return cl, catalog, target, live_state(s, cl, qmp, wait, target, arch, catalog)
-    return cl, catalog, target, None
+        return cl, catalog, target, arch, live_state(s, cl, qmp, wait, target, arch, catalog)
+    return cl, catalog, target, arch, None
 
 
 def slots(*, args: list[str] | None, fmt: str, target: str | None, arch: str | None,
@@ -61,7 +63,7 @@ def slots(*, args: list[str] | None, fmt: str, target: str | None, arch: str | N
     from cmdxlate.cli.live import live_slots
 
     s = Session(fmt)
-    cl, catalog, target, vm = _line_or_vm(s, args, from_file, target, qemu, arch, machines,
+    cl, catalog, target, arch, vm = _line_or_vm(s, args, from_file, target, qemu, arch, machines,
                                           qmp, timeout)
     if vm is not None:
         return live_slots(s, vm)
@@ -87,7 +89,7 @@ def convert(*, args: list[str] | None, fmt: str, target: str | None, arch: str |
     from cmdxlate.emit.convert import convert as do_convert
 
     s = Session(fmt)
-    cl, catalog, target, vm = _line_or_vm(s, args, from_file, target, qemu, arch, machines,
+    cl, catalog, target, arch, vm = _line_or_vm(s, args, from_file, target, qemu, arch, machines,
                                           qmp, timeout)
     if vm is not None:
         return live_convert(s, cl, vm, output, force)
@@ -112,7 +114,7 @@ def writeconfig(*, args: list[str] | None, output: str, force: bool, fmt: str,
     target = s.target(target, qemu)
     catalog = s.catalog(machines)
     cl = s.load(args, from_file)
-    topo = s.resolve(cl, target, arch, catalog)
+    topo = s.resolve(cl, target, s.arch(arch, qemu, cl), catalog)
     try:
         split = split_for_config(do_convert(cl, topo).groups, topo.machine.release)
         text = format_config(split.sections, header_comment=(
@@ -165,7 +167,7 @@ def explain(*, args: list[str] | None, target: str | None, arch: str | None,
     from cmdxlate.emit.explain import explain_data
 
     s = Session(fmt)
-    cl, catalog, target, vm = _line_or_vm(s, args, from_file, target, qemu, arch, machines,
+    cl, catalog, target, arch, vm = _line_or_vm(s, args, from_file, target, qemu, arch, machines,
                                           qmp, timeout)
     if vm is not None:
         return live_explain(s, vm)
@@ -200,7 +202,8 @@ def verify(*, args: list[str] | None, qemu: str | None, target: str | None, arch
     s.catalog(machines)
     cl = s.load(args, from_file)
     try:
-        report = verify_line(cl, qemu=qemu, target=target, arch=arch, timeout=wait)
+        report = verify_line(cl, qemu=qemu, target=target, arch=s.arch(arch, qemu, cl),
+                             timeout=wait)
     except CmdxlateError as e:
         s.fail(e)
     if fmt == "json":
@@ -222,7 +225,8 @@ def plan(*, args: list[str] | None, cpus: int | None, fmt: str, target: str | No
     s = Session(fmt)
     target = s.target(target, qemu)
     catalog = s.catalog(machines)
-    plan_command(s, s.load(args, from_file), cpus, target, arch, catalog)
+    cl = s.load(args, from_file)
+    plan_command(s, cl, cpus, target, s.arch(arch, qemu, cl), catalog)
 
 
 def probe(*, qemu: str, output: str | None, force: bool, fmt: str) -> None:

@@ -124,6 +124,26 @@ class Session:
                                      hint="drop --target, or give --target auto"))
         return release
 
+    def arch(self, arch: str | None, qemu: str | None, cl: CommandLine) -> str | None:
+        """``--arch``; else, with ``--qemu BIN``, the architecture BIN's name says (the
+        line may name the same binary, not another)."""
+        if arch is not None or qemu is None:
+            return arch
+        import os
+
+        from cmdxlate.catalog import normalise_arch
+        from cmdxlate.error import UsageError
+        from cmdxlate.syntax.argv import program_arch
+
+        own = program_arch(qemu) or program_arch(os.path.realpath(qemu))
+        if own is None:
+            return None
+        if cl.arch is not None and normalise_arch(cl.arch) != normalise_arch(own):
+            self.fail(UsageError(f"the line runs {cl.binary}, but --qemu is {qemu}",
+                                 hint="name the same architecture in both, or drop the "
+                                      "binary from the line"))
+        return own
+
     def load(self, args: list[str] | None, from_file: str | None) -> CommandLine:
         """The QEMU command line, with -readconfig files expanded in place."""
         from cmdxlate.syntax.source import expand_readconfig, load_command

@@ -21,6 +21,12 @@ if TYPE_CHECKING:
 
 _ARCH = re.compile(r"qemu-system-([A-Za-z0-9_]+)$")
 
+
+def program_arch(program: str) -> str | None:
+    """The architecture a QEMU binary's name says (``qemu-system-ARCH``), if it says one."""
+    m = _ARCH.search(program)
+    return m.group(1) if m else None
+
 MAX_ARGS = 1_000_000
 _UNPARSED: Any = object()
 
@@ -168,10 +174,7 @@ class CommandLine:
 
     @property
     def arch(self) -> str | None:
-        if self.program is None:
-            return None
-        m = _ARCH.search(self.program)
-        return m.group(1) if m else None
+        return None if self.program is None else program_arch(self.program)
 
     def find(self, *names: str) -> list[Option]:
         """Options with these names, in argv order."""
