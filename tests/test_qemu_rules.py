@@ -45,6 +45,25 @@ def test_cpu_models_match_qemu(target: str, cpu: str, qemu10_x86: QemuBinary,
     assert ours == real
 
 
+@pytest.mark.parametrize("target", ["10.0", "7.2"])
+@pytest.mark.parametrize("word", ["-", "--", "---", "--smp"])
+def test_words_starting_with_a_dash_are_options(target: str, word: str,
+                                                qemu10_x86: QemuBinary,
+                                                qemu72_x86: QemuBinary) -> None:
+    """QEMU reads every word that starts with "-" as an option: "-" and "--" are invalid
+    options, not disk images (cmdxlate once passed them through)."""
+    argv = ["-M", "q35", "-smp", "2", word, *(["2"] if word == "--smp" else []), "-name", "x"]
+    binary = qemu10_x86 if target == "10.0" else qemu72_x86
+    real = run_topology_query(binary, argv).startup_error
+    try:
+        resolve(parse_argv(argv), target, "x86_64")
+        ours = None
+    except CmdxlateError as e:
+        ours = e.message
+    assert ours == real
+    assert (ours is None) == (word == "--smp")
+
+
 def test_cpu_model_table_is_what_qemu_lists(qemu10_x86: QemuBinary,
                                             qemu72_x86: QemuBinary) -> None:
     from cmdxlate.catalog import Catalog

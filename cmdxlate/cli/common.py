@@ -73,7 +73,7 @@ class Session:
         where = err.where
         if where is not None and where.file is None and where.index is not None and (
                 0 <= where.index < len(self.argv)):
-            lines += self._caret(where.index)
+            lines += self._caret(where.index, len(where.words) or 2)
         elif where is not None and where.file is not None:
             lines.append(f"  in {visible(where.file)}, line {where.line}")
         elif where is not None and where.words and where.index is None:
@@ -85,14 +85,15 @@ class Session:
         sys.stderr.write("\n".join(lines) + "\n")
         raise CommandExit(err.exit_code)
 
-    def _caret(self, idx: int) -> list[str]:
+    def _caret(self, idx: int, count: int) -> list[str]:
+        """The words around argv[idx], with the ``count`` words from there underlined."""
         from cmdxlate.syntax.shell import quote
 
         argv = self.argv
         start = max(0, idx - 2)
-        words = [visible(quote(w)) for w in argv[start: idx + 2]]
+        words = [visible(quote(w)) for w in argv[start: idx + max(count, 2)]]
         prefix = " ".join(words[: idx - start])
-        target = " ".join(words[idx - start: idx - start + 2])
+        target = " ".join(words[idx - start: idx - start + count])
         pad = len(prefix) + (1 if prefix else 0)
         return ["  " + " ".join(words), "  " + " " * pad + "^" * max(1, len(target))]
 

@@ -101,13 +101,15 @@ JSON_CAPABLE: frozenset[str] = frozenset({"device", "object", "blockdev", "audio
 
 
 def canonical_name(arg: str) -> str | None:
-    """``-smp``/``--smp`` -> ``smp``; None if ``arg`` is not an option."""
-    if arg[:1] != "-" or len(arg) < 2:
+    """``-smp``/``--smp`` -> ``smp``; None if ``arg`` is not an option.  QEMU reads every
+    word that starts with "-" as an option, so ``-`` and ``--`` are options named ""
+    (which no release has: "invalid option")."""
+    if arg[:1] != "-":
         return None
     name = arg[2:] if arg.startswith("--") else arg[1:]
     if name == "M":
         return "machine"
-    return name or None
+    return name
 
 
 def takes_argument(name: str) -> bool | None:
