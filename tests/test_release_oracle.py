@@ -121,3 +121,24 @@ def test_qemu_binary_names_the_architecture(arch: str,
     assert checked.exit_code == 0, checked.stderr
     other = runner.invoke(app, ["slots", "--qemu", path, "--", "qemu-system-x86_64", *line])
     assert other.exit_code == 2 and "--qemu is" in other.stderr
+
+
+@pytest.mark.parametrize("release", ["5.2", "7.2", "10.0", "11.1"])
+@pytest.mark.parametrize("line", [
+    ["-M", "q35", "-smp", "2", "-m", "1G"],
+    ["-M", "q35", "-smp", "2", "-m", "1G", "-object", "memory-backend-ram,id=m0,size=1G",
+     "-numa", "node,memdev=m0"],
+], ids=["ram", "memdev"])
+def test_verify_runs_on_every_release(release: str, line: list[str],
+                                      qemu_release: Callable[[str, str], QemuBinary]) -> None:
+    """verify's own rewrite of memory must start on every release: 5.2 reads no JSON
+    -object, and a chroot without /proc refuses reserve=off (both once made verify
+    refuse good lines)."""
+    from typer.testing import CliRunner
+
+    from cmdxlate.cli.app import app
+
+    qemu_release("x86_64", release)  # skips (or fails under CMDXLATE_REQUIRE_QEMU) if absent
+    res = CliRunner().invoke(app, ["verify", "--format", "json", "--target", release, "--",
+                                   *line])
+    assert res.exit_code == 0, (res.stdout, res.stderr)
