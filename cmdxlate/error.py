@@ -7,10 +7,13 @@
      │    │                       a machine type or release it does not model
      │    └── UsageError     (2)  cmdxlate's own options are wrong (before ``--``)
      ├── QemuRefusal         (2)  QEMU would refuse the line: ``message`` is exactly
-     │                            what QEMU prints after its program name, with QEMU's
-     │                            own location (``-smp 2,foo=1: ...``, ``vm.cfg:3: ...``)
-     │                            where QEMU gives one; ``qemu_hint`` the lines QEMU
-     │                            prints after it, ``more`` further error lines
+     │    │                       what QEMU prints after its program name, with QEMU's
+     │    │                       own location (``-smp 2,foo=1: ...``, ``vm.cfg:3: ...``)
+     │    │                       where QEMU gives one; ``qemu_hint`` the lines QEMU
+     │    │                       prints after it, ``more`` further error lines
+     │    └── QueryRefusal   (2)  QEMU starts the line but answers the question with
+     │                            this error (query-hotpluggable-cpus on a machine
+     │                            without CPU hotplug; a hotplug plan there)
      └── OracleError         (4)  a real QEMU could not answer
           ├── OracleUnavailable   missing, not executable, not the release asked for
           ├── OracleTimeout       did not answer in time (it was killed)
@@ -183,6 +186,12 @@ class QemuRefusal(CmdxlateError):
             if where.locatable:
                 self.message = f"{where.qemu_location}: {self.text}"
         return self
+
+
+class QueryRefusal(QemuRefusal):
+    """QEMU starts the line, but its answer to what was asked is this QMP error."""
+
+    kind = "query"
 
 
 class OracleError(CmdxlateError):

@@ -219,7 +219,7 @@ def test_hostile_lines(cmd: str, kind: str, argv: list[str]) -> None:
     (["-device", '{"a":' * DEEP + "1" + "}" * DEEP], "invalid JSON"),
     (["-object", '{"qom-type":' + "[" * DEEP], "invalid JSON"),
     (["-device", '{"driver":'], "invalid JSON"),
-    (["-smp", "4\0"], "expects integer"),
+    (["-smp", "4\0"], "holds a NUL byte"),  # no argv can carry one
     (["-smp", "-1"], "-1. The max CPUs supported by machine"),  # unsigned compare, %d print
     (["-smp", "0x"], "expects integer"),
     (["-smp", "08"], "expects integer"),
@@ -421,21 +421,6 @@ def test_fuzz_readconfig_structure(lines: list[str]) -> None:
         check_run(["readconfig", str(path)])
     finally:
         path.unlink()
-
-
-@pytest.mark.parametrize("argv,message", [
-    (["-smp", "99999999999999999999"], "Parameter 'smp.cpus' expects integer"),
-    (["-smp", "maxcpus=100000000"], "The max CPUs supported by machine"),
-    (["-M", "q35", "-smp", "4096,maxcpus=100000000000"], "The max CPUs supported by machine"),
-    (["-smp", "4", "-numa", "node,cpus=0-4000000000"], "expects a uint64 value or range"),
-    (["-device", '{"a":' * 100000 + "1" + "}" * 100000], "invalid JSON"),
-    (["-device", '{"driver":'], "invalid JSON"),
-    (["-smp", "4\0"], "expects integer"),
-])
-def test_bad_values_are_rejected(argv: list[str], message: str) -> None:
-    res = argv_runner.invoke(app, ["slots", "--", *argv], catch_exceptions=False)
-    assert res.exit_code == 2
-    assert message in res.stderr.splitlines()[0]
 
 
 def test_hundred_thousand_arguments() -> None:

@@ -147,9 +147,8 @@ def readconfig(*, path: str, extra: list[str] | None, fmt: str, target: str | No
         release = Catalog.builtin().release(target)
         cl = expand_readconfig(parse_argv(["-readconfig", path, *(extra or [])]))
         spec = build_spec(cl, release)
-        for backend in spec.backends.values():
-            if backend.error is not None:
-                raise backend.error  # QEMU refuses it when it creates the object
+        for refusal in spec.objects.creation_refusals(release):
+            raise refusal  # QEMU refuses it when it creates the object
         _, warnings = sections_to_options(read_config_file(path), path)
         groups = [o.args() for o in cl.options]
     except CmdxlateError as e:

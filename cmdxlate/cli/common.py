@@ -137,8 +137,8 @@ class Session:
         from cmdxlate.syntax.argv import program_arch
 
         own = program_arch(qemu) or program_arch(os.path.realpath(qemu))
-        if own is None:
-            return None
+        if own is None or normalise_arch(own) not in self.catalog(None).arches:
+            return None  # a name that says nothing cmdxlate models: the line decides
         if cl.arch is not None and normalise_arch(cl.arch) != normalise_arch(own):
             self.fail(UsageError(f"the line runs {cl.binary}, but --qemu is {qemu}",
                                  hint="name the same architecture in both, or drop the "

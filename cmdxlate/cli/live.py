@@ -11,7 +11,7 @@ import json
 import sys
 
 from cmdxlate.cli.common import Session, format_argv, visible, warn
-from cmdxlate.error import CmdxlateError, QemuRefusal, UsageError
+from cmdxlate.error import CmdxlateError, QueryRefusal, UsageError
 
 TYPE_CHECKING = False  # typing costs start-up time; mypy reads the block below
 
@@ -67,7 +67,7 @@ def live_convert(s: Session, cl: CommandLine, state: LiveState, output: str | No
 def live_slots(s: Session, state: LiveState) -> None:
     vm = state.vm
     if vm.slots is None:
-        s.fail(QemuRefusal(vm.slots_error or "machine does not support hot-plugging CPUs"))
+        s.fail(QueryRefusal(vm.slots_error or "machine does not support hot-plugging CPUs"))
     warn(state.warnings)
     answer = [slot.as_dict() for slot in reversed(vm.slots)]
     if s.fmt == "json":

@@ -8,7 +8,7 @@ All other arguments pass through unchanged and in order.
 
 from __future__ import annotations
 
-from cmdxlate.error import CmdxlateError, QemuRefusal
+from cmdxlate.error import CmdxlateError
 from cmdxlate.records import dataclass
 from cmdxlate.resolver.numa import parse_uint
 from cmdxlate.resolver.smp import LEVELS
@@ -94,9 +94,14 @@ def _node_option(opt: Option, nodeid: int) -> list[str]:
 
 
 def convert(cl: CommandLine, topo: Topology) -> Converted:
+    """The line with every present CPU but the boot unit a -device (unchanged on a
+    machine without hot-pluggable CPUs, with a warning saying so)."""
     machine = topo.machine
     if not machine.hotpluggable_cpus or not machine.device_cpus:
-        raise QemuRefusal("machine does not support hot-plugging CPUs")
+        # QEMU creates every CPU of such a machine itself: the line is its own conversion.
+        topo.warnings.append(f"{machine.name} has no hot-pluggable CPUs, so none can be a "
+                             "-device: the line is unchanged")
+        return Converted([opt.args() for opt in cl.options], topo)
     board = topo.board
     k_units = boot_units(topo)
     boot_cpus = sum(s.vcpus_count for s in topo.slots[:k_units])

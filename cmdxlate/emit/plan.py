@@ -15,7 +15,7 @@ does.
 from __future__ import annotations
 
 from cmdxlate.emit.convert import _strip_smp_from_machine, _used_ids, device_id, smp_value
-from cmdxlate.error import QemuRefusal, UsageError
+from cmdxlate.error import QueryRefusal, UsageError
 from cmdxlate.model import build_spec
 from cmdxlate.records import dataclass
 from cmdxlate.resolver.devices import line_cpu_devices
@@ -93,7 +93,7 @@ def make_plan(cl: CommandLine, topo: Topology, cpus: int | None = None) -> Plan:
     """Boot one unit, then device_add the rest of the line's CPUs (or reach ``cpus``)."""
     machine = topo.machine
     if not machine.hotpluggable_cpus or not machine.device_cpus:
-        raise QemuRefusal("machine does not support hot-plugging CPUs")
+        raise QueryRefusal("machine does not support hot-plugging CPUs")
     unit = topo.slots[0].vcpus_count
     line = line_cpu_devices(build_spec(cl), topo)
     warnings = list(topo.warnings)

@@ -12,11 +12,11 @@ from __future__ import annotations
 import json
 
 from cmdxlate.error import QemuRefusal, Where, qemu_located
+from cmdxlate.model.objects import Backend, Objects, read_object
 from cmdxlate.model.optloop import (
     MACHINE_OPTS_OPTIONS,
     first_pass,
     machine_options,
-    object_list_item_errors,
     place_config_options,
     read_config,
     read_time_error,
@@ -64,17 +64,6 @@ class Device:
 
 
 @dataclass(slots=True)
-class Backend:
-    """A memory backend ``-object`` (its size as written, or a JSON number)."""
-
-    id: str
-    qom_type: str
-    size: int | str | None
-    where: Where
-    error: QemuRefusal | None = None  # QEMU refuses it when it creates the object
-
-
-@dataclass(slots=True)
 class VmSpec:
     """Everything about a line that decides its CPUs, with where each part came from."""
 
@@ -89,7 +78,7 @@ class VmSpec:
     accel_options: list[Option] = field(default_factory=list)
     enable_kvm: Option | None = None
     cpu: Option | None = None  # the last -cpu
-    backends: dict[str, Backend] = field(default_factory=dict)
+    objects: Objects = field(default_factory=Objects)  # memory backends, -object refusals
     numa: list[Option] = field(default_factory=list)
     globals: list[str] = field(default_factory=list)
     devices: list[Device] = field(default_factory=list)
@@ -107,6 +96,11 @@ class VmSpec:
     def machine_where(self) -> Where | None:
         return None if self.machine_type is None else self.machine_type.where
 
+    @property
+    def backends(self) -> dict[str, Backend]:
+        """The memory backends by id (the first of a repeated id)."""
+        return self.objects.backends
+
 
 def _device(opt: Option) -> Device:
     j = opt.json
@@ -118,24 +112,6 @@ def _device(opt: Option) -> Device:
     o = opt.opts
     assert o is not None
     return Device(o.get("driver") or "", {p.key: p.value for p in o.pairs}, False, opt)
-
-
-def memory_backend(opt: Option, release: Release | None = None) -> Backend | None:
-    j = opt.json
-    keys: list[str] = []
-    if j is not None:
-        qtype, oid, size = j.get("qom-type"), j.get("id"), j.get("size")
-    else:
-        o = opt.opts
-        assert o is not None
-        qtype, oid, size = o.get("qom-type"), o.get("id"), o.get("size")
-        keys = list(opt.config_keys) if opt.from_file else [p.key for p in o.pairs]
-    if not isinstance(qtype, str) or not qtype.startswith("memory-backend") or oid is None:
-        return None
-    if not isinstance(size, (int, str)) or isinstance(size, bool):
-        size = None
-    error = object_list_item_errors(opt, qtype, keys, release)
-    return Backend(str(oid), qtype, size, opt.where, error)
 
 
 def _asks_for_help(opt: Option, parsed: OptString | None = None) -> bool:
@@ -258,9 +234,7 @@ def _build(line: CommandLine, release: Release | None) -> VmSpec:
         elif name == "cpu":
             spec.cpu = opt
         elif name == "object":
-            backend = memory_backend(opt, release)
-            if backend is not None:
-                spec.backends[backend.id] = backend
+            read_object(opt, release, spec.objects)
         elif name == "numa":
             o = opt.opts  # parsed now, as QEMU's option loop does
             if o is not None:

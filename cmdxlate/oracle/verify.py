@@ -47,20 +47,12 @@ def _project_object(opt: Option, no_reserve: bool = False) -> list[str] | None:
     (``reserve=off``, QEMU 6.1 and later), so a paused QEMU starts with more
     guest RAM than the host has: it never touches it.
     """
-    from cmdxlate.model.spec import memory_backend
+    from cmdxlate.model.objects import stated_backend
 
-    backend = memory_backend(opt)
+    backend = stated_backend(opt)
     if backend is None:
         return None
-    oid, raw = backend.id, backend.size
-    if raw is None:
-        return None
-    if isinstance(raw, int):
-        size = raw
-    else:
-        from cmdxlate.resolver.numa import parse_size
-
-        size = parse_size(raw, "size")
+    oid, size = backend
     # An option string, not JSON: QEMU 5.2 reads no JSON -object.
     return ["-object", f"memory-backend-ram,id={_escape(oid)},size={size}"
             + (",reserve=off" if no_reserve else "")]
@@ -161,7 +153,8 @@ def normalise_hotpluggable(entries: list[dict[str, Any]]) -> list[dict[str, Any]
 
 
 def normalise_cpus_fast(entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    return [{"cpu-index": e["cpu-index"], "props": e["props"]} for e in entries]
+    # A machine without CPU hotplug gives its CPUs no props.
+    return [{"cpu-index": e["cpu-index"], "props": e.get("props")} for e in entries]
 
 
 @dataclass

@@ -137,14 +137,11 @@ def configure_accelerator(r: Resolution) -> None:
 
 def create_backends(r: Resolution) -> None:
     """qemu_create_late_backends: memory backends and their sizes."""
-    for oid, backend in r.spec.backends.items():
-        if backend.error is not None:
-            raise backend.error
-        if isinstance(backend.size, int):
-            r.memdevs[oid] = backend.size
-        elif backend.size is not None:
-            with qemu_located(backend.where):
-                r.memdevs[oid] = parse_size(backend.size, "size")
+    for refusal in r.spec.objects.creation_refusals(r.release):
+        raise refusal
+    for backend in r.spec.objects.created:
+        if backend.size is not None:
+            r.memdevs.setdefault(backend.id, backend.size)
 
 
 def parse_cpu_option(r: Resolution) -> None:

@@ -53,6 +53,14 @@ def complete(state: NumaState, ram_size: int, memory_backend: bool) -> None:
     if state.uses_memdev and memory_backend:
         raise QemuRefusal("'-machine memory-backend' and '-numa memdev' properties are "
                           "mutually exclusive")
+    if state.uses_memdev:  # numa_init_memdev_container maps each node's backend once
+        mapped: set[str] = set()
+        for nid in sorted(state.nodes):
+            memdev = state.nodes[nid].memdev
+            if memdev in mapped:
+                raise QemuRefusal(f"memory backend {memdev} can't be used multiple times.")
+            if memdev is not None:
+                mapped.add(memdev)
     _check_distances(state)
 
 

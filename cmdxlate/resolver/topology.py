@@ -3,7 +3,7 @@ QEMU's ``query-hotpluggable-cpus`` and ``query-cpus-fast`` would give."""
 
 from __future__ import annotations
 
-from cmdxlate.error import QemuRefusal
+from cmdxlate.error import QueryRefusal
 from cmdxlate.records import dataclass, field
 
 TYPE_CHECKING = False  # typing costs start-up time; mypy reads the block below
@@ -87,8 +87,8 @@ class Topology:
         if not self.machine.hotpluggable_cpus:
             # QMP's error text; the wording changed in 8.0.
             if self.machine.release.has("hotpluggable-cpus-feature-disabled-text"):
-                raise QemuRefusal("The feature 'query-hotpluggable-cpus' is not enabled")
-            raise QemuRefusal("machine does not support hot-plugging CPUs")
+                raise QueryRefusal("The feature 'query-hotpluggable-cpus' is not enabled")
+            raise QueryRefusal("machine does not support hot-plugging CPUs")
         return [{"type": self.cpu_type, "vcpus-count": slot.vcpus_count,
                  "props": self.slot_props(slot), "plugged": slot.plugged}
                 for slot in reversed(self.slots)]

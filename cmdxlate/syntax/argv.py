@@ -193,6 +193,14 @@ def parse_argv(argv: list[str], binary: str | None = None, env: list[str] | None
     """Group argv into options; never changes a byte of it."""
     if len(argv) > MAX_ARGS:
         raise InputError(f"command line has {len(argv)} arguments; the limit is {MAX_ARGS}")
+    for words in (argv, env or (), (binary,) if binary else ()):
+        if "\0" not in "".join(words):  # one C-level search in the common case
+            continue
+        for i, word in enumerate(words):
+            if "\0" in word:  # from JSON ("\u0000") or a file; exec could not pass it
+                raise InputError(f"argument {word.partition(chr(0))[0]!r}... holds a NUL "
+                                 "byte, which no program's argv can carry",
+                                 where=Where(i, (word,)) if words is argv else None)
     options: list[Option] = []
     warnings: list[str] = []
     i = 0

@@ -1,0 +1,234 @@
+"""``-object``: the memory backends a line defines, and when each release refuses them.
+
+Measured on QEMU 5.2.0, 7.2.22, 10.0.2 and 11.1.3 (``tests/test_qemu_rules.py``):
+
+* An option-string -object is a QemuOpts entry in every release: its *first* ``id=``
+  names it (QemuOpts' opts_parse_id) and a repeated id is refused while argv is
+  read, at the option (``Duplicate ID 'm0' for object``).
+* From 6.0 (``object-cli-visitor``) QEMU visits the object's QAPI members while argv
+  is read, also at the option: a missing ``id``, ``size`` or ``mem-path``, a size
+  that is no size (``expects a size value``; JSON: ``expects uint64``).  5.2 finds
+  the same mistakes when it creates the object (``can't create backend with size
+  0``, ``mem-path property not set``), and reads ``-object {...}`` as an option
+  string without an id (``object-json``: 6.0).
+* Creation comes later (qemu_create_late_backends): a size of 0 is refused there
+  (at the option in 5.2, without a location from 6.0), and from 6.0 so is an id a
+  JSON object repeats (``attempt to add duplicate property``), which QemuOpts
+  never saw; the other objects are made before the memory backends.
+"""
+
+from __future__ import annotations
+
+from cmdxlate.error import CmdxlateError, InputError, QemuRefusal, Where
+from cmdxlate.model.optloop import object_list_item_errors, reader_where
+from cmdxlate.records import dataclass, field
+from cmdxlate.syntax.argv import Option
+from cmdxlate.syntax.numbers import c_size
+
+TYPE_CHECKING = False  # typing costs start-up time; mypy reads the block below
+
+if TYPE_CHECKING:
+    from cmdxlate.catalog.releases import Release
+
+MEMORY_BACKEND = "memory-backend-"
+_HELP = ("help", "?")
+# Objects QEMU 6.0+ creates with or after the memory backends (object_create_early
+# says no): an id they repeat is not one a memory backend repeats.
+_LATE_OBJECTS = frozenset({
+    "rng-egd", "qtest", "cryptodev-vhost-user", "vhost-user-blk-server", "filter-buffer",
+    "filter-dump", "filter-mirror", "filter-redirector", "colo-compare", "filter-rewriter",
+    "filter-replay",
+})
+
+
+@dataclass(slots=True)
+class Backend:
+    """A memory backend ``-object``: its id, type and size in bytes (None: none given)."""
+
+    id: str
+    qom_type: str
+    size: int | None
+    where: Where
+    error: CmdxlateError | None = None  # QEMU refuses it (or crashes) when it creates it
+
+
+@dataclass(slots=True)
+class Objects:
+    """What build_spec learns from the -object options, in argv order."""
+
+    backends: dict[str, Backend] = field(default_factory=dict)  # by id: the first
+    created: list[Backend] = field(default_factory=list)  # every backend, in order
+    refusals: list[QemuRefusal] = field(default_factory=list)  # others', when created
+    qemuopts_ids: set[str] = field(default_factory=set)
+    # Ids of the objects 6.0+ creates before any memory backend (all but the late ones).
+    early_ids: set[str] = field(default_factory=set)
+
+    def creation_refusals(self, release: Release) -> list[CmdxlateError]:
+        """What creating the objects refuses, in QEMU's order: 5.2's refusals of its
+        other objects, then each backend's own refusal or (6.0+) its repeated id, which
+        only objects that QemuOpts did not hold can repeat."""
+        out: list[CmdxlateError] = list(self.refusals)
+        made = set(self.early_ids) if release.has("object-json") else set()
+        for backend in self.created:
+            if backend.error is not None:
+                out.append(backend.error)
+            elif backend.id in made:
+                out.append(QemuRefusal(f"attempt to add duplicate property '{backend.id}' "
+                                       "to object (type 'container')"))
+            made.add(backend.id)
+        return out
+
+
+def _refuse(message: str, opt: Option) -> QemuRefusal:
+    return QemuRefusal(message, where=opt.where, located=True)
+
+
+def read_object(opt: Option, release: Release | None, objects: Objects) -> None:
+    """File one -object; raise what QEMU refuses while reading argv."""
+    j = opt.json
+    if j is not None and release is not None and not release.has("object-json"):
+        # 5.2: "{...}" is an option string whose qom-type is the text up to the first
+        # comma and which has no id=, refused when the object is created.
+        objects.refusals.append(_refuse("Parameter 'id' is missing", opt))
+        return
+    if j is not None:
+        _read_json(opt, j, release, objects)
+        return
+    o = opt.opts
+    assert o is not None
+    oid = next((p.value for p in o.pairs if p.key == "id"), None)
+    if oid is not None and (not opt.from_file or release is None
+                            or not release.has("readconfig-object-keyval")):
+        if oid in objects.qemuopts_ids:
+            raise QemuRefusal(f"Duplicate ID '{oid}' for object",
+                              where=reader_where(opt, release), located=True)
+        objects.qemuopts_ids.add(oid)
+    qtype = o.get("qom-type")
+    if o.help or qtype in _HELP or any(p.flag and p.key in _HELP for p in o.pairs):
+        return  # QEMU prints the type's properties and exits before it reads them
+    if not qtype or not qtype.startswith(MEMORY_BACKEND):
+        if oid is not None and qtype not in _LATE_OBJECTS:
+            objects.early_ids.add(oid)
+        return
+    visitor = release is not None and release.has("object-cli-visitor")
+    keys = list(opt.config_keys) if opt.from_file else [p.key for p in o.pairs]
+    text = o.get("size")
+    has_file = o.get("mem-path") is not None or qtype != "memory-backend-file"
+    if visitor:
+        _before_size(opt, oid, text is not None)
+    size = _size(text, opt, visitor)
+    if visitor and not has_file:
+        raise _refuse("Parameter 'mem-path' is missing", opt)
+    error: CmdxlateError | None = object_list_item_errors(opt, qtype, keys, release)
+    if error is None and release is not None and not visitor:
+        # 5.2 finds at creation what 6.0's visitor refuses while reading argv.
+        if oid is None:
+            error = _refuse("Parameter 'id' is missing", opt)
+        elif isinstance(size, QemuRefusal):
+            error = size
+        else:
+            error = _created(opt, qtype, size, has_file, located=True)
+    elif error is None and release is not None:
+        assert not isinstance(size, QemuRefusal)
+        error = _created(opt, qtype, size, True, located=False)
+    if error is None and release is not None and oid is not None and isinstance(size, int):
+        error = _crash(oid, size, release)
+    if oid is None and error is None:
+        return
+    backend = Backend(oid or "", qtype, None if isinstance(size, QemuRefusal) else size,
+                      opt.where, error)
+    if oid is not None:
+        objects.backends.setdefault(oid, backend)
+    objects.created.append(backend)  # 5.2 refuses one without an id when it creates it
+
+
+def _read_json(opt: Option, j: dict[str, object], release: Release | None,
+               objects: Objects) -> None:
+    """A JSON -object (6.0+): members visited while argv is read."""
+    qtype, oid = j.get("qom-type"), j.get("id")
+    if not isinstance(qtype, str) or not qtype.startswith(MEMORY_BACKEND):
+        if isinstance(oid, str) and qtype not in _LATE_OBJECTS:
+            objects.early_ids.add(oid)
+        return
+    raw = j.get("size")
+    if release is not None:
+        _before_size(opt, oid, raw is not None)
+        # The visitor takes a negative number for a uint64 too, modulo 2^64.
+        if isinstance(raw, bool) or not isinstance(raw, int) or not -(1 << 63) <= raw < 1 << 64:
+            raise _refuse("Parameter 'size' expects uint64", opt)
+        if qtype == "memory-backend-file" and j.get("mem-path") is None:
+            raise _refuse("Parameter 'mem-path' is missing", opt)
+    if not isinstance(oid, str) or not isinstance(raw, int):
+        return
+    raw %= 1 << 64
+    error: CmdxlateError | None = None
+    if release is not None:
+        error = _created(opt, qtype, raw, True, located=False) or _crash(oid, raw, release)
+    backend = Backend(oid, qtype, raw, opt.where, error)
+    objects.backends.setdefault(oid, backend)
+    objects.created.append(backend)
+
+
+def _before_size(opt: Option, oid: object, size: bool) -> None:
+    """The visitor's mandatory members in QAPI order, up to the size: id, then size
+    (mem-path, a file backend's own member, comes after the size's value)."""
+    if oid is None:
+        raise _refuse("Parameter 'id' is missing", opt)
+    if not size:
+        raise _refuse("Parameter 'size' is missing", opt)
+
+
+def _size(text: str | None, opt: Option, visitor: bool) -> int | None | QemuRefusal:
+    """The size in bytes; a size that is none is refused now (6.0+) or at creation."""
+    if text is None:
+        return None
+    try:
+        return c_size(text)
+    except ValueError:
+        error = _refuse("Parameter 'size' expects a size value", opt)
+    if visitor:
+        raise error
+    return error
+
+
+def _created(opt: Option, qtype: str, size: int | None, path: bool, located: bool
+             ) -> QemuRefusal | None:
+    """What creating the backend refuses: its size of 0, or (5.2) no size or no file."""
+    if size == 0:
+        message = f"property 'size' of {qtype} doesn't take value '0'"
+    elif size is None:
+        message = "can't create backend with size 0"
+    elif not path:
+        message = "mem-path property not set"
+    else:
+        return None
+    return _refuse(message, opt) if located else QemuRefusal(message)
+
+
+# RAM blocks are rounded up to the host page (4 KiB here): a size this close to 2^64
+# wraps to 0, and QEMU aborts (find_ram_offset: Assertion `size != 0' failed).
+_WRAPS_TO_ZERO = (1 << 64) - 4096
+
+
+def _crash(oid: str, size: int, release: Release) -> InputError | None:
+    if size <= _WRAPS_TO_ZERO:
+        return None
+    return InputError(f"QEMU {release} crashes on this line (SIGABRT): memory backend "
+                      f"'{oid}' has {size} bytes, which round up to 0 bytes",
+                      hint="give it a size below 2^64 - 4096 (a negative JSON size counts "
+                           "modulo 2^64)")
+
+
+def stated_backend(opt: Option) -> tuple[str, int] | None:
+    """A memory backend's id and size as a line states them, with no release's checks
+    (verify rewrites backends as plain RAM of the same size)."""
+    objects = Objects()
+    try:
+        read_object(opt, None, objects)
+    except QemuRefusal:
+        return None
+    b = objects.created[0] if objects.created else None
+    return None if b is None or b.size is None else (b.id, b.size)
+
+
+__all__ = ["MEMORY_BACKEND", "Backend", "Objects", "read_object", "stated_backend"]
