@@ -4,6 +4,8 @@ machine properties (QEMU 10.0 and 7.2). Marked ``qemu``.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pytest
 from test_qemu_diff import assert_same_outcome
 
@@ -273,3 +275,25 @@ def test_machine_properties_match_qemu(arch: str, args: str, qemu10_for) -> None
     """Bool and enum -machine properties, and which error comes first next to -smp's."""
     argv = args.split()
     assert_same_outcome(qemu10_for(arch), argv, "10.0", arch)
+
+
+@pytest.mark.parametrize("release", ["5.2", "10.0", "11.1"])
+def test_board_ram_bounds_match_qemu(release: str,
+                                     qemu_release: Callable[[str, str], QemuBinary]) -> None:
+    """g3beige, mac99 and powernv bound -m in their init functions (mac99 and powernv
+    from 7.2 on; 5.2 starts those lines): refused with QEMU's words, or started."""
+    binary = qemu_release("ppc64", release)
+    lines = [["-M", "g3beige", "-m", "2048M"], ["-M", "g3beige", "-m", "2047M"],
+             ["-M", "mac99", "-m", "2049M"], ["-M", "mac99", "-m", "2G"],
+             ["-M", "powernv9", "-m", "1023M"], ["-M", "powernv8", "-m", "1G"]]
+    refused = 0
+    for argv in lines:
+        real = run_topology_query(binary, argv).startup_error
+        try:
+            resolve(parse_argv(argv, "qemu-system-ppc64"), release)
+            ours = None
+        except CmdxlateError as e:
+            ours = e.message
+        assert ours == real, argv
+        refused += real is not None
+    assert refused == (1 if release == "5.2" else 3)

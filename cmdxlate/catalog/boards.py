@@ -141,6 +141,32 @@ class NamedMachine:
     min_cpus: int = 1
     default_cpus: int | None = None
     evidence: tuple[str, ...] = ()
+    ram_limit: RamLimit | None = None
+
+
+@dataclass(frozen=True)
+class RamLimit:
+    """A board's own RAM bound, checked when its init function allocates RAM:
+    ``-m`` above ``max_mib`` or below ``min_mib`` is refused with ``message``
+    (``{mib}``: the RAM in MiB), in the releases of ``releases``."""
+
+    message: str
+    releases: Span
+    max_mib: int | None = None
+    min_mib: int | None = None
+
+    def refuses(self, ram: int) -> bool:
+        return ((self.max_mib is not None and ram > self.max_mib << 20)
+                or (self.min_mib is not None and ram < self.min_mib << 20))
+
+
+def _ram_limit(v: Any, where: str) -> RamLimit | None:
+    if v is None:
+        return None
+    if not isinstance(v, dict) or not ({"max_mib", "min_mib"} & set(v)):
+        raise ValueError(f"{where}: ram_limit needs max_mib or min_mib and a message")
+    return RamLimit(_str(v["message"]), Span.load(v.get("releases"), where),
+                    _opt_int(v.get("max_mib")), _opt_int(v.get("min_mib")))
 
 
 def _named_machine(m: Any, where: str) -> NamedMachine:
@@ -155,7 +181,7 @@ def _named_machine(m: Any, where: str) -> NamedMachine:
                         str(m.get("default_cpu_type") or ""),
                         None if alias is None else _str(alias),
                         Span.load(m.get("releases"), where), min_cpus, default_cpus,
-                        _str_list(ev) if ev else ())
+                        _str_list(ev) if ev else (), _ram_limit(m.get("ram_limit"), where))
 
 
 @dataclass(frozen=True)
@@ -354,6 +380,9 @@ def make_machine(family: BoardFamily, name: str, version: Version | None, arch: 
     if named is not None:
         max_cpus = named.max_cpus
         facts["min_cpus"] = named.min_cpus
+        limit = named.ram_limit
+        facts["ram_limit"] = (limit if limit is not None and release.version in limit.releases
+                              else None)
     return MachineType(
         name, family, version, arch, release, max_cpus or facts["max_cpus"],
         facts["min_cpus"], facts["smp_levels"], facts["prefer_sockets"], facts["slot_props"],
