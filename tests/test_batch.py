@@ -311,3 +311,21 @@ def test_reader_going_away_stops_the_batch_quietly(tmp_path: Path, jobs: str,
     assert proc.wait(60) == 141
     assert proc.stderr.read() == b""
     no_survivors(marker)
+
+
+def test_words_no_argv_carries_are_errors_alike_in_every_mode(tmp_path: Path) -> None:
+    """A lone surrogate or NUL from JSON is one error record, with --jobs 1 and 2 alike
+    (text records once crashed --jobs 1 and lost a worker's whole chunk with --jobs 2)."""
+    src = write_lines(tmp_path / "in.jsonl", [
+        ["-M", "q35", "-name", "\udcff"], ["-M", "q35", "-name", "\ud83d"],
+        ["-M", "q35", "-name", "a\udfff"], ["-M", "q35"], ["-smp", "2\u0000"]])
+    outs = set()
+    for jobs in ("1", "2"):
+        res = runner.invoke(app, ["batch", str(src), "--op", "convert", "--format", "text",
+                                  "--jobs", jobs])
+        assert res.exit_code == 2, res.stderr
+        outs.add(res.stdout)
+    (out,) = outs
+    lines = out.splitlines()
+    assert len(lines) == 5 and "error" not in lines[0] + lines[3]
+    assert all("no program's argv can carry" in lines[i] for i in (1, 2, 4))

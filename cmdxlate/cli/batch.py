@@ -191,7 +191,11 @@ def record(label: str, item: Item, op: str, target: str, machines: str | None, f
     from cmdxlate.cli.batch_io import format_record
 
     result, outcome = process(item, op, target, machines)
-    return outcome, result.get("error"), format_record(label, result, op, fmt)
+    try:
+        return outcome, result.get("error"), format_record(label, result, op, fmt)
+    except Exception as e:  # noqa: BLE001 - one line must not stop the batch (or a worker)
+        result = {"error": f"internal error: {type(e).__name__}: {e}"}
+        return ERROR, result["error"], format_record(label, result, op, "json")
 
 
 def exit_code(outcomes: dict[str, int]) -> int:

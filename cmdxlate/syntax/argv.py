@@ -188,19 +188,36 @@ class CommandLine:
         return [o for o in self.options if o.name in names]
 
 
+def _check_carriable(words: list[str] | tuple[str, ...], located: bool) -> None:
+    """Refuse a word no program's argv can carry: a NUL byte, or a lone surrogate that
+    is not an undecodable byte (both can arrive from JSON: "\\u0000", "\\ud83d")."""
+    joined = "".join(words)
+    try:
+        joined.encode("utf-8", "surrogateescape")  # one C-level pass in the common case
+        if "\0" not in joined:
+            return
+    except UnicodeEncodeError:
+        pass
+    for i, word in enumerate(words):
+        try:
+            word.encode("utf-8", "surrogateescape")
+        except UnicodeEncodeError as e:
+            bad = f"U+{ord(word[e.start]):04X}"
+        else:
+            if "\0" not in word:
+                continue
+            bad = "a NUL byte"
+        raise InputError(f"argument {i} holds {bad}, which no program's argv can carry",
+                         where=Where(i, (word,)) if located else None)
+
+
 def parse_argv(argv: list[str], binary: str | None = None, env: list[str] | None = None
                ) -> CommandLine:
     """Group argv into options; never changes a byte of it."""
     if len(argv) > MAX_ARGS:
         raise InputError(f"command line has {len(argv)} arguments; the limit is {MAX_ARGS}")
     for words in (argv, env or (), (binary,) if binary else ()):
-        if "\0" not in "".join(words):  # one C-level search in the common case
-            continue
-        for i, word in enumerate(words):
-            if "\0" in word:  # from JSON ("\u0000") or a file; exec could not pass it
-                raise InputError(f"argument {word.partition(chr(0))[0]!r}... holds a NUL "
-                                 "byte, which no program's argv can carry",
-                                 where=Where(i, (word,)) if words is argv else None)
+        _check_carriable(words, words is argv)
     options: list[Option] = []
     warnings: list[str] = []
     i = 0
