@@ -30,7 +30,7 @@ MACHINE_OPTS_OPTIONS = frozenset({
     "kernel", "initrd", "append", "dtb", "bios",
 })
 # QemuOpts options whose values cmdxlate reads (their short-form booleans warn).
-_QEMUOPTS = frozenset({"device", "numa", "accel", "m"})
+_QEMUOPTS = frozenset({"device", "numa", "accel", "m", "object"})
 _HELP = ("help", "?")
 LIST_ITEM = re.compile(r"(.+)\.(0|[1-9][0-9]*)")
 

@@ -129,9 +129,10 @@ def _asks_for_help(opt: Option, parsed: OptString | None = None) -> bool:
         return False
     if o.help:
         return True
-    if name == "device":
-        return o.get("driver") in _HELP_WORDS or any(p.flag and p.key in _HELP_WORDS
-                                                     for p in o.pairs)
+    if name in ("device", "object"):  # both QemuOpts: "help" is a flag among the keys
+        implied = "driver" if name == "device" else "qom-type"
+        return o.get(implied) in _HELP_WORDS or any(p.flag and p.key in _HELP_WORDS
+                                                    for p in o.pairs)
     if name == "machine" and o.dialect == "qemuopts":  # 5.2/6.0: -M help, -M pc,help
         return o.get("type") in _HELP_WORDS or any(p.flag and p.key in _HELP_WORDS
                                                    for p in o.pairs)
@@ -234,6 +235,8 @@ def _build(line: CommandLine, release: Release | None) -> VmSpec:
         elif name == "cpu":
             spec.cpu = opt
         elif name == "object":
+            if not opt.is_json and opt.opts is not None and not opt.from_file:
+                spec.warnings += short_form_warnings(opt, opt.opts, release)
             read_object(opt, release, spec.objects)
         elif name == "numa":
             o = opt.opts  # parsed now, as QEMU's option loop does

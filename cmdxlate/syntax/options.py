@@ -52,7 +52,7 @@ OPTION_SYNTAX: dict[str, tuple[str, str | None]] = {
     "M": ("keyval", "type"),
     "numa": ("qemuopts", "type"),
     "device": ("qemuopts", "driver"),
-    "object": ("keyval", "qom-type"),
+    "object": ("qemuopts", "qom-type"),  # object_option_parse: QemuOpts in every release
     "m": ("qemuopts", "size"),
     "accel": ("qemuopts", "accel"),
     "cpu": ("cpu", None),
