@@ -227,7 +227,7 @@ def test_malformed_machine_file(tmp_path: Path, content: str) -> None:
 
 def test_writeconfig_object_repeated_id(tmp_path: Path) -> None:
     """-object is QemuOpts: its *first* id= names it (measured on 5.2 to 11.1, see
-    tests/data/objects-measured.json); writeconfig keeps the repeated key on the line."""
+    tests/data/memory-measured.json); writeconfig keeps the repeated key on the line."""
     cfg = tmp_path / "vm.cfg"
     argv = ["-machine", "q35", "-m", "1G", "-object", "memory-backend-ram,id=m0,size=1G,id=m1",
             "-numa", "node,memdev=m0"]

@@ -1,6 +1,6 @@
 """``-object``: the memory backends a line defines, and when each release refuses them.
 
-Measured on QEMU 5.2.0, 7.2.22, 10.0.2 and 11.1.3 (``tests/test_qemu_rules.py``):
+Measured on QEMU 5.2.0, 7.2.22, 10.0.2 and 11.1.3 (``tests/data/memory-measured.json``):
 
 * An option-string -object is a QemuOpts entry in every release: its *first* ``id=``
   names it (QemuOpts' opts_parse_id) and a repeated id is refused while argv is

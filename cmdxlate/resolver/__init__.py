@@ -95,7 +95,8 @@ def parse_memory(r: Resolution) -> None:
                 except ValueError:
                     raise QemuRefusal("Parameter 'slots' expects uint64") from None
             else:
-                value = parse_size(s.text, key, 1 << 20)
+                # A size without a suffix is MiB; maxmem is a plain size (bytes).
+                value = parse_size(s.text, key, 1 << 20 if key == "size" else 1)
                 if key == "size":
                     r.ram = value
                 else:
@@ -122,7 +123,8 @@ def select_machine(r: Resolution) -> None:
 def apply_options(r: Resolution) -> None:
     """qemu_apply_machine_options: machine properties and -smp, in QEMU's QDict order."""
     assert r.machine is not None and r.board is not None
-    r.smp, r.smp_given = apply_machine_options(r.spec, r.machine, r.board)
+    assert r.ram is not None
+    r.smp, r.smp_given = apply_machine_options(r.spec, r.machine, r.board, r.ram)
     r.warnings.extend(r.smp.warnings)
 
 

@@ -99,15 +99,44 @@ def machine_properties(spec: VmSpec, release: Release) -> list[Setting]:
     return [s for s in out if s.key.split(".", 1)[0] not in _LEGACY_KEYS_KEYVAL]
 
 
-def apply_machine_options(spec: VmSpec, machine: MachineType, board: Board
+def check_memory_sizes(spec: VmSpec, release: Release, ram: int) -> None:
+    """``-m`` maxmem and slots against the initial size (``ram``, the machine's default
+    when -m gives none): set_memory_options at the -m option in 5.2 and 6.0, the
+    machine's ``memory`` property (machine_set_mem, no location) from 6.1."""
+    mem = spec.memory
+    if "maxmem" not in mem and "slots" not in mem:
+        return
+    from cmdxlate.resolver.numa import parse_size
+
+    legacy = not release.has("machine-keyval-parse")
+    first = min((s.where for s in mem.values()), key=lambda w: w.index or 0)
+    where = first if legacy else None
+    size = -(-ram // 8192) * 8192  # QEMU_ALIGN_UP(size, 8192)
+    if "maxmem" not in mem:
+        raise QemuRefusal("invalid -m option value: missing 'maxmem' option" if legacy
+                          else "slots specified but no max-size", where=where, located=legacy)
+    prefix = "invalid value of -m option maxmem: " if legacy else "invalid value of maxmem: "
+    maxmem = parse_size(mem["maxmem"].text, "maxmem")  # bytes without a suffix
+    slots = c_int(mem["slots"].text) if "slots" in mem else 0
+    if maxmem < size:
+        raise QemuRefusal(f"{prefix}maximum memory size (0x{maxmem:x}) must be at least the "
+                          f"initial memory size (0x{size:x})", where=where, located=legacy)
+    if slots and maxmem == size:
+        raise QemuRefusal(f"{prefix}memory slots were specified but maximum memory size "
+                          f"(0x{maxmem:x}) is equal to the initial memory size (0x{size:x})",
+                          where=where, located=legacy)
+
+
+def apply_machine_options(spec: VmSpec, machine: MachineType, board: Board, ram: int
                           ) -> tuple[SmpConfig, dict[str, int]]:
     """qemu_apply_machine_options: every machine property and ``smp``. From 6.1 they are
-    one keyval dict, set in its iteration order; before, -smp was parsed first and the
-    properties were set afterwards."""
+    one keyval dict, set in its iteration order (``memory``, from -m, among them);
+    before, -m and -smp were read first and the properties set afterwards."""
     release = machine.release
     props = machine_properties(spec, release)
     if not release.has("machine-keyval-parse"):
-        # -smp first; then the QemuOpts properties, "smp" among them as a plain name.
+        # -m and -smp first; then the QemuOpts properties, "smp" among them as a name.
+        check_memory_sizes(spec, release, ram)
         result = _smp(spec, machine)
         for prop in props:
             with pointing_at(prop.where):
@@ -119,9 +148,13 @@ def apply_machine_options(spec: VmSpec, machine: MachineType, board: Board
         return result
     by_key = {s.key.split(".", 1)[0]: s for s in props}
     smp: tuple[SmpConfig, dict[str, int]] | None = None
-    for key in qdict_iteration_order([*by_key, "smp"]):
+    # parse_memory_options adds "memory" after the option loop, always: the newest key.
+    for key in qdict_iteration_order([*by_key, "smp", "memory"]):
         if key == "smp":  # -smp and -machine smp.* left the dict's other keys
             smp = _smp(spec, machine)
+            continue
+        if key == "memory":
+            check_memory_sizes(spec, release, ram)
             continue
         prop = by_key[key]
         with pointing_at(prop.where):

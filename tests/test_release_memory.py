@@ -1,6 +1,7 @@
-"""-object memory backends and object ids, per release, against measured answers.
+"""Guest memory per release (-object memory backends, object ids, -m maxmem and slots)
+against measured answers.
 
-tests/data/objects-measured.json holds QEMU's own answer (error text, null when it
+tests/data/memory-measured.json holds QEMU's own answer (error text, null when it
 starts, or an abort) for each line on 5.2, 7.2, 10.0 and 11.1.  The offline test
 checks cmdxlate against it; the ``qemu`` test asks the installed binaries again, so
 the data cannot drift from what QEMU says.
@@ -20,7 +21,7 @@ from cmdxlate.oracle.qemu import QemuBinary, run_topology_query
 from cmdxlate.resolver import resolve
 from cmdxlate.syntax.argv import parse_argv
 
-DATA = json.loads((Path(__file__).parent / "data" / "objects-measured.json").read_text())
+DATA = json.loads((Path(__file__).parent / "data" / "memory-measured.json").read_text())
 CASES: list[dict[str, Any]] = DATA["cases"]
 RELEASES = ("5.2", "7.2", "10.0", "11.1")
 
@@ -45,7 +46,8 @@ def test_the_data_covers_every_kind() -> None:
     texts = " ".join(a for a in answers if a)
     for part in ("Duplicate ID", "is missing", "expects uint64", "expects a size value",
                  "doesn't take value '0'", "can't be used multiple times",
-                 "attempt to add duplicate property", "mem-path property not set"):
+                 "attempt to add duplicate property", "mem-path property not set",
+                 "slots specified but no max-size", "invalid value of -m option maxmem"):
         assert part in texts, part
 
 
