@@ -297,3 +297,29 @@ def test_board_ram_bounds_match_qemu(release: str,
         assert ours == real, argv
         refused += real is not None
     assert refused == (1 if release == "5.2" else 3)
+
+
+@pytest.mark.parametrize("release", ["5.2", "10.0", "11.1"])
+def test_pseries_asymmetric_distances_match_qemu(release: str,
+                                                 qemu_release: Callable[[str, str], QemuBinary]
+                                                 ) -> None:
+    """5.2 refuses asymmetric NUMA distances on pseries-5.2 and later when it builds the
+    machine; later releases check them at CAS time, with the guest, and start."""
+    binary = qemu_release("ppc64", release)
+    nodes = ["-m", "512M", "-smp", "4", "-object", "memory-backend-ram,id=m0,size=256M",
+             "-object", "memory-backend-ram,id=m1,size=256M", "-numa", "node,nodeid=0,memdev=m0",
+             "-numa", "node,nodeid=1,memdev=m1", "-numa", "dist,src=0,dst=1,val=20"]
+    refused = 0
+    for machine in ("pseries", "pseries-5.1", "pseries-5.2"):
+        for back in ("30", "20", None):
+            argv = ["-M", machine, *nodes, *(["-numa", f"dist,src=1,dst=0,val={back}"]
+                                            if back else [])]
+            real = run_topology_query(binary, argv).startup_error
+            try:
+                resolve(parse_argv(argv, "qemu-system-ppc64"), release)
+                ours = None
+            except CmdxlateError as e:
+                ours = e.message
+            assert ours == real, argv
+            refused += real is not None
+    assert refused == (2 if release == "5.2" else 0)

@@ -6,6 +6,7 @@ import re
 
 from cmdxlate.boards.base import Board, not_pluggable, numa_pre_plug
 from cmdxlate.catalog.boards import NO_CPU_LIMIT
+from cmdxlate.catalog.version import Version
 from cmdxlate.error import InputError, QemuRefusal
 from cmdxlate.resolver.topology import CpuSlot
 from cmdxlate.syntax.numbers import qemu_bool
@@ -94,16 +95,28 @@ class SpaprBoard(Board):
     def check_memory(self, ram: int, numa: NumaState) -> None:
         """spapr_validate_node_memory(): all of RAM, then each node, in 256 MiB units."""
         align_mib = self.machine.facts["numa_mem_align_mib"]
-        if not align_mib:
+        if align_mib:
+            align = align_mib << 20
+            if ram % align:
+                raise QemuRefusal(f"Memory size 0x{ram:x} is not aligned to {align_mib} MiB")
+            for nid in sorted(numa.nodes):
+                size = numa.nodes[nid].size
+                if size % align:
+                    raise QemuRefusal(f"Node {nid} memory size 0x{size:x} is not aligned to "
+                                      f"{align_mib} MiB")
+        self._check_symmetric(numa)
+
+    def _check_symmetric(self, numa: NumaState) -> None:
+        """spapr_numa_associativity_init (5.2): pseries-5.2 and later with more than one
+        node take only symmetric distances; later releases check it at CAS time."""
+        machine = self.machine
+        if (not machine.release.has("spapr-asymmetric-numa-refused-at-init")
+                or len(numa.nodes) <= 1
+                or (machine.version is not None and machine.version < Version(5, 2))):
             return
-        align = align_mib << 20
-        if ram % align:
-            raise QemuRefusal(f"Memory size 0x{ram:x} is not aligned to {align_mib} MiB")
-        for nid in sorted(numa.nodes):
-            size = numa.nodes[nid].size
-            if size % align:
-                raise QemuRefusal(
-                    f"Node {nid} memory size 0x{size:x} is not aligned to {align_mib} MiB")
+        if any(numa.dist.get((d, s), v) != v for (s, d), v in numa.dist.items()):
+            raise QemuRefusal("Asymmetrical NUMA topologies aren't supported in the pSeries "
+                              "machine")
 
     def prepare_cpus(self, spec: VmSpec, topo: Topology) -> None:
         """spapr_init_cpus(): boot and possible CPUs come in whole cores."""

@@ -56,7 +56,7 @@ BEHAVIOURS = frozenset({
     "x86-x2apic-hint",
     "x86-x2apic-aborts",
     # pseries, s390x, arm virt
-    "spapr-tcg-smt-8",
+    "spapr-tcg-smt-8", "spapr-asymmetric-numa-refused-at-init",
     "s390x-max-is-qemu",
     "s390x-cpu-topology-props",
     "arm-virt-gic-auto-v3",
