@@ -321,5 +321,5 @@ def test_pseries_asymmetric_distances_match_qemu(release: str,
             except CmdxlateError as e:
                 ours = e.message
             assert ours == real, argv
-            refused += real is not None
+            refused += "Asymmetrical" in (real or "")  # pseries-5.1 left QEMU 11.1
     assert refused == (2 if release == "5.2" else 0)
