@@ -24,6 +24,7 @@ from cmdxlate.model.optloop import object_list_item_errors, reader_where
 from cmdxlate.records import dataclass, field
 from cmdxlate.syntax.argv import Option
 from cmdxlate.syntax.numbers import c_size
+from cmdxlate.syntax.optstring import ID_HINT, id_wellformed
 
 TYPE_CHECKING = False  # typing costs start-up time; mypy reads the block below
 
@@ -63,6 +64,13 @@ class Objects:
     # Ids of the objects 6.0+ creates before any memory backend (all but the late ones).
     early_ids: set[str] = field(default_factory=set)
 
+    def made_early(self, oid: str) -> None:
+        """An object 6.0+ creates before the memory backends, in argv order: an id one of
+        them repeats (a JSON one: QemuOpts refused the others) fails as it is added."""
+        if oid in self.early_ids:
+            self.refusals.append(_duplicate(oid))
+        self.early_ids.add(oid)
+
     def creation_refusals(self, release: Release) -> list[CmdxlateError]:
         """What creating the objects refuses, in QEMU's order: 5.2's refusals of its
         other objects, then each backend's own refusal or (6.0+) its repeated id, which
@@ -73,10 +81,13 @@ class Objects:
             if backend.error is not None:
                 out.append(backend.error)
             elif backend.id in made:
-                out.append(QemuRefusal(f"attempt to add duplicate property '{backend.id}' "
-                                       "to object (type 'container')"))
+                out.append(_duplicate(backend.id))
             made.add(backend.id)
         return out
+
+
+def _duplicate(oid: str) -> QemuRefusal:
+    return QemuRefusal(f"attempt to add duplicate property '{oid}' to object (type 'container')")
 
 
 def _refuse(message: str, opt: Option) -> QemuRefusal:
@@ -108,7 +119,7 @@ def read_object(opt: Option, release: Release | None, objects: Objects) -> None:
         return  # QEMU prints the type's properties and exits before it reads them
     if not qtype or not qtype.startswith(MEMORY_BACKEND):
         if oid is not None and qtype not in _LATE_OBJECTS:
-            objects.early_ids.add(oid)
+            objects.made_early(oid)
         return
     visitor = release is not None and release.has("object-cli-visitor")
     keys = list(opt.config_keys) if opt.from_file else [p.key for p in o.pairs]
@@ -146,9 +157,15 @@ def _read_json(opt: Option, j: dict[str, object], release: Release | None,
                objects: Objects) -> None:
     """A JSON -object (6.0+): members visited while argv is read."""
     qtype, oid = j.get("qom-type"), j.get("id")
+    # user_creatable_add_type checks the id when it creates the object (no location).
+    bad_id = (QemuRefusal("Parameter 'id' expects an identifier", hint=ID_HINT)
+              if release is not None and isinstance(oid, str) and not id_wellformed(oid)
+              else None)
     if not isinstance(qtype, str) or not qtype.startswith(MEMORY_BACKEND):
-        if isinstance(oid, str) and qtype not in _LATE_OBJECTS:
-            objects.early_ids.add(oid)
+        if bad_id is not None:
+            objects.refusals.append(bad_id)
+        elif isinstance(oid, str) and qtype not in _LATE_OBJECTS:
+            objects.made_early(oid)
         return
     raw = j.get("size")
     if release is not None:
@@ -163,7 +180,8 @@ def _read_json(opt: Option, j: dict[str, object], release: Release | None,
     raw %= 1 << 64
     error: CmdxlateError | None = None
     if release is not None:
-        error = _created(opt, qtype, raw, True, located=False) or _crash(oid, raw, release)
+        error = (_created(opt, qtype, raw, True, located=False) or bad_id
+                 or _crash(oid, raw, release))
     backend = Backend(oid, qtype, raw, opt.where, error)
     objects.backends.setdefault(oid, backend)
     objects.created.append(backend)

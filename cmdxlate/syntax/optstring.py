@@ -32,6 +32,13 @@ if TYPE_CHECKING:
 _QAPI_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_-]*")
 _KEY_INDEX = re.compile(r"[0-9]+")
 _ID = re.compile(r"[A-Za-z][A-Za-z0-9._-]*")
+# The hint line QEMU prints after "Parameter 'id' expects an identifier".
+ID_HINT = "Identifiers consist of letters, digits, '-', '.', '_', starting with a letter."
+
+
+def id_wellformed(text: str) -> bool:
+    """QEMU's id_wellformed(): a letter, then letters, digits, '-', '.' or '_'."""
+    return _ID.fullmatch(text) is not None
 _VALUE = re.compile(r"(?:[^,]|,,)*")  # a value: up to the first single comma
 _NAME = re.compile(r"[^=,]*")  # a key: up to the first '=' or ','
 _CACHE_LIMIT = 512  # longer strings are not kept in the parse caches
@@ -229,7 +236,7 @@ def _parse_qemuopts(text: str, implied_key: str | None) -> OptString:
     pairs = _qemuopts_pairs(text, implied_key)
     opt_id = next((p.value for p in pairs if p.key == "id" and not p.flag), None)
     if opt_id is not None and not _ID.fullmatch(opt_id):
-        raise QemuRefusal("Parameter 'id' expects an identifier")
+        raise QemuRefusal("Parameter 'id' expects an identifier", hint=ID_HINT)
     return OptString(pairs, text, "qemuopts", id=opt_id)
 
 

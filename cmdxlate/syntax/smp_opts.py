@@ -12,10 +12,9 @@ from __future__ import annotations
 from cmdxlate.error import QemuRefusal
 from cmdxlate.records import dataclass
 from cmdxlate.syntax.numbers import c_uint64
-from cmdxlate.syntax.optstring import qemuopts_scan
+from cmdxlate.syntax.optstring import ID_HINT, qemuopts_scan
 
 _HELP = ("help", "?")
-_ID_HINT = "Identifiers consist of letters, digits, '-', '.', '_', starting with a letter."
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,7 +47,7 @@ def parse_smp_opts(text: str, keys: tuple[str, ...], *, id_rejected: bool,
         if id_rejected:
             raise QemuRefusal("Invalid parameter 'id'")
         if not _id_wellformed(opt_id):
-            raise QemuRefusal("Parameter 'id' expects an identifier", hint=_ID_HINT)
+            raise QemuRefusal("Parameter 'id' expects an identifier", hint=ID_HINT)
     pairs: list[tuple[str, str, int]] = []
     for p in qemuopts_scan(text, "cpus"):
         if help_is_flag_only and p.flag and p.value == "on" and p.key in _HELP:
