@@ -157,6 +157,12 @@ def _read_json(opt: Option, j: dict[str, object], release: Release | None,
                objects: Objects) -> None:
     """A JSON -object (6.0+): members visited while argv is read."""
     qtype, oid = j.get("qom-type"), j.get("id")
+    if release is not None:  # ObjectOptions: the qom-type, then the id, of every object
+        for key in ("qom-type", "id"):
+            if key not in j:
+                raise _refuse(f"Parameter '{key}' is missing", opt)
+            if not isinstance(j[key], str):
+                raise _refuse(f"Invalid parameter type for '{key}', expected: string", opt)
     # user_creatable_add_type checks the id when it creates the object (no location).
     bad_id = (QemuRefusal("Parameter 'id' expects an identifier", hint=ID_HINT)
               if release is not None and isinstance(oid, str) and not id_wellformed(oid)
@@ -169,12 +175,14 @@ def _read_json(opt: Option, j: dict[str, object], release: Release | None,
         return
     raw = j.get("size")
     if release is not None:
-        _before_size(opt, oid, raw is not None)
+        _before_size(opt, oid, "size" in j)
         # The visitor takes a negative number for a uint64 too, modulo 2^64.
         if isinstance(raw, bool) or not isinstance(raw, int) or not -(1 << 63) <= raw < 1 << 64:
             raise _refuse("Parameter 'size' expects uint64", opt)
-        if qtype == "memory-backend-file" and j.get("mem-path") is None:
+        if qtype == "memory-backend-file" and "mem-path" not in j:
             raise _refuse("Parameter 'mem-path' is missing", opt)
+        if "mem-path" in j and not isinstance(j["mem-path"], str):
+            raise _refuse("Invalid parameter type for 'mem-path', expected: string", opt)
     if not isinstance(oid, str) or not isinstance(raw, int):
         return
     raw %= 1 << 64
