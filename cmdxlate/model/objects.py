@@ -29,6 +29,8 @@ from cmdxlate.syntax.optstring import ID_HINT, id_wellformed
 TYPE_CHECKING = False  # typing costs start-up time; mypy reads the block below
 
 if TYPE_CHECKING:
+    from collections.abc import Collection
+
     from cmdxlate.catalog.releases import Release
 
 MEMORY_BACKEND = "memory-backend-"
@@ -257,4 +259,22 @@ def stated_backend(opt: Option) -> tuple[str, int] | None:
     return None if b is None or b.size is None else (b.id, b.size)
 
 
-__all__ = ["MEMORY_BACKEND", "Backend", "Objects", "read_object", "stated_backend"]
+def resolve_backend(path: str, ids: Collection[str]) -> str | None:
+    """object_resolve_path_type(path, TYPE_MEMORY_BACKEND) when only -object backends
+    exist (-numa memdev=, -machine memory-backend=): an id, ``objects/ID``,
+    ``/objects/ID`` (empty components skipped), or "" for the only backend; None when
+    none or several match (QEMU: "is ambiguous", "not found")."""
+    parts = [p for p in path.split("/") if p]
+    if path.startswith("/"):
+        found = parts[1] if len(parts) == 2 and parts[0] == "objects" else None
+    elif not parts:
+        return next(iter(ids)) if len(ids) == 1 else None
+    elif len(parts) == 1 or (len(parts) == 2 and parts[0] == "objects"):
+        found = parts[-1]
+    else:
+        found = None
+    return found if found in ids else None
+
+
+__all__ = ["MEMORY_BACKEND", "Backend", "Objects", "read_object", "resolve_backend",
+           "stated_backend"]

@@ -11,6 +11,7 @@ from __future__ import annotations
 from cmdxlate.catalog import Catalog, normalise_arch
 from cmdxlate.error import InputError, QemuRefusal, Where, pointing_at, qemu_located
 from cmdxlate.model import VmSpec, build_spec
+from cmdxlate.model.objects import resolve_backend
 from cmdxlate.records import dataclass, field
 from cmdxlate.resolver.cpu_model import (
     check_accel,
@@ -62,6 +63,7 @@ class Resolution:
     accel: str | None = None
     cpu_model: str = ""
     memdevs: dict[str, int] = field(default_factory=dict)
+    machine_memdev: str | None = None  # the backend -machine memory-backend= names
     numa: NumaState = field(default_factory=NumaState)
     numa_ctx: NumaContext | None = None
     slots: list[CpuSlot] = field(default_factory=list)
@@ -163,9 +165,11 @@ def resolve_machine_memdev(r: Resolution) -> None:
     prop = r.spec.machine_props.get("memory-backend")
     if prop is None:
         return
-    if prop.text not in r.spec.backends:
+    name = resolve_backend(prop.text, r.spec.backends)
+    if name is None:
         raise QemuRefusal(f"Memory backend '{prop.text}' not found", where=prop.where)
-    size = r.memdevs.get(prop.text)
+    r.machine_memdev = name
+    size = r.memdevs.get(name)
     if "size" not in r.spec.memory and size is not None:
         r.ram = r.maxram = size
     elif (size is not None and size != r.ram
@@ -207,9 +211,9 @@ def init_board(r: Resolution) -> None:
     assert r.machine is not None and r.board is not None and r.smp is not None
     machine, board, smp, numa, release = r.machine, r.board, r.smp, r.numa, r.release
     assert r.ram is not None and r.numa_ctx is not None
-    backend = r.spec.machine_props.get("memory-backend")
+    backend = r.machine_memdev
     if (backend is not None and release.has("memory-backend-size-checked-at-board-init")
-            and r.memdevs.get(backend.text, r.ram) != r.ram):
+            and r.memdevs.get(backend, r.ram) != r.ram):
         raise QemuRefusal("Machine memory size does not match the size of the memory backend")
     if not numa.nodes and machine.numa and (
             machine.facts["auto_enable_numa"]

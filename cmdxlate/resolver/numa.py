@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from cmdxlate.error import InputError, QemuRefusal
+from cmdxlate.model.objects import resolve_backend
 from cmdxlate.records import dataclass, field
 from cmdxlate.resolver.topology import CpuSlot
 from cmdxlate.syntax.numbers import c_int, c_size
@@ -285,10 +286,11 @@ def set_node(n: NodeOptions, state: NumaState, ctx: NumaContext) -> None:
         state.warnings.append(
             "Parameter -numa node,mem is deprecated, use -numa node,memdev instead")
     if n.memdev is not None:
-        if n.memdev not in ctx.memdevs:
+        backend = resolve_backend(n.memdev, ctx.memdevs)
+        if backend is None:
             raise QemuRefusal(f"memdev={n.memdev} is ambiguous")
-        node.memdev = n.memdev
-        node.size = ctx.memdevs[n.memdev]
+        node.memdev = backend
+        node.size = ctx.memdevs[backend]
     if not early and not _set_initiator(n, node, state, ctx):
         return
     node.present = True
