@@ -145,6 +145,9 @@ class Board:
     def check_memory(self, ram: int, numa: NumaState) -> None:
         """Board rules about RAM and node sizes."""
 
+    def check_device_memory(self, ram: int, maxram: int, slots: int) -> None:
+        """Board rules about -m slots and maxmem, checked after the boot CPUs."""
+
     # ------------------------------------------------------------ machine properties and init
 
     def check_property(self, key: str, value: str, nested: bool = False) -> None:

@@ -99,6 +99,19 @@ class X86Board(Board):
             out.append(CpuSlot(i, props, 1, apic_id))
         return out
 
+    def check_device_memory(self, ram: int, maxram: int, slots: int) -> None:
+        """pc_memory_init (pc and q35, after x86_cpus_init): isapc has no device memory;
+        the others take at most 256 slots and a maxmem of whole 4 KiB pages."""
+        family = self.machine.family.name
+        if family == "isapc" and (slots or maxram > ram):
+            raise QemuRefusal("\"-memory 'slots|maxmem'\" is not supported by: isapc")
+        if family not in ("pc-i440fx", "pc-q35") or ram >= maxram:
+            return
+        if slots > 256:  # ACPI_MAX_RAM_SLOTS
+            raise QemuRefusal(f"unsupported amount of memory slots: {slots}")
+        if maxram % 4096:
+            raise QemuRefusal("maximum memory size must by aligned to multiple of 4096 bytes")
+
     # ------------------------------------------------------------ APIC IDs of 255 and up
 
     def prepare_cpus(self, spec: VmSpec, topo: Topology) -> None:

@@ -281,6 +281,8 @@ def create_cpus(r: Resolution) -> None:
         slot.plugged = slot.boot = True
         slot.created = i
         board.check_cpu(slot, None)
+    # The board's init goes on with its RAM: device memory (pc_memory_init).
+    board.check_device_memory(r.ram or 0, r.maxram, r.ram_slots)
     r.topology = topo
 
 
