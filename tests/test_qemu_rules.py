@@ -17,6 +17,17 @@ from cmdxlate.syntax.argv import parse_argv
 pytestmark = pytest.mark.qemu
 
 
+def both_answers(binary: QemuBinary, argv: list[str], release: str, arch: str | None = None,
+                 program: str | None = None) -> tuple[str | None, str | None]:
+    """cmdxlate's refusal of ``argv`` for ``release`` (None: it resolves), and QEMU's."""
+    real = run_topology_query(binary, argv).startup_error
+    try:
+        resolve(parse_argv(argv, program), release, arch)
+    except CmdxlateError as e:
+        return e.message, real
+    return None, real
+
+
 def test_help_requests_make_qemu_exit_without_a_machine(qemu10_x86: QemuBinary) -> None:
     """The options cmdxlate calls help requests really make QEMU 10.0 print and exit 0."""
     import subprocess
@@ -38,12 +49,7 @@ def test_cpu_models_match_qemu(target: str, cpu: str, qemu10_x86: QemuBinary,
     """Unknown -cpu models and 'host' without KVM fail as QEMU fails; known ones resolve."""
     argv = ["-M", "q35", "-smp", "2", "-cpu", cpu]
     binary = qemu10_x86 if target == "10.0" else qemu72_x86
-    real = run_topology_query(binary, argv).startup_error
-    try:
-        resolve(parse_argv(argv), target, "x86_64")
-        ours = None
-    except CmdxlateError as e:
-        ours = e.message
+    ours, real = both_answers(binary, argv, target, "x86_64")
     assert ours == real
 
 
@@ -56,12 +62,7 @@ def test_words_starting_with_a_dash_are_options(target: str, word: str,
     options, not disk images (cmdxlate once passed them through)."""
     argv = ["-M", "q35", "-smp", "2", word, *(["2"] if word == "--smp" else []), "-name", "x"]
     binary = qemu10_x86 if target == "10.0" else qemu72_x86
-    real = run_topology_query(binary, argv).startup_error
-    try:
-        resolve(parse_argv(argv), target, "x86_64")
-        ours = None
-    except CmdxlateError as e:
-        ours = e.message
+    ours, real = both_answers(binary, argv, target, "x86_64")
     assert ours == real
     assert (ours is None) == (word == "--smp")
 
@@ -89,12 +90,7 @@ def test_cpu_models_of_other_arches_match_qemu(arch: str, machine: str, cpu: str
                                                qemu10_for) -> None:
     """Model names (ppc64 case-insensitive), KVM-only 'host', and s390x models TCG can't run."""
     argv = ["-M", machine, "-cpu", cpu]
-    real = run_topology_query(qemu10_for(arch), argv).startup_error
-    try:
-        resolve(parse_argv(argv), "10.0", arch)
-        ours = None
-    except CmdxlateError as e:
-        ours = e.message
+    ours, real = both_answers(qemu10_for(arch), argv, "10.0", arch)
     assert ours == real
 
 
@@ -288,12 +284,7 @@ def test_board_ram_bounds_match_qemu(release: str,
              ["-M", "powernv9", "-m", "1023M"], ["-M", "powernv8", "-m", "1G"]]
     refused = 0
     for argv in lines:
-        real = run_topology_query(binary, argv).startup_error
-        try:
-            resolve(parse_argv(argv, "qemu-system-ppc64"), release)
-            ours = None
-        except CmdxlateError as e:
-            ours = e.message
+        ours, real = both_answers(binary, argv, release, program="qemu-system-ppc64")
         assert ours == real, argv
         refused += real is not None
     assert refused == (1 if release == "5.2" else 3)
@@ -314,12 +305,7 @@ def test_pseries_asymmetric_distances_match_qemu(release: str,
         for back in ("30", "20", None):
             argv = ["-M", machine, *nodes, *(["-numa", f"dist,src=1,dst=0,val={back}"]
                                             if back else [])]
-            real = run_topology_query(binary, argv).startup_error
-            try:
-                resolve(parse_argv(argv, "qemu-system-ppc64"), release)
-                ours = None
-            except CmdxlateError as e:
-                ours = e.message
+            ours, real = both_answers(binary, argv, release, program="qemu-system-ppc64")
             assert ours == real, argv
             refused += "Asymmetrical" in (real or "")  # pseries-5.1 left QEMU 11.1
     assert refused == (2 if release == "5.2" else 0)

@@ -34,7 +34,6 @@ if TYPE_CHECKING:
     from cmdxlate.catalog.releases import Release
 
 MEMORY_BACKEND = "memory-backend-"
-_HELP = ("help", "?")
 # Objects QEMU 6.0+ creates with or after the memory backends (object_create_early
 # says no): an id they repeat is not one a memory backend repeats.
 _LATE_OBJECTS = frozenset({
@@ -117,8 +116,6 @@ def read_object(opt: Option, release: Release | None, objects: Objects) -> None:
                               where=reader_where(opt, release), located=True)
         objects.qemuopts_ids.add(oid)
     qtype = o.get("qom-type")
-    if o.help or qtype in _HELP or any(p.flag and p.key in _HELP for p in o.pairs):
-        return  # QEMU prints the type's properties and exits before it reads them
     if not qtype or not qtype.startswith(MEMORY_BACKEND):
         if oid is not None and qtype not in _LATE_OBJECTS:
             objects.made_early(oid)

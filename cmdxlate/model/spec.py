@@ -237,7 +237,8 @@ def _build(line: CommandLine, release: Release | None) -> VmSpec:
         elif name == "object":
             if not opt.is_json and opt.opts is not None and not opt.from_file:
                 spec.warnings += short_form_warnings(opt, opt.opts, release)
-            read_object(opt, release, spec.objects)
+            if not _asks_for_help(opt):  # QEMU lists the type's properties before it reads them
+                read_object(opt, release, spec.objects)
         elif name == "numa":
             o = opt.opts  # parsed now, as QEMU's option loop does
             if o is not None:
