@@ -240,8 +240,15 @@ class qemu_located(pointing_at):  # noqa: N801
 
     def __exit__(self, kind: type[BaseException] | None, err: BaseException | None,
                  tb: object) -> None:
-        if isinstance(err, QemuRefusal):
-            if self.where is not None:
-                err.locate(self.where)
-        elif isinstance(err, CmdxlateError):
-            err.at(self.where)
+        if isinstance(err, CmdxlateError):
+            locate_at(err, self.where)
+
+
+def locate_at(err: CmdxlateError, where: Where | None) -> None:
+    """What ``qemu_located(where)`` does to an error raised inside it; for hot loops
+    that build ``where`` only once something failed (``except CmdxlateError``)."""
+    if isinstance(err, QemuRefusal):
+        if where is not None:
+            err.locate(where)
+    else:
+        err.at(where)

@@ -46,6 +46,7 @@ FAMILY_INDEX: dict[str, tuple[str, tuple[str, ...]]] = {
                                  "riscv32", "riscv64", "s390x", "x86_64")),
 }
 FAMILY_FILES: tuple[str, ...] = tuple(FAMILY_INDEX)
+_INDEX_ARCHES = frozenset(a for _, arches in FAMILY_INDEX.values() for a in arches)
 CPU_TABLES: tuple[str, ...] = ("x86", "ppc64", "s390x", "aarch64", "riscv64", "loongarch64")
 # Boards whose family names no CPU table still have their binary's -cpu names checked.
 ARCH_CPU_TABLES: dict[str, str] = {"aarch64": "aarch64", "riscv64": "riscv64",
@@ -95,6 +96,7 @@ class Catalog:
         # Lookups a batch repeats for every line (a MachineType is immutable).
         self._names: dict[tuple[str, Version], tuple[str, ...]] = {}
         self._machines: dict[tuple[str | None, str, Version], MachineType] = {}
+        self._targets: dict[str, Release] = {}  # --target spellings already looked up
         self.cpu_tables = cpu_tables
         self.origin = origin
 
@@ -147,11 +149,15 @@ class Catalog:
         """The release ``--target`` names (``10.0``, ``10.0.2`` and ``10`` spellings)."""
         if target is None:
             return self.default_target
+        if isinstance(target, str) and target in self._targets:
+            return self._targets[target]
         v = target if isinstance(target, Version) else Version.try_parse(str(target).strip())
         found = self.releases.get(v.release) if v is not None else None
         if found is None:
             known = ", ".join(str(t) for t in self.targets)
             raise InputError(f"unknown target QEMU release '{target}'; cmdxlate models: {known}")
+        if isinstance(target, str):
+            self._targets[target] = found
         return found
 
     # ------------------------------------------------------------ machines
@@ -160,7 +166,7 @@ class Catalog:
     def arches(self) -> frozenset[str]:
         """Every architecture some family serves (binary spellings: ``x86_64``, ``ppc64``)."""
         if self._families is None:
-            return frozenset(a for _, arches in FAMILY_INDEX.values() for a in arches)
+            return _INDEX_ARCHES
         return frozenset(a for fam in self.families for a in fam.arches)
 
     def arch_families(self, arch: str) -> list[BoardFamily]:

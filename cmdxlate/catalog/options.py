@@ -23,8 +23,26 @@ def _lifetimes() -> dict[str, Span]:
 
 def option_in_release(name: str, release: Version) -> bool:
     """Whether QEMU ``release`` has the option ``-name`` (one cmdxlate knows)."""
-    span = _lifetimes().get(name)
-    return span is None or release in span
+    answers = options_of(release)
+    answer = answers.get(name)
+    if answer is None:
+        span = _lifetimes().get(name)
+        answer = span is None or release in span
+        if len(answers) < 4096:
+            answers[name] = answer
+    return answer
+
+
+_OPTIONS_OF: dict[Version, dict[str, bool]] = {}
+
+
+def options_of(release: Version) -> dict[str, bool]:
+    """The answers of option_in_release for ``release`` so far (every line asks again
+    about the same options: a caller may look here first)."""
+    answers = _OPTIONS_OF.get(release)
+    if answers is None:
+        answers = _OPTIONS_OF[release] = {}
+    return answers
 
 
 def option_lifetime(name: str) -> Span | None:

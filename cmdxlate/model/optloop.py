@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import re
 
-from cmdxlate.catalog.options import option_in_release
+from cmdxlate.catalog.options import option_in_release, options_of
 from cmdxlate.error import QemuRefusal, Where, qemu_located
 from cmdxlate.syntax.optstring import OptString, parse_qemuopts
 
@@ -37,10 +37,13 @@ LIST_ITEM = re.compile(r"(.+)\.(0|[1-9][0-9]*)")
 
 def first_pass(line: CommandLine, release: Release) -> None:
     """Refuse the first option ``release`` lacks, as QEMU's first pass over argv does."""
+    version = release.version
+    known = options_of(version)
     for opt in line.options:
-        if opt.name is None or opt.spelling is None or opt.from_file:
+        name = opt.name
+        if name is None or opt.spelling is None or opt.from_file:
             continue
-        if not opt.known or not option_in_release(opt.name, release.version):
+        if not opt.known or not (known.get(name) or option_in_release(name, version)):
             raise QemuRefusal("invalid option", where=Where(opt.index, (opt.spelling,)),
                               located=True)
 

@@ -34,6 +34,9 @@ if TYPE_CHECKING:
     from cmdxlate.catalog.releases import Release
 
 _HELP_WORDS = ("help", "?")
+# The options _asks_for_help can answer True for (the others never print help).
+_MAY_ASK_HELP = frozenset({"cpu", "h", "help", "version", "audio-help", "machine", "object",
+                           "device", "accel"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,22 +48,53 @@ class Setting:
     where: Where
 
 
-@dataclass(slots=True)
 class Device:
-    """A ``-device``: its driver, properties as text, and whether it was JSON."""
+    """A ``-device``: its driver, properties as text, and whether it was JSON. The
+    properties are read on first use: most devices on a line are never asked."""
 
-    driver: str
-    props: dict[str, str]
-    is_json: bool
-    option: Option
+    __slots__ = ("driver", "is_json", "option", "_props")
+
+    def __init__(self, driver: str, is_json: bool, option: Option) -> None:
+        self.driver = driver
+        self.is_json = is_json
+        self.option = option
+        self._props: dict[str, str] | None = None
+
+    def __repr__(self) -> str:
+        return f"Device({self.driver!r}, is_json={self.is_json}, option={self.option!r})"
+
+    @property
+    def props(self) -> dict[str, str]:
+        if self._props is None:
+            j = self.option.json
+            if j is not None:
+                self._props = {k: _json_text(v) for k, v in j.items()}
+            else:
+                o = self.option.opts
+                assert o is not None
+                self._props = {p.key: p.value for p in o.pairs}
+        return self._props
 
     @property
     def id(self) -> str | None:
-        return self.props.get("id")
+        if self._props is not None:
+            return self._props.get("id")
+        j = self.option.json
+        if j is not None:
+            return _json_text(j["id"]) if "id" in j else None
+        o = self.option.opts
+        assert o is not None
+        return o.get("id")
 
     @property
     def where(self) -> Where:
         return self.option.where
+
+
+def _json_text(v: object) -> str:
+    """A JSON property's value as QEMU's option-string text would be."""
+    return v if isinstance(v, str) else ("on" if v is True else "off" if v is False
+                                         else json.dumps(v))
 
 
 @dataclass(slots=True)
@@ -105,13 +139,10 @@ class VmSpec:
 def _device(opt: Option) -> Device:
     j = opt.json
     if j is not None:
-        props = {k: v if isinstance(v, str) else
-                 ("on" if v is True else "off" if v is False else json.dumps(v))
-                 for k, v in j.items()}
-        return Device(props.get("driver", ""), props, True, opt)
+        return Device(_json_text(j["driver"]) if "driver" in j else "", True, opt)
     o = opt.opts
     assert o is not None
-    return Device(o.get("driver") or "", {p.key: p.value for p in o.pairs}, False, opt)
+    return Device(o.get("driver") or "", False, opt)
 
 
 def _asks_for_help(opt: Option, parsed: OptString | None = None) -> bool:
@@ -197,7 +228,7 @@ def _build(line: CommandLine, release: Release | None) -> VmSpec:
         place_config_options(line, release)
     for opt in line.options:
         name = opt.name
-        if release is not None:
+        if release is not None and (opt.failure is not None or opt.from_file):
             read_config(opt, release)
         if name is None or not opt.known:
             continue
@@ -257,7 +288,7 @@ def _build(line: CommandLine, release: Release | None) -> VmSpec:
                                       where=reader_where(opt, release), located=True)
                 device_ids.add(dev.id)
             spec.devices.append(dev)
-        if spec.help_request is None and _asks_for_help(
+        if spec.help_request is None and name in _MAY_ASK_HELP and _asks_for_help(
                 opt, machine_options(opt, release) if name == "machine" else None):
             spec.help_request = opt
     return spec

@@ -12,7 +12,7 @@ the CPU's realize and the board's plug handler run.
 
 from __future__ import annotations
 
-from cmdxlate.error import QemuRefusal, qemu_located
+from cmdxlate.error import CmdxlateError, QemuRefusal, locate_at
 from cmdxlate.syntax.optstring import parse_qemuopts
 
 TYPE_CHECKING = False  # typing costs start-up time; mypy reads the block below
@@ -41,7 +41,7 @@ def plug_devices(spec: VmSpec, topo: Topology) -> None:
     ids: set[str] = set()
     created = len(topo.slots)
     for dev in creation_order(spec, release):
-        with qemu_located(dev.where):
+        try:  # as ``with qemu_located(dev.where)``, building the Where only for an error
             if dev.is_json and not release.has("device-json"):
                 driver = _old_json_driver(dev)
                 if driver is None:
@@ -51,21 +51,25 @@ def plug_devices(spec: VmSpec, topo: Topology) -> None:
             cpu = board.is_cpu_device(dev.driver)
             if cpu:
                 board.check_device_type(topo, dev.driver)
-            if dev.is_json and dev.id is not None and dev.id in ids:
-                raise QemuRefusal(f"Duplicate device ID '{dev.id}'")
-            if dev.id is not None:
-                ids.add(dev.id)
+            dev_id = dev.id
+            if dev.is_json and dev_id is not None and dev_id in ids:
+                raise QemuRefusal(f"Duplicate device ID '{dev_id}'")
+            if dev_id is not None:
+                ids.add(dev_id)
             if not cpu:
                 continue
             values = board.set_device_props(topo, dev)
             slot = board.pre_plug(topo, dev, values)
             board.check_cpu(slot, dev)
             board.plug(topo, slot, dev)
-            slot.plugged = True
-            slot.device_id = dev.id
-            slot.qom_path = f"/machine/peripheral/{dev.id}" if dev.id else None
-            slot.created = created
-            created += 1
+        except CmdxlateError as e:
+            locate_at(e, dev.where)
+            raise
+        slot.plugged = True
+        slot.device_id = dev_id
+        slot.qom_path = f"/machine/peripheral/{dev_id}" if dev_id else None
+        slot.created = created
+        created += 1
         topo.device_cpu_options.append(dev.option.index)
 
 

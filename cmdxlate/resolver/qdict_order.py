@@ -16,7 +16,19 @@ _MIN_SHIFT = 3
 _UNUSED, _TOMBSTONE = 0, 1
 
 
+_HASHED: dict[str, int] = {}  # key names repeat from line to line: hash each once
+
+
 def tdb_hash(name: str) -> int:
+    value = _HASHED.get(name)
+    if value is None:
+        value = _tdb_hash(name)
+        if len(_HASHED) < 4096:
+            _HASHED[name] = value
+    return value
+
+
+def _tdb_hash(name: str) -> int:
     data = name.encode("utf-8")
     value = (0x238F13AF * len(data)) & _M32
     for i, ch in enumerate(data):
@@ -24,8 +36,21 @@ def tdb_hash(name: str) -> int:
     return (1103515243 * value + 12345) & _M32
 
 
+_ORDERS: dict[tuple[str, ...], list[str]] = {}  # lines repeat the same key lists
+
+
 def qdict_iteration_order(keys: list[str]) -> list[str]:
     """Keys in insertion order -> the order qdict_first/qdict_next yields them."""
+    key = tuple(keys)
+    order = _ORDERS.get(key)
+    if order is None:
+        order = _qdict_order(keys)
+        if len(_ORDERS) < 4096:
+            _ORDERS[key] = order
+    return list(order)
+
+
+def _qdict_order(keys: list[str]) -> list[str]:
     buckets: dict[int, list[str]] = {}
     for k in keys:
         b = tdb_hash(k) % QDICT_BUCKETS

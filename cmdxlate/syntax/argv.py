@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import re
 
-from cmdxlate.error import InputError, QemuRefusal, Where, qemu_located
+from cmdxlate.error import CmdxlateError, InputError, QemuRefusal, Where, locate_at
 from cmdxlate.records import dataclass, field
 from cmdxlate.syntax import options as optdb
 from cmdxlate.syntax.optstring import OptString, parse_keyval, parse_qemuopts
@@ -103,11 +103,14 @@ class Option:
             self._parsed = obj
             return obj
         dialect, implied = optdb.OPTION_SYNTAX.get(self.name, optdb.VALUE_DIALECT)
-        with qemu_located(self.where):
+        try:  # as ``with qemu_located(self.where)``, building the Where only for an error
             if dialect == "keyval":
                 self._parsed = parse_keyval(self.value, implied)
             elif dialect == "qemuopts":
                 self._parsed = parse_qemuopts(self.value, implied)
+        except CmdxlateError as e:
+            locate_at(e, self.where)
+            raise
         return self._parsed
 
     @property
@@ -211,6 +214,19 @@ def _check_carriable(words: list[str] | tuple[str, ...], located: bool) -> None:
                          where=Where(i, (word,)) if located else None)
 
 
+# Option spellings repeat from line to line: each is looked up once.
+_SPELLINGS: dict[str, tuple[str | None, bool | None]] = {}
+
+
+def _spelling_kind(arg: str) -> tuple[str | None, bool | None]:
+    """(canonical name, takes an argument) of one argv word; (None, None) for a value."""
+    name = optdb.canonical_name(arg)
+    kind = (name, None if name is None else optdb.takes_argument(name))
+    if name is not None and len(_SPELLINGS) < 4096:
+        _SPELLINGS[arg] = kind
+    return kind
+
+
 def parse_argv(argv: list[str], binary: str | None = None, env: list[str] | None = None
                ) -> CommandLine:
     """Group argv into options; never changes a byte of it."""
@@ -222,14 +238,17 @@ def parse_argv(argv: list[str], binary: str | None = None, env: list[str] | None
     warnings: list[str] = []
     i = 0
     n = len(argv)
+    kinds = _SPELLINGS
     while i < n:
         arg = argv[i]
-        name = optdb.canonical_name(arg)
+        kind = kinds.get(arg)
+        if kind is None:
+            kind = _spelling_kind(arg)
+        name, takes = kind
         if name is None:
             options.append(Option(None, None, arg, i))
             i += 1
             continue
-        takes = optdb.takes_argument(name)
         if takes is None:
             # Unknown: it keeps a following non-option word as its value.
             if i + 1 < n and not argv[i + 1].startswith("-"):
