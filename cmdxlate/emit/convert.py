@@ -14,7 +14,7 @@ from cmdxlate.resolver.numa import parse_uint
 from cmdxlate.resolver.smp import LEVELS
 from cmdxlate.resolver.topology import CpuSlot, Topology
 from cmdxlate.syntax.argv import CommandLine, Option
-from cmdxlate.syntax.optstring import render_pairs
+from cmdxlate.syntax.optstring import escape_value, render_pairs
 
 
 @dataclass
@@ -108,13 +108,18 @@ def convert(cl: CommandLine, topo: Topology) -> Converted:
     numa_on = bool(topo.numa.nodes) and bool(cl.find("numa"))
 
     used = _used_ids(cl)
+    # A slot's ids are integers (no comma to escape), written once for -device and -numa cpu.
+    ids_text = [",".join(f"{k}={v}" for k, v in board.device_ids(slot)) for slot in topo.slots]
     generated: list[list[str]] = []
-    for slot in topo.slots:
+    driver = escape_value(topo.cpu_type)
+    for slot, ids in zip(topo.slots, ids_text):
         if slot.boot and slot.index >= k_units:
-            pairs = [("id", device_id(slot, used))] + board.device_ids(slot)
+            parts = [driver, f"id={device_id(slot, used)}"]  # "vcpuN[-K]": nothing to escape
+            if ids:
+                parts.append(ids)
             if numa_on and slot.node is not None:
-                pairs.append(("node-id", str(slot.node)))
-            generated.append(["-device", render_pairs(pairs, implied=topo.cpu_type)])
+                parts.append(f"node-id={slot.node}")
+            generated.append(["-device", ",".join(parts)])
 
     numa_groups: list[list[str]] = []
     if numa_on:
@@ -136,10 +141,9 @@ def convert(cl: CommandLine, topo: Topology) -> Converted:
         for nid, opt in node_opts.items():
             numa_groups.append(_node_option(opt, nid))
         spelling = cl.find("numa")[0].spelling or "-numa"
-        for slot in topo.slots:
-            pairs = [("node-id", str(slot.node if slot.node is not None else 0))]
-            pairs += board.device_ids(slot)
-            numa_groups.append([spelling, render_pairs(pairs, implied="cpu")])
+        for slot, ids in zip(topo.slots, ids_text):
+            node = f"cpu,node-id={slot.node if slot.node is not None else 0}"
+            numa_groups.append([spelling, f"{node},{ids}" if ids else node])
         numa_groups.extend(others)
 
     cpu_device_idx = set(topo.device_cpu_options)

@@ -22,6 +22,8 @@ PROP_ORDER: tuple[str, ...] = (
     "core-id", "thread-id",
 )
 
+_SLOT_ID_ORDER = tuple(k for k in PROP_ORDER if k != "node-id")
+
 
 @dataclass(slots=True)
 class CpuSlot:
@@ -40,7 +42,8 @@ class CpuSlot:
 
     def ids(self) -> list[tuple[str, int]]:
         """Slot-identifying props in QEMU's declaration order (no node-id)."""
-        return [(k, self.props[k]) for k in PROP_ORDER if k in self.props and k != "node-id"]
+        props = self.props
+        return [(k, props[k]) for k in _SLOT_ID_ORDER if k in props]
 
     def label(self) -> str:
         return ", ".join(f"{k}: {v}" for k, v in self.ids())
