@@ -6,7 +6,7 @@ under ``catalog/data/boards``. A command imports only the class its machine need
 
 from __future__ import annotations
 
-from importlib import import_module
+import sys
 
 from cmdxlate.boards.base import Board
 
@@ -29,7 +29,9 @@ BOARDS: dict[str, tuple[str, str]] = {
 
 def board_class(name: str) -> type[Board]:
     module, cls = BOARDS[name]
-    found: type[Board] = getattr(import_module(module), cls)
+    if module not in sys.modules:  # importlib itself costs start-up time
+        __import__(module)
+    found: type[Board] = getattr(sys.modules[module], cls)
     return found
 
 

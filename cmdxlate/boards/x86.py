@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from cmdxlate.boards.apic import ApicRules
 from cmdxlate.boards.base import Board, id_width, numa_pre_plug
 from cmdxlate.error import QemuRefusal
 from cmdxlate.resolver.topology import CpuSlot
@@ -11,6 +10,7 @@ from cmdxlate.syntax.numbers import qemu_bool
 TYPE_CHECKING = False  # typing costs start-up time; mypy reads the block below
 
 if TYPE_CHECKING:
+    from cmdxlate.boards.apic import ApicRules
     from cmdxlate.catalog import MachineType
     from cmdxlate.model import Device, VmSpec
     from cmdxlate.resolver.smp import SmpConfig
@@ -124,6 +124,8 @@ class X86Board(Board):
         if self.max_apic_id < 255:
             return
         cpu = spec.cpu
+        from cmdxlate.boards.apic import ApicRules  # APIC IDs of 255 and up only
+
         self.apic = ApicRules(self.machine.cpus, self.machine.release,
                               cpu.value if cpu else None, topo.cpu_model, topo.cpu_type,
                               topo.accel, _irqchip(spec), spec.globals, _iommu_eim(spec))

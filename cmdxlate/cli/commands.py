@@ -43,14 +43,18 @@ def _line_or_vm(s: Session, args: list[str] | None, from_file: str | None,
                 ) -> tuple[CommandLine, Catalog, str | None, str | None, LiveState | None]:
     """The line, the catalog, the release and the architecture; with --qmp also the
     running VM, checked."""
-    from cmdxlate.cli.live import check_timeout, live_state
-
     target = s.target(target, qemu)
-    wait = check_timeout(s, qmp, timeout)
+    wait = None
+    if qmp is not None or timeout is not None:  # the live-VM module only for a live VM
+        from cmdxlate.cli.live import check_timeout
+
+        wait = check_timeout(s, qmp, timeout)
     catalog = s.catalog(machines)
     cl = s.load(args, from_file)
     arch = s.arch(arch, qemu, cl)
     if qmp is not None and wait is not None:
+        from cmdxlate.cli.live import live_state
+
         return cl, catalog, target, arch, live_state(s, cl, qmp, wait, target, arch, catalog)
     return cl, catalog, target, arch, None
 
@@ -60,12 +64,13 @@ def slots(*, args: list[str] | None, fmt: str, target: str | None, arch: str | N
           timeout: float | None, qemu: str | None = None) -> None:
     """Predict QEMU's query-hotpluggable-cpus answer for a command line (or, with --qmp,
     read a running VM's and check it against the line)."""
-    from cmdxlate.cli.live import live_slots
 
     s = Session(fmt)
     cl, catalog, target, arch, vm = _line_or_vm(s, args, from_file, target, qemu, arch, machines,
                                           qmp, timeout)
     if vm is not None:
+        from cmdxlate.cli.live import live_slots
+
         return live_slots(s, vm)
     topo = s.resolve(cl, target, arch, catalog)
     try:
@@ -85,13 +90,14 @@ def convert(*, args: list[str] | None, fmt: str, target: str | None, arch: str |
             from_file: str | None, output: str | None, force: bool, machines: str | None,
             qmp: str | None, timeout: float | None, qemu: str | None = None) -> None:
     """Print an equivalent command line with every CPU an explicit -device."""
-    from cmdxlate.cli.live import live_convert
     from cmdxlate.emit.convert import convert as do_convert
 
     s = Session(fmt)
     cl, catalog, target, arch, vm = _line_or_vm(s, args, from_file, target, qemu, arch, machines,
                                           qmp, timeout)
     if vm is not None:
+        from cmdxlate.cli.live import live_convert
+
         return live_convert(s, cl, vm, output, force)
     topo = s.resolve(cl, target, arch, catalog)
     try:
@@ -162,13 +168,14 @@ def explain(*, args: list[str] | None, target: str | None, arch: str | None,
             timeout: float | None, qemu: str | None = None) -> None:
     """Draw the topology: NUMA nodes, sockets, cores, threads, and where defaults came from
     (with --qmp: of the running VM, hot-plugged CPUs included)."""
-    from cmdxlate.cli.live import live_explain
     from cmdxlate.emit.explain import explain_data
 
     s = Session(fmt)
     cl, catalog, target, arch, vm = _line_or_vm(s, args, from_file, target, qemu, arch, machines,
                                           qmp, timeout)
     if vm is not None:
+        from cmdxlate.cli.live import live_explain
+
         return live_explain(s, vm)
     topo = s.resolve(cl, target, arch, catalog)
     if fmt == "json":

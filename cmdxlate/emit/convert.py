@@ -112,7 +112,7 @@ def convert(cl: CommandLine, topo: Topology) -> Converted:
     ids_text = [",".join(f"{k}={v}" for k, v in board.device_ids(slot)) for slot in topo.slots]
     generated: list[list[str]] = []
     driver = escape_value(topo.cpu_type)
-    for slot, ids in zip(topo.slots, ids_text):
+    for slot, ids in zip(topo.slots, ids_text, strict=True):
         if slot.boot and slot.index >= k_units:
             parts = [driver, f"id={device_id(slot, used)}"]  # "vcpuN[-K]": nothing to escape
             if ids:
@@ -141,7 +141,7 @@ def convert(cl: CommandLine, topo: Topology) -> Converted:
         for nid, opt in node_opts.items():
             numa_groups.append(_node_option(opt, nid))
         spelling = cl.find("numa")[0].spelling or "-numa"
-        for slot, ids in zip(topo.slots, ids_text):
+        for slot, ids in zip(topo.slots, ids_text, strict=True):
             node = f"cpu,node-id={slot.node if slot.node is not None else 0}"
             numa_groups.append([spelling, f"{node},{ids}" if ids else node])
         numa_groups.extend(others)

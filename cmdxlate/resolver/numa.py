@@ -227,8 +227,6 @@ def apply_numa_option(o: OptString, state: NumaState, ctx: NumaContext) -> None:
     if kind is None:
         raise QemuRefusal("Parameter 'type' is missing")
     enum_value(o, "type", ("node", "dist", "cpu", "hmat-lb", "hmat-cache"), ctx.release)
-    from cmdxlate.resolver import hmat
-
     if kind == "node":
         node = _visit_node(o, ctx.release)
         _supported(ctx)
@@ -242,10 +240,14 @@ def apply_numa_option(o: OptString, state: NumaState, ctx: NumaContext) -> None:
         _supported(ctx)
         _set_dist(src, dst, val, state)
     elif kind == "hmat-lb":
+        from cmdxlate.resolver import hmat  # imported by the lines that use it
+
         lb = hmat.visit_lb(o, ctx.release)
         _supported(ctx)
         hmat.set_lb(lb, state, ctx.hmat)
     else:
+        from cmdxlate.resolver import hmat
+
         cache = hmat.visit_cache(o, ctx.release)
         _supported(ctx)
         hmat.set_cache(cache, state, ctx.hmat)
