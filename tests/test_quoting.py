@@ -26,6 +26,7 @@ from typer.testing import CliRunner
 
 from cmdxlate.cli.app import app
 from cmdxlate.error import CmdxlateError
+from cmdxlate.syntax import qjson
 from cmdxlate.syntax.shell import format_command, quote, split
 
 _ENV_EXAMPLES = os.environ.get("CMDXLATE_FUZZ_EXAMPLES")
@@ -93,8 +94,15 @@ def test_format_command_splits_back(env: list[str], binary: str | None,
 
 
 def _device(arb: str, as_json: bool, dev_id: str = "n0") -> str:
+    """A -device carrying ``arb``: as JSON when asked and QEMU's JSON can hold it (not
+    bytes that are no UTF-8, nor lone surrogates), else as an option string."""
     if as_json:
-        return json.dumps({"driver": "virtio-net-pci", "id": dev_id, "x-prop": arb})
+        text = json.dumps({"driver": "virtio-net-pci", "id": dev_id, "x-prop": arb})
+        try:
+            qjson.read(text)
+            return text
+        except qjson.JsonSyntaxError:
+            pass
     return f"virtio-net-pci,id={dev_id},romfile=" + arb.replace(",", ",,")
 
 

@@ -97,12 +97,12 @@ def _refuse(message: str, opt: Option) -> QemuRefusal:
 
 def read_object(opt: Option, release: Release | None, objects: Objects) -> None:
     """File one -object; raise what QEMU refuses while reading argv."""
-    j = opt.json
-    if j is not None and release is not None and not release.has("object-json"):
+    if opt.is_json and release is not None and not release.has("object-json"):
         # 5.2: "{...}" is an option string whose qom-type is the text up to the first
         # comma and which has no id=, refused when the object is created.
         objects.refusals.append(_refuse("Parameter 'id' is missing", opt))
         return
+    j = opt.json
     if j is not None:
         _read_json(opt, j, release, objects)
         return

@@ -16,6 +16,7 @@ import re
 from cmdxlate.catalog.options import option_in_release, options_of
 from cmdxlate.error import QemuRefusal, Where, qemu_located
 from cmdxlate.syntax.optstring import OptString, parse_qemuopts
+from cmdxlate.syntax.qjson import PUSH, TOKENS
 
 TYPE_CHECKING = False  # typing costs start-up time; mypy reads the block below
 
@@ -70,6 +71,27 @@ def read_config(opt: Option, release: Release) -> None:
             if key in LIST_PROPERTIES:
                 raise QemuRefusal(f"Invalid parameter type for '{key}', expected: array",
                                   where=opt.where.in_file_at(True), located=True)
+
+
+# Options whose "{...}" QEMU reads as JSON in its option loop, from the release that has
+# the behaviour (None: every modelled release). -netdev, -audiodev, -display and
+# -compat read JSON too; cmdxlate does not check theirs (README, limits).
+JSON_OPTIONS: dict[str, str | None] = {"device": "device-json", "object": "object-json",
+                                       "blockdev": None}
+
+
+def reads_json(opt: Option, release: Release | None) -> bool:
+    """Whether ``release`` reads this option's value as JSON (None: the newest does)."""
+    if not opt.is_json or opt.name not in JSON_OPTIONS:
+        return False
+    behaviour = JSON_OPTIONS[opt.name]
+    return release is None or behaviour is None or release.has(behaviour)
+
+
+def read_json_option(opt: Option, release: Release) -> None:
+    """A JSON option as the release's reader takes it, or the refusal QEMU prints there."""
+    if not opt.from_file and reads_json(opt, release):
+        opt.read_json(PUSH if release.has("json-push-parser") else TOKENS)
 
 
 def machine_options(opt: Option, release: Release | None) -> OptString:

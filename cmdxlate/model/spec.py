@@ -14,13 +14,16 @@ import json
 from cmdxlate.error import QemuRefusal, Where, qemu_located
 from cmdxlate.model.objects import Backend, Objects, read_object
 from cmdxlate.model.optloop import (
+    JSON_OPTIONS,
     MACHINE_OPTS_OPTIONS,
     first_pass,
     machine_options,
     place_config_options,
     read_config,
+    read_json_option,
     read_time_error,
     reader_where,
+    reads_json,
     short_form_warnings,
 )
 from cmdxlate.records import dataclass, field
@@ -52,19 +55,25 @@ class Device:
     """A ``-device``: its driver, properties as text, and whether it was JSON. The
     properties are read on first use: most devices on a line are never asked."""
 
-    __slots__ = ("driver", "is_json", "option", "_props")
+    __slots__ = ("driver", "is_json", "option", "_props", "json_read", "driver_given")
 
-    def __init__(self, driver: str, is_json: bool, option: Option) -> None:
+    def __init__(self, driver: str, is_json: bool, option: Option, json_read: bool = True,
+                 driver_given: bool = True) -> None:
         self.driver = driver
+        self.driver_given = driver_given  # False: QEMU says "Parameter 'driver' is missing"
         self.is_json = is_json
         self.option = option
         self._props: dict[str, str] | None = None
+        # False: "{...}" that the release reads as an option string (before 6.2).
+        self.json_read = json_read
 
     def __repr__(self) -> str:
         return f"Device({self.driver!r}, is_json={self.is_json}, option={self.option!r})"
 
     @property
     def props(self) -> dict[str, str]:
+        if self._props is None and not self.json_read:
+            self._props = {}  # QEMU refuses it as a device (resolve.devices) before any use
         if self._props is None:
             j = self.option.json
             if j is not None:
@@ -77,8 +86,8 @@ class Device:
 
     @property
     def id(self) -> str | None:
-        if self._props is not None:
-            return self._props.get("id")
+        if self._props is not None or not self.json_read:
+            return self.props.get("id")
         j = self.option.json
         if j is not None:
             return _json_text(j["id"]) if "id" in j else None
@@ -136,13 +145,19 @@ class VmSpec:
         return self.objects.backends
 
 
-def _device(opt: Option) -> Device:
+def _device(opt: Option, release: Release | None) -> Device:
+    if opt.is_json and not reads_json(opt, release):
+        # Before 6.2 "{...}" is an option string (resolve.devices refuses its driver).
+        return Device("", True, opt, json_read=False)
     j = opt.json
-    if j is not None:
-        return Device(_json_text(j["driver"]) if "driver" in j else "", True, opt)
+    if j is not None:  # qdict_get_try_str: a driver that is no string is none
+        driver = j.get("driver")
+        return Device(driver if isinstance(driver, str) else "", True, opt,
+                      driver_given=isinstance(driver, str))
     o = opt.opts
     assert o is not None
-    return Device(o.get("driver") or "", False, opt)
+    given = o.get("driver")
+    return Device(given or "", False, opt, driver_given=given is not None)
 
 
 def _asks_for_help(opt: Option, parsed: OptString | None = None) -> bool:
@@ -232,6 +247,8 @@ def _build(line: CommandLine, release: Release | None) -> VmSpec:
             read_config(opt, release)
         if name is None or not opt.known:
             continue
+        if release is not None and name in JSON_OPTIONS:
+            read_json_option(opt, release)
         if spec.machine_opts_where is None and name in MACHINE_OPTS_OPTIONS:
             spec.machine_opts_where = opt.where
         if name == "machine":
@@ -278,7 +295,7 @@ def _build(line: CommandLine, release: Release | None) -> VmSpec:
         elif name == "global" and opt.value is not None:
             spec.globals.append(opt.value)
         elif name == "device":
-            dev = _device(opt)
+            dev = _device(opt, release)
             if not dev.is_json and opt.opts is not None:
                 spec.warnings += short_form_warnings(opt, opt.opts, release)
             if not dev.is_json and dev.id is not None:

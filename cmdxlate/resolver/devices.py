@@ -48,6 +48,8 @@ def plug_devices(spec: VmSpec, topo: Topology) -> None:
                     raise QemuRefusal("Parameter 'driver' is missing")
                 # A driver read from "{..." is never a type name.
                 raise QemuRefusal(f"'{driver}' is not a valid device model name")
+            if not dev.driver_given:
+                raise QemuRefusal("Parameter 'driver' is missing")
             cpu = board.is_cpu_device(dev.driver)
             if cpu:
                 board.check_device_type(topo, dev.driver)

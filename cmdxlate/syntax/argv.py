@@ -13,6 +13,7 @@ import re
 from cmdxlate.error import CmdxlateError, InputError, QemuRefusal, Where, locate_at
 from cmdxlate.records import dataclass, field
 from cmdxlate.syntax import options as optdb
+from cmdxlate.syntax import qjson
 from cmdxlate.syntax.optstring import OptString, parse_keyval, parse_qemuopts
 
 TYPE_CHECKING = False  # typing costs start-up time; mypy reads the block below
@@ -94,14 +95,9 @@ class Option:
         if self.value is None or self.name is None:
             return None
         if self.is_json:
-            try:
-                obj = json.loads(self.value)
-            except (ValueError, RecursionError) as e:
-                raise InputError(f"-{self.name}: invalid JSON: {e}", where=self.where) from None
-            if not isinstance(obj, dict):
-                raise InputError(f"-{self.name}: JSON value must be an object", where=self.where)
-            self._parsed = obj
-            return obj
+            # The newest QEMU's words; build_spec reads it first as the target release does.
+            self._parsed = _UNPARSED  # a refusal is raised again on every question
+            return self.read_json(qjson.PUSH)
         dialect, implied = optdb.OPTION_SYNTAX.get(self.name, optdb.VALUE_DIALECT)
         try:  # as ``with qemu_located(self.where)``, building the Where only for an error
             if dialect == "keyval":
@@ -112,6 +108,18 @@ class Option:
             locate_at(e, self.where)
             raise
         return self._parsed
+
+    def read_json(self, reader: str) -> dict[str, Any]:
+        """The JSON value as QEMU's ``reader`` reads it (kept for later questions), or
+        the refusal QEMU prints at this option."""
+        assert self.value is not None
+        try:
+            obj = qjson.loads(self.value, reader)
+        except qjson.JsonSyntaxError as e:
+            raise QemuRefusal(e.message, where=self.where, located=True) from None
+        assert isinstance(obj, dict)  # the text starts with "{": one object, or an error
+        self._parsed = obj
+        return obj
 
     @property
     def opts(self) -> OptString | None:
