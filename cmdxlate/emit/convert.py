@@ -109,12 +109,20 @@ def convert(cl: CommandLine, topo: Topology) -> Converted:
 
     used = _used_ids(cl)
     # A slot's ids are integers (no comma to escape), written once for -device and -numa cpu.
-    ids_text = [",".join(f"{k}={v}" for k, v in board.device_ids(slot)) for slot in topo.slots]
+    ids_text: dict[int, str] = {}
+
+    def ids_of(slot: CpuSlot) -> str:
+        text = ids_text.get(slot.index)
+        if text is None:
+            text = ids_text[slot.index] = ",".join(f"{k}={v}" for k, v in board.device_ids(slot))
+        return text
+
     generated: list[list[str]] = []
     driver = escape_value(topo.cpu_type)
-    for slot, ids in zip(topo.slots, ids_text, strict=True):
+    for slot in topo.slots:
         if slot.boot and slot.index >= k_units:
             parts = [driver, f"id={device_id(slot, used)}"]  # "vcpuN[-K]": nothing to escape
+            ids = ids_of(slot)
             if ids:
                 parts.append(ids)
             if numa_on and slot.node is not None:
@@ -141,7 +149,8 @@ def convert(cl: CommandLine, topo: Topology) -> Converted:
         for nid, opt in node_opts.items():
             numa_groups.append(_node_option(opt, nid))
         spelling = cl.find("numa")[0].spelling or "-numa"
-        for slot, ids in zip(topo.slots, ids_text, strict=True):
+        for slot in topo.slots:
+            ids = ids_of(slot)
             node = f"cpu,node-id={slot.node if slot.node is not None else 0}"
             numa_groups.append([spelling, f"{node},{ids}" if ids else node])
         numa_groups.extend(others)

@@ -520,12 +520,15 @@ def _constant(name: str) -> Any:
     raise _Fallback  # NaN, Infinity: not QEMU's JSON
 
 
+_DECODER = json.JSONDecoder(object_pairs_hook=_pairs, parse_constant=_constant)
+
+
 def loads(text: str, reader: str = PUSH) -> Any:
     """:func:`read`, through Python's decoder when it is sure to agree (ASCII text
     without ``\\u`` escapes, which it takes the way QEMU does)."""
     if text.isascii() and "\\u" not in text:
         try:
-            return json.loads(text, object_pairs_hook=_pairs, parse_constant=_constant)
+            return _DECODER.decode(text)
         except (ValueError, RecursionError, _Fallback):
             pass
     import sys
