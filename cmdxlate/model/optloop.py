@@ -74,10 +74,11 @@ def read_config(opt: Option, release: Release) -> None:
 
 
 # Options whose "{...}" QEMU reads as JSON in its option loop, from the release that has
-# the behaviour (None: every modelled release). -netdev, -audiodev, -display and
-# -compat read JSON too; cmdxlate does not check theirs (README, limits).
+# the behaviour (None: every modelled release that has the option). cmdxlate reads
+# their JSON; what QEMU then says about the members it models for -device and -object only.
 JSON_OPTIONS: dict[str, str | None] = {"device": "device-json", "object": "object-json",
-                                       "blockdev": None}
+                                       "netdev": "netdev-json", "blockdev": None,
+                                       "audiodev": None, "display": None, "compat": None}
 
 
 def reads_json(opt: Option, release: Release | None) -> bool:
