@@ -1,5 +1,5 @@
-"""Guest memory per release (-object memory backends, object ids, -m maxmem and slots)
-against measured answers.
+"""Guest memory per release (-object memory backends with their host-nodes and policy,
+object ids, -m maxmem and slots) against measured answers.
 
 tests/data/memory-measured.json holds QEMU's own answer (error text, null when it
 starts, or an abort) for each line on 5.2, 7.2, 10.0 and 11.1.  The offline test
@@ -47,7 +47,11 @@ def test_the_data_covers_every_kind() -> None:
     for part in ("Duplicate ID", "is missing", "expects uint64", "expects a size value",
                  "doesn't take value '0'", "can't be used multiple times",
                  "attempt to add duplicate property", "mem-path property not set",
-                 "slots specified but no max-size", "invalid value of -m option maxmem"):
+                 "slots specified but no max-size", "invalid value of -m option maxmem",
+                 "host-nodes must be set for policy bind", "host-nodes must be empty",
+                 "Invalid host-nodes value: 128", "expects a uint64 value or range",
+                 "Parameter 'policy' does not accept value", "Invalid parameter 'foo'",
+                 "Parameter 'host-nodes[0]' expects uint64", "Parameter 'null' expects uint16_t"):
         assert part in texts, part
 
 

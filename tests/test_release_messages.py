@@ -405,7 +405,9 @@ def test_host_nodes_forms(tmp_path: Path, release: str) -> None:
     assert e.message == (f"-object {obj},host-nodes.0=0: " + (
         "Property 'memory-backend-ram.host-nodes.0' not found" if release == "5.2" else
         "Invalid parameter 'host-nodes.0'"))
-    section = '[object "m0"]\n  qom-type = "memory-backend-ram"\n  size = "128M"\n'
+    # policy bind: with the default policy QEMU refuses any host-nodes (model.hostmem)
+    section = ('[object "m0"]\n  qom-type = "memory-backend-ram"\n  size = "128M"\n'
+               '  policy = "bind"\n')
     scalar, listed = tmp_path / "s.cfg", tmp_path / "l.cfg"
     scalar.write_text(section + '  host-nodes = "0"\n')
     listed.write_text(section + '  host-nodes.0 = "0"\n')
@@ -413,7 +415,7 @@ def test_host_nodes_forms(tmp_path: Path, release: str) -> None:
     _ok(["-readconfig", str(good), *base], release)
     e = _error(["-readconfig", str(bad), *base], release)
     if keyval:
-        assert e.message == f"{bad}:4: Invalid parameter type for 'host-nodes', expected: array"
+        assert e.message == f"{bad}:5: Invalid parameter type for 'host-nodes', expected: array"
     else:
         assert e.message.startswith(f"{bad}:1: ")
 

@@ -11,6 +11,8 @@ Measured on QEMU 5.2.0, 7.2.22, 10.0.2 and 11.1.3 (``tests/data/memory-measured.
   the same mistakes when it creates the object (``can't create backend with size
   0``, ``mem-path property not set``), and reads ``-object {...}`` as an option
   string without an id (``object-json``: 6.0).
+* A backend's ``host-nodes`` and ``policy`` are read with its other members and
+  checked when it is created (``model.hostmem``).
 * Creation comes later (qemu_create_late_backends): a size of 0 is refused there
   (at the option in 5.2, without a location from 6.0), and from 6.0 so is an id a
   JSON object repeats (``attempt to add duplicate property``), which QemuOpts
@@ -20,16 +22,24 @@ Measured on QEMU 5.2.0, 7.2.22, 10.0.2 and 11.1.3 (``tests/data/memory-measured.
 from __future__ import annotations
 
 from cmdxlate.error import CmdxlateError, InputError, QemuRefusal, Where
+from cmdxlate.model.hostmem import (
+    Binding,
+    complete_error,
+    first_in_qdict_order,
+    read_json_members,
+    read_text_member,
+    set_error,
+)
 from cmdxlate.model.optloop import object_list_item_errors, reader_where
 from cmdxlate.records import dataclass, field
 from cmdxlate.syntax.argv import Option
 from cmdxlate.syntax.numbers import c_size
-from cmdxlate.syntax.optstring import ID_HINT, id_wellformed
+from cmdxlate.syntax.optstring import ID_HINT, OptString, id_wellformed
 
 TYPE_CHECKING = False  # typing costs start-up time; mypy reads the block below
 
 if TYPE_CHECKING:
-    from collections.abc import Collection
+    from collections.abc import Callable, Collection
 
     from cmdxlate.catalog.releases import Release
 
@@ -124,8 +134,11 @@ def read_object(opt: Option, release: Release | None, objects: Objects) -> None:
     keys = list(opt.config_keys) if opt.from_file else [p.key for p in o.pairs]
     text = o.get("size")
     has_file = o.get("mem-path") is not None or qtype != "memory-backend-file"
+    binding, setters = Binding(), dict[str, "QemuRefusal | None"]()
+    if release is not None:
+        binding, setters = _text_binding(o, release)
     if visitor:
-        _before_size(opt, oid, text is not None)
+        _before_size(opt, oid, text is not None, setters)
     size = _size(text, opt, visitor)
     if visitor and not has_file:
         raise _refuse("Parameter 'mem-path' is missing", opt)
@@ -134,13 +147,15 @@ def read_object(opt: Option, release: Release | None, objects: Objects) -> None:
         # 5.2 finds at creation what 6.0's visitor refuses while reading argv.
         if oid is None:
             error = _refuse("Parameter 'id' is missing", opt)
-        elif isinstance(size, QemuRefusal):
-            error = size
         else:
-            error = _created(opt, qtype, size, has_file, located=True)
+            if isinstance(size, QemuRefusal):
+                setters["size"], size = size, None
+            names = [k for k in dict.fromkeys(p.key for p in o.pairs)
+                     if k not in ("qom-type", "id")]
+            error = _created(opt, qtype, size, has_file, binding, setters, names, located=True)
     elif error is None and release is not None:
         assert not isinstance(size, QemuRefusal)
-        error = _created(opt, qtype, size, True, located=False)
+        error = _created(opt, qtype, size, True, binding, {}, _members(o.has), located=False)
     if error is None and release is not None and oid is not None and isinstance(size, int):
         error = _crash(oid, size, release)
     if oid is None and error is None:
@@ -173,8 +188,15 @@ def _read_json(opt: Option, j: dict[str, object], release: Release | None,
             objects.made_early(oid)
         return
     raw = j.get("size")
+    binding = Binding()
     if release is not None:
-        _before_size(opt, oid, "size" in j)
+        _before_size(opt, oid, "size" in j, None)
+        try:
+            binding = read_json_members(j, release)
+        except QemuRefusal as e:
+            raise _refuse(e.message, opt) from None
+        if "size" not in j:
+            raise _refuse("Parameter 'size' is missing", opt)
         # The visitor takes a negative number for a uint64 too, modulo 2^64.
         if isinstance(raw, bool) or not isinstance(raw, int) or not -(1 << 63) <= raw < 1 << 64:
             raise _refuse("Parameter 'size' expects uint64", opt)
@@ -187,20 +209,52 @@ def _read_json(opt: Option, j: dict[str, object], release: Release | None,
     raw %= 1 << 64
     error: CmdxlateError | None = None
     if release is not None:
-        error = (_created(opt, qtype, raw, True, located=False) or bad_id
+        error = (_created(opt, qtype, raw, True, binding, {}, _members(j.__contains__),
+                          located=False) or bad_id
                  or _crash(oid, raw, release))
     backend = Backend(oid, qtype, raw, opt.where, error)
     objects.backends.setdefault(oid, backend)
     objects.created.append(backend)
 
 
-def _before_size(opt: Option, oid: object, size: bool) -> None:
-    """The visitor's mandatory members in QAPI order, up to the size: id, then size
-    (mem-path, a file backend's own member, comes after the size's value)."""
+def _before_size(opt: Option, oid: object, size: bool,
+                 members: dict[str, QemuRefusal | None] | None) -> None:
+    """The visitor's mandatory members in QAPI order, up to the size: id, then (an option
+    string's ``members``: host-nodes and policy, already read) the size; mem-path, a file
+    backend's own member, comes after the size's value. JSON passes None and reads its
+    members between (``read_json_members``)."""
     if oid is None:
         raise _refuse("Parameter 'id' is missing", opt)
-    if not size:
+    for key in ("host-nodes", "policy"):
+        refusal = (members or {}).get(key)
+        if refusal is not None:
+            raise _refuse(refusal.message, opt)
+    if not size and members is not None:
         raise _refuse("Parameter 'size' is missing", opt)
+
+
+def _text_binding(o: OptString, release: Release
+                  ) -> tuple[Binding, dict[str, QemuRefusal | None]]:
+    """host-nodes and policy of an option string, and each one's refusal (by key)."""
+    nodes: tuple[int, ...] = ()
+    policy = "default"
+    refusals: dict[str, QemuRefusal | None] = {}
+    for key in ("host-nodes", "policy"):
+        values = [p.value for p in o.pairs if p.key == key]
+        if not values:
+            continue
+        try:
+            read = read_text_member(key, values, release)
+        except QemuRefusal as e:
+            refusals[key] = e
+            continue
+        nodes, policy = (read.nodes, policy) if key == "host-nodes" else (nodes, read.policy)
+    return Binding(nodes, policy), refusals
+
+
+def _members(given: Callable[[str], bool]) -> list[str]:
+    """The members 6.0+ sets when it creates a backend, as its QAPI visitor wrote them."""
+    return [k for k in ("host-nodes", "policy", "size") if given(k)]
 
 
 def _size(text: str | None, opt: Option, visitor: bool) -> int | None | QemuRefusal:
@@ -216,18 +270,27 @@ def _size(text: str | None, opt: Option, visitor: bool) -> int | None | QemuRefu
     return error
 
 
-def _created(opt: Option, qtype: str, size: int | None, path: bool, located: bool
+def _created(opt: Option, qtype: str, size: int | None, path: bool, binding: Binding,
+             setters: dict[str, QemuRefusal | None], names: list[str], located: bool
              ) -> QemuRefusal | None:
-    """What creating the backend refuses: its size of 0, or (5.2) no size or no file."""
+    """What creating the backend refuses: a property as QEMU sets it (in QDict order of
+    ``names``: a size of 0, a host node of 128 or more, and in 5.2 what its visitor finds),
+    then the memory (no size, or no file: 5.2), then the binding (hostmem.complete_error)."""
     if size == 0:
-        message = f"property 'size' of {qtype} doesn't take value '0'"
-    elif size is None:
-        message = "can't create backend with size 0"
-    elif not path:
-        message = "mem-path property not set"
-    else:
-        return None
-    return _refuse(message, opt) if located else QemuRefusal(message)
+        setters["size"] = QemuRefusal(f"property 'size' of {qtype} doesn't take value '0'")
+    if setters.get("host-nodes") is None:
+        setters["host-nodes"] = set_error(binding.nodes)
+    error = first_in_qdict_order(setters, names)
+    if error is None:
+        if size is None:
+            error = QemuRefusal("can't create backend with size 0")
+        elif not path:
+            error = QemuRefusal("mem-path property not set")
+        else:
+            error = complete_error(binding)
+    if error is None or not located or error.located:
+        return error
+    return _refuse(error.message, opt)
 
 
 # RAM blocks are rounded up to the host page (4 KiB here): a size this close to 2^64
