@@ -49,9 +49,14 @@ def device_int(device: Device, key: str, release: Release, kind: str = "int32_t"
     low, high = _INT_RANGES[kind]
     raw = device.option.json.get(key) if device.is_json and device.option.json else None
     if device.is_json and release.has("device-json"):
-        if isinstance(raw, bool) or not isinstance(raw, int):
+        # QEMU keeps a JSON integer as int64, else uint64, else a double: a signed
+        # property takes int64 only; an unsigned one uint64, or int64 modulo 2^64.
+        if (isinstance(raw, bool) or not isinstance(raw, int)
+                or (low < 0 and not -(1 << 63) <= raw < (1 << 63))):
             raise QemuRefusal(f"Invalid parameter type for '{key}', expected: integer")
-        value = raw
+        if low == 0 and not -(1 << 63) <= raw < (1 << 64):
+            raise QemuRefusal(f"Parameter '{key}' expects uint64")
+        value = raw % (1 << 64) if low == 0 else raw
     else:
         # strtoll for signed properties, strtoull (negative numbers wrap) for unsigned
         word = ("integer" if release.has("device-json")

@@ -9,8 +9,6 @@ with the option it came from. The resolver reads this model, never argv.
 
 from __future__ import annotations
 
-import json
-
 from cmdxlate.error import QemuRefusal, Where, qemu_located
 from cmdxlate.model.objects import Backend, Objects, read_object
 from cmdxlate.model.optloop import (
@@ -27,6 +25,7 @@ from cmdxlate.model.optloop import (
     short_form_warnings,
 )
 from cmdxlate.records import dataclass, field
+from cmdxlate.syntax import qjson
 from cmdxlate.syntax.argv import CommandLine, Option
 from cmdxlate.syntax.optstring import OptString
 from cmdxlate.syntax.smp_opts import parse_smp_opts
@@ -86,11 +85,13 @@ class Device:
 
     @property
     def id(self) -> str | None:
-        if self._props is not None or not self.json_read:
-            return self.props.get("id")
-        j = self.option.json
-        if j is not None:
-            return _json_text(j["id"]) if "id" in j else None
+        if not self.json_read:
+            return None
+        if self.is_json:  # qdict_get_try_str: an id that is no string is none
+            v = (self.option.json or {}).get("id")
+            return v if isinstance(v, str) else None
+        if self._props is not None:
+            return self._props.get("id")
         o = self.option.opts
         assert o is not None
         return o.get("id")
@@ -103,7 +104,7 @@ class Device:
 def _json_text(v: object) -> str:
     """A JSON property's value as QEMU's option-string text would be."""
     return v if isinstance(v, str) else ("on" if v is True else "off" if v is False
-                                         else json.dumps(v))
+                                         else qjson.dumps(v))
 
 
 @dataclass(slots=True)

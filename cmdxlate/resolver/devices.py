@@ -13,7 +13,7 @@ the CPU's realize and the board's plug handler run.
 from __future__ import annotations
 
 from cmdxlate.error import CmdxlateError, QemuRefusal, locate_at
-from cmdxlate.syntax.optstring import parse_qemuopts
+from cmdxlate.syntax.optstring import id_wellformed, parse_qemuopts
 
 TYPE_CHECKING = False  # typing costs start-up time; mypy reads the block below
 
@@ -54,6 +54,9 @@ def plug_devices(spec: VmSpec, topo: Topology) -> None:
             if cpu:
                 board.check_device_type(topo, dev.driver)
             dev_id = dev.id
+            if (dev.is_json and dev_id is not None and not id_wellformed(dev_id)
+                    and release.has("device-json-id-checked")):
+                raise QemuRefusal(f"Invalid qdev ID '{dev_id}'")
             if dev.is_json and dev_id is not None and dev_id in ids:
                 raise QemuRefusal(f"Duplicate device ID '{dev_id}'")
             if dev_id is not None:

@@ -7,7 +7,6 @@ is built on first use, and only for options someone asks about.
 
 from __future__ import annotations
 
-import json
 import re
 
 from cmdxlate.error import CmdxlateError, InputError, QemuRefusal, Where, locate_at
@@ -141,7 +140,7 @@ class Option:
                 return None
             if isinstance(v, bool):
                 return "on" if v else "off"
-            return v if isinstance(v, str) else json.dumps(v)
+            return v if isinstance(v, str) else qjson.dumps(v)
         if isinstance(parsed, OptString):
             return parsed.get(key)
         return None

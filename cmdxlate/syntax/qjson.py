@@ -23,6 +23,7 @@ Values are Python's: ``int`` for every integer token, ``float`` for the others.
 from __future__ import annotations
 
 import json
+import re
 
 TYPE_CHECKING = False  # typing costs start-up time; mypy reads the block below
 if TYPE_CHECKING:
@@ -195,6 +196,12 @@ _ESCAPES = {0x22: '"', 0x27: "'", 0x5C: "\\", 0x2F: "/", 0x62: "\b", 0x66: "\f",
             0x6E: "\n", 0x72: "\r", 0x74: "\t"}
 
 
+def _char(cp: int) -> str:
+    """U+0000 is stored as modified UTF-8, the bytes C0 80 (here surrogate-escaped, so
+    they print as QEMU prints them)."""
+    return "\udcc0\udc80" if cp == 0 else chr(cp)
+
+
 def string_value(tok: bytes) -> str:
     """json-parser.c parse_string: the text of a string token, or QEMU's complaint."""
     quote, i, out = tok[0], 1, []
@@ -218,12 +225,12 @@ def string_value(tok: bytes) -> str:
             if _noncharacter(cp):
                 shown = tok[beg:i].decode("utf-8", "surrogateescape")
                 raise JsonSyntaxError(f"{shown} is not a valid Unicode character")
-            out.append(chr(cp))
+            out.append(_char(cp))
             continue
         cp, i = _utf8(tok, i)
         if cp < 0:
             raise JsonSyntaxError("invalid UTF-8 sequence in string")
-        out.append(chr(cp))
+        out.append(_char(cp))
     return "".join(out)
 
 
@@ -521,22 +528,39 @@ def _constant(name: str) -> Any:
 
 
 _DECODER = json.JSONDecoder(object_pairs_hook=_pairs, parse_constant=_constant)
+# Python reads "0e5" as a number; QEMU's lexer allows only "." after a leading 0.
+_ZERO_EXPONENT = re.compile(r"[\[:,]\s*-?0[eE]")
+
+
+def dumps(value: Any) -> str:
+    """json.dumps of a value QEMU read (up to 1,024 levels deep)."""
+    with _deep():
+        return json.dumps(value)
+
+
+class _deep:  # noqa: N801 - a context manager, named for how it reads in a with
+    """Room on the stack for values as deep as QEMU's JSON allows."""
+
+    def __enter__(self) -> None:
+        import sys
+
+        self.limit = sys.getrecursionlimit()
+        if self.limit < 3 * MAX_NESTING + 200:
+            sys.setrecursionlimit(3 * MAX_NESTING + 200)
+
+    def __exit__(self, *_exc: object) -> None:
+        import sys
+
+        sys.setrecursionlimit(self.limit)
 
 
 def loads(text: str, reader: str = PUSH) -> Any:
     """:func:`read`, through Python's decoder when it is sure to agree (ASCII text
     without ``\\u`` escapes, which it takes the way QEMU does)."""
-    if text.isascii() and "\\u" not in text:
+    if text.isascii() and "\\u" not in text and not _ZERO_EXPONENT.search(text):
         try:
             return _DECODER.decode(text)
         except (ValueError, RecursionError, _Fallback):
             pass
-    import sys
-
-    limit = sys.getrecursionlimit()  # _Descent recurses once per bracket (at most 1024)
-    if limit < 3 * MAX_NESTING + 200:
-        sys.setrecursionlimit(3 * MAX_NESTING + 200)
-    try:
+    with _deep():  # _Descent recurses once per bracket (at most 1024)
         return read(text, reader)
-    finally:
-        sys.setrecursionlimit(limit)
