@@ -188,3 +188,26 @@ def test_values_are_those_of_python_json() -> None:
     text = '{"a": [1, -0, 1.5e3, 99999999999999999999999], "b": "\\u00e9\\ud83d\\ude00"}'
     assert qjson.read(text) == json.loads(text)
     assert qjson.read("{'a':'x\"y','b':'\\''}") == {"a": 'x"y', "b": "'"}
+
+
+# Measured 2026-11-30 on QEMU 5.2.0, 7.2.22, 10.0.2 and 11.1.3: each option below, then
+# "-blockdev {". QEMU either prints the help and exits 0 at once, or reads on and
+# refuses the broken JSON.
+HELP_AT_ONCE = {
+    "5.2": {"-accel help", "-h", "-version"},
+    "7.2": {"-M help", "-object help", "-object memory-backend-ram,help", "-accel help",
+            "-smp help", "-h", "-version"},
+}
+HELP_AT_ONCE["10.0"] = HELP_AT_ONCE["11.1"] = HELP_AT_ONCE["7.2"]
+
+
+@pytest.mark.parametrize("release", RELEASES)
+@pytest.mark.parametrize("asks", ["-M help", "-object help", "-object memory-backend-ram,help",
+                                  "-accel help", "-device help", "-cpu help", "-h", "-version"])
+def test_help_that_exits_at_once_leaves_later_options_unread(asks: str, release: str) -> None:
+    try:
+        resolve(parse_argv([*asks.split(), "-blockdev", "{"]), release, "x86_64")
+    except CmdxlateError as e:
+        message = e.message
+    assert ("QEMU prints help" in message) == (asks in HELP_AT_ONCE[release]), message
+    assert ("JSON parse error" in message) == (asks not in HELP_AT_ONCE[release]), message

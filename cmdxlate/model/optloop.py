@@ -15,6 +15,7 @@ import re
 
 from cmdxlate.catalog.options import option_in_release, options_of
 from cmdxlate.error import QemuRefusal, Where, qemu_located
+from cmdxlate.syntax.numbers import c_size, c_uint64
 from cmdxlate.syntax.optstring import OptString, parse_qemuopts
 from cmdxlate.syntax.qjson import PUSH, TOKENS
 
@@ -93,6 +94,34 @@ def read_json_option(opt: Option, release: Release) -> None:
     """A JSON option as the release's reader takes it, or the refusal QEMU prints there."""
     if not opt.from_file and reads_json(opt, release):
         opt.read_json(PUSH if release.has("json-push-parser") else TOKENS)
+
+
+# -m's QemuOpts (qemu_mem_opts): typed keys, each value checked as argv is read.
+_MEMORY_KEYS = {"size": "size", "slots": "number", "maxmem": "size"}
+
+
+def check_memory_option(opt: Option, o: OptString) -> None:
+    """-m's keys and values as QemuOpts parses them, in order, at the option: an unknown
+    key, a size that is none, a slots that is no number (a negative one wraps)."""
+    for p in o.pairs:
+        kind = _MEMORY_KEYS.get(p.key)
+        problem = None
+        if kind is None:
+            problem = f"Invalid parameter '{p.key}'"
+        elif kind == "size":
+            try:
+                c_size(p.value)
+            except ValueError:
+                problem = f"Parameter '{p.key}' expects a non-negative number below 2^64"
+        else:
+            try:
+                c_uint64(p.value)
+            except OverflowError:
+                problem = f"Value '{p.value}' is too large for parameter '{p.key}'"
+            except ValueError:
+                problem = f"Parameter '{p.key}' expects a number"
+        if problem is not None:
+            raise QemuRefusal(problem, where=opt.where, located=True)
 
 
 def machine_options(opt: Option, release: Release | None) -> OptString:

@@ -14,6 +14,7 @@ from cmdxlate.model.objects import Backend, Objects, read_object
 from cmdxlate.model.optloop import (
     JSON_OPTIONS,
     MACHINE_OPTS_OPTIONS,
+    check_memory_option,
     first_pass,
     machine_options,
     place_config_options,
@@ -187,6 +188,17 @@ def _asks_for_help(opt: Option, parsed: OptString | None = None) -> bool:
     return name == "accel" and (o.get("accel") is None or o.get("accel") in _HELP_WORDS)
 
 
+def _help_exits_at_once(name: str, release: Release | None) -> bool:
+    """Whether QEMU prints this option's help as it reads it, ignoring the rest of argv
+    (measured on 5.2.0, 7.2.22, 10.0.2, 11.1.3: -accel, -h, -version always; -machine
+    from 6.1 and -object from 6.0, with their new parsers; -device and -cpu never)."""
+    if name in ("h", "help", "version", "audio-help", "accel"):
+        return True
+    if name == "machine":
+        return release is None or release.has("machine-keyval-parse")
+    return name == "object" and (release is None or release.has("object-cli-visitor"))
+
+
 _INCONSISTENT = "Parameters 'smp.*' used inconsistently"
 
 
@@ -272,6 +284,8 @@ def _build(line: CommandLine, release: Release | None) -> VmSpec:
             o = opt.opts
             assert o is not None
             spec.warnings += short_form_warnings(opt, o, release)
+            if release is not None:
+                check_memory_option(opt, o)
             for p in o.pairs:
                 spec.memory[p.key] = Setting(p.key, p.value, opt.where)
         elif name == "accel":
@@ -309,4 +323,6 @@ def _build(line: CommandLine, release: Release | None) -> VmSpec:
         if spec.help_request is None and name in _MAY_ASK_HELP and _asks_for_help(
                 opt, machine_options(opt, release) if name == "machine" else None):
             spec.help_request = opt
+            if _help_exits_at_once(name, release):
+                break  # QEMU prints it and exits in its option loop: later options unread
     return spec

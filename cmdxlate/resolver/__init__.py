@@ -33,7 +33,7 @@ from cmdxlate.resolver.numa_init import (
 )
 from cmdxlate.resolver.topology import CpuSlot, Topology
 from cmdxlate.syntax.argv import CommandLine
-from cmdxlate.syntax.numbers import c_int, qemu_bool
+from cmdxlate.syntax.numbers import c_uint64, qemu_bool
 
 TYPE_CHECKING = False  # typing costs start-up time; mypy reads the block below
 
@@ -91,11 +91,8 @@ def parse_memory(r: Resolution) -> None:
         if s is None:
             continue
         with qemu_located(s.where):
-            if key == "slots":
-                try:
-                    r.ram_slots = c_int(s.text)
-                except ValueError:
-                    raise QemuRefusal("Parameter 'slots' expects uint64") from None
+            if key == "slots":  # a number QemuOpts took (model.optloop): -1 is 2^64 - 1
+                r.ram_slots = c_uint64(s.text)
             else:
                 # A size without a suffix is MiB; maxmem is a plain size (bytes).
                 value = parse_size(s.text, key, 1 << 20 if key == "size" else 1)

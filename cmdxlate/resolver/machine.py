@@ -117,7 +117,7 @@ def check_memory_sizes(spec: VmSpec, release: Release, ram: int) -> None:
                           else "slots specified but no max-size", where=where, located=legacy)
     prefix = "invalid value of -m option maxmem: " if legacy else "invalid value of maxmem: "
     maxmem = parse_size(mem["maxmem"].text, "maxmem")  # bytes without a suffix
-    slots = c_int(mem["slots"].text) if "slots" in mem else 0
+    slots = c_uint64(mem["slots"].text) if "slots" in mem else 0  # checked at the option
     if maxmem < size:
         raise QemuRefusal(f"{prefix}maximum memory size (0x{maxmem:x}) must be at least the "
                           f"initial memory size (0x{size:x})", where=where, located=legacy)
