@@ -88,8 +88,11 @@ def test_json_matches_measured(case: dict[str, Any], release: str) -> None:
 def test_qemu_still_answers_so(release: str,
                                qemu_release: Callable[[str, str], QemuBinary]) -> None:
     binary = qemu_release("x86_64", release)
-    answers = run_topology_queries(binary, [c["argv"] for c in CASES])
-    for case, answer in zip(CASES, answers, strict=True):
+    # 5.2 to 10.x share one reader (10.0 is asked everything): a third of the values
+    # keeps 5.2 and 7.2 honest and the suite short.
+    cases = CASES if release in ("10.0", "11.1") else CASES[::3]
+    answers = run_topology_queries(binary, [c["argv"] for c in cases])
+    for case, answer in zip(cases, answers, strict=True):
         measured = case["error"][release]
         first = None if measured is None else measured.split("\n")[0]
         assert answer.startup_error == first, case["argv"]
