@@ -1,5 +1,5 @@
-"""QEMU's JSON, as its command line reads a ``-device {...}``, ``-object {...}`` or
-``-blockdev {...}``: what it accepts and the words it refuses the rest with.
+"""QEMU's JSON, as its command line reads a ``-device {...}``, ``-object {...}``,
+``-blockdev {...}`` and the like: what it accepts and the words it refuses the rest with.
 
 QEMU's JSON is not Python's. It takes single-quoted strings and the escape ``\\'``;
 it refuses duplicate keys, ``NaN``, noncharacters and lone surrogates; and its
@@ -16,8 +16,9 @@ error texts are its own (``JSON parse error, premature EOI``). Two readers exist
 
 Both readers take exactly the same texts with the same values, so :func:`loads`
 tries Python's C decoder first and only reads a text itself when that fails or
-cannot be trusted (non-ASCII text, ``\\u`` escapes, a repeated key, ``NaN``).
-Values are Python's: ``int`` for every integer token, ``float`` for the others.
+cannot be trusted (non-ASCII text, ``\\u`` escapes, a number such as ``0e5``, a
+repeated key, ``NaN``). Values are Python's (``int`` for every integer token, ``float``
+for the others), but U+0000 is kept as QEMU keeps it, the bytes C0 80.
 """
 
 from __future__ import annotations
