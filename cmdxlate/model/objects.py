@@ -134,7 +134,8 @@ def read_object(opt: Option, release: Release | None, objects: Objects) -> None:
     keys = list(opt.config_keys) if opt.from_file else [p.key for p in o.pairs]
     text = o.get("size")
     has_file = o.get("mem-path") is not None or qtype != "memory-backend-file"
-    binding, setters = Binding(), dict[str, "QemuRefusal | None"]()
+    binding = Binding()
+    setters: dict[str, QemuRefusal | None] = {}  # each property's refusal, by key
     if release is not None:
         binding, setters = _text_binding(o, release)
     if visitor:
