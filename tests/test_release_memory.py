@@ -51,7 +51,9 @@ def test_the_data_covers_every_kind() -> None:
                  "host-nodes must be set for policy bind", "host-nodes must be empty",
                  "Invalid host-nodes value: 128", "expects a uint64 value or range",
                  "Parameter 'policy' does not accept value", "Invalid parameter 'foo'",
-                 "Parameter 'host-nodes[0]' expects uint64", "Parameter 'null' expects uint16_t"):
+                 "Parameter 'host-nodes[0]' expects uint64", "Parameter 'null' expects uint16_t",
+                 "is out of range for parameter 'size'", "Parameter 'qom-type' is missing",
+                 "Parameter 'slots' expects a number", "Invalid parameter 'foo'"):
         assert part in texts, part
 
 

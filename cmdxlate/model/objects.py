@@ -127,6 +127,13 @@ def read_object(opt: Option, release: Release | None, objects: Objects) -> None:
         objects.qemuopts_ids.add(oid)
     qtype = o.get("qom-type")
     if not qtype or not qtype.startswith(MEMORY_BACKEND):
+        missing = ("qom-type" if not qtype else "id" if oid is None else None)
+        if missing is not None and release is not None:
+            # user_creatable_add_opts (5.2, when objects are made) or the 6.0+ visitor
+            refusal = _refuse(f"Parameter '{missing}' is missing", opt)
+            if release.has("object-cli-visitor"):
+                raise refusal
+            objects.refusals.append(refusal)
         if oid is not None and qtype not in _LATE_OBJECTS:
             objects.made_early(oid)
         return
@@ -143,12 +150,14 @@ def read_object(opt: Option, release: Release | None, objects: Objects) -> None:
     size = _size(text, opt, visitor)
     if visitor and not has_file:
         raise _refuse("Parameter 'mem-path' is missing", opt)
-    error: CmdxlateError | None = object_list_item_errors(opt, qtype, keys, release)
+    error: CmdxlateError | None = None
+    if release is not None and not visitor and oid is None:
+        error = _refuse("Parameter 'id' is missing", opt)  # 5.2: before any property
+    if error is None:
+        error = object_list_item_errors(opt, qtype, keys, release)
     if error is None and release is not None and not visitor:
         # 5.2 finds at creation what 6.0's visitor refuses while reading argv.
-        if oid is None:
-            error = _refuse("Parameter 'id' is missing", opt)
-        else:
+        if oid is not None:
             if isinstance(size, QemuRefusal):
                 setters["size"], size = size, None
             names = [k for k in dict.fromkeys(p.key for p in o.pairs)
@@ -210,8 +219,9 @@ def _read_json(opt: Option, j: dict[str, object], release: Release | None,
     raw %= 1 << 64
     error: CmdxlateError | None = None
     if release is not None:
-        error = (_created(opt, qtype, raw, True, binding, {}, _members(j.__contains__),
-                          located=False) or bad_id
+        # user_creatable_add_type checks the id before it makes the object.
+        error = (bad_id or _created(opt, qtype, raw, True, binding, {},
+                                    _members(j.__contains__), located=False)
                  or _crash(oid, raw, release))
     backend = Backend(oid, qtype, raw, opt.where, error)
     objects.backends.setdefault(oid, backend)

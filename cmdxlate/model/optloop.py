@@ -15,7 +15,7 @@ import re
 
 from cmdxlate.catalog.options import option_in_release, options_of
 from cmdxlate.error import QemuRefusal, Where, qemu_located
-from cmdxlate.syntax.numbers import c_size, c_uint64
+from cmdxlate.syntax.numbers import SizeOutOfRange, c_size, c_uint64
 from cmdxlate.syntax.optstring import OptString, parse_qemuopts
 from cmdxlate.syntax.qjson import PUSH, TOKENS
 
@@ -111,6 +111,8 @@ def check_memory_option(opt: Option, o: OptString) -> None:
         elif kind == "size":
             try:
                 c_size(p.value)
+            except SizeOutOfRange:
+                problem = f"Value '{p.value}' is out of range for parameter '{p.key}'"
             except ValueError:
                 problem = f"Parameter '{p.key}' expects a non-negative number below 2^64"
         else:

@@ -28,6 +28,7 @@ from cmdxlate.model.optloop import (
 from cmdxlate.records import dataclass, field
 from cmdxlate.syntax import qjson
 from cmdxlate.syntax.argv import CommandLine, Option
+from cmdxlate.syntax.numbers import c_size
 from cmdxlate.syntax.optstring import OptString
 from cmdxlate.syntax.smp_opts import parse_smp_opts
 
@@ -120,6 +121,8 @@ class VmSpec:
     smp: list[Setting] = field(default_factory=list)  # -smp keys and -machine smp.* keys
     smp_scalar: Setting | None = None  # "-machine smp=V": a value where QEMU wants a dict
     memory: dict[str, Setting] = field(default_factory=dict)  # -m size/slots/maxmem
+    # The first -m: QemuOpts merge every -m into it, and 5.2 reports there.
+    memory_where: Where | None = None
     accel_options: list[Option] = field(default_factory=list)
     enable_kvm: Option | None = None
     cpu: Option | None = None  # the last -cpu
@@ -136,6 +139,17 @@ class VmSpec:
     def cpu_model(self) -> str | None:
         return None if self.cpu is None or self.cpu.value is None else (
             self.cpu.value.split(",", 1)[0])
+
+    @property
+    def memory_size_given(self) -> bool:
+        """Whether -m gives a size: parse_memory_options takes a size of 0 for none."""
+        s = self.memory.get("size")
+        if s is None:
+            return False
+        try:
+            return c_size(s.text) != 0
+        except ValueError:
+            return True  # refused while argv is read (model.optloop)
 
     @property
     def machine_where(self) -> Where | None:
@@ -286,6 +300,8 @@ def _build(line: CommandLine, release: Release | None) -> VmSpec:
             spec.warnings += short_form_warnings(opt, o, release)
             if release is not None:
                 check_memory_option(opt, o)
+            if spec.memory_where is None:
+                spec.memory_where = opt.where
             for p in o.pairs:
                 spec.memory[p.key] = Setting(p.key, p.value, opt.where)
         elif name == "accel":

@@ -88,8 +88,8 @@ def parse_memory(r: Resolution) -> None:
     mem = r.spec.memory
     for key in ("size", "slots", "maxmem"):
         s = mem.get(key)
-        if s is None:
-            continue
+        if s is None or (key == "size" and not r.spec.memory_size_given):
+            continue  # -m 0 is the machine's default size
         with qemu_located(s.where):
             if key == "slots":  # a number QemuOpts took (model.optloop): -1 is 2^64 - 1
                 r.ram_slots = c_uint64(s.text)
@@ -167,7 +167,12 @@ def resolve_machine_memdev(r: Resolution) -> None:
         raise QemuRefusal(f"Memory backend '{prop.text}' not found", where=prop.where)
     r.machine_memdev = name
     size = r.memdevs.get(name)
-    if "size" not in r.spec.memory and size is not None:
+    # "-m 0" gives no size (parse_memory_options) where the board checks the backend's
+    # size (7.1+); before, the check counts any -m size (measured 5.2).
+    given = (r.spec.memory_size_given
+             if r.release.has("memory-backend-size-checked-at-board-init")
+             else "size" in r.spec.memory)
+    if not given and size is not None:
         r.ram = r.maxram = size
     elif (size is not None and size != r.ram
           and not r.release.has("memory-backend-size-checked-at-board-init")):

@@ -109,8 +109,7 @@ def check_memory_sizes(spec: VmSpec, release: Release, ram: int) -> None:
     from cmdxlate.resolver.numa import parse_size
 
     legacy = not release.has("machine-keyval-parse")
-    first = min((s.where for s in mem.values()), key=lambda w: w.index or 0)
-    where = first if legacy else None
+    where = spec.memory_where if legacy else None  # the first -m, where QemuOpts merged
     size = -(-ram // 8192) * 8192  # QEMU_ALIGN_UP(size, 8192)
     if "maxmem" not in mem:
         raise QemuRefusal("invalid -m option value: missing 'maxmem' option" if legacy

@@ -50,6 +50,10 @@ def c_uint64(text: str) -> int:
     return (-value if sign == "-" else value) % (1 << 64)
 
 
+class SizeOutOfRange(ValueError):
+    """A size written correctly whose value is 2^64 or more (qemu_strtosz's ERANGE)."""
+
+
 def c_size(text: str, default_shift: int = 0) -> int:
     """qemu_strtosz(): blanks and '+' allowed before a number (hex without a suffix, or
     decimal with an optional fraction, even '.5'), then at most one suffix."""
@@ -72,7 +76,7 @@ def c_size(text: str, default_shift: int = 0) -> int:
     else:
         value = int(number) * unit
     if value >= 1 << 64:
-        raise ValueError(text)
+        raise SizeOutOfRange(text)
     return value
 
 
