@@ -74,19 +74,18 @@ def read_config(opt: Option, release: Release) -> None:
                                   where=opt.where.in_file_at(True), located=True)
 
 
-# Options whose "{...}" QEMU reads as JSON in its option loop, from the release that has
-# the behaviour (None: every modelled release that has the option). cmdxlate reads
-# their JSON; what QEMU then says about the members it models for -device and -object only.
-JSON_OPTIONS: dict[str, str | None] = {"device": "device-json", "object": "object-json",
-                                       "netdev": "netdev-json", "blockdev": None,
-                                       "audiodev": None, "display": None, "compat": None}
+# QEMU reads "{...}" as JSON in its option loop for every option of
+# syntax.options.JSON_CAPABLE, in every modelled release that has the option, except
+# these before the release that has the behaviour. cmdxlate reads all their JSON; what
+# QEMU then says about the members it models for -device and -object only.
+_JSON_SINCE = {"device": "device-json", "object": "object-json", "netdev": "netdev-json"}
 
 
 def reads_json(opt: Option, release: Release | None) -> bool:
     """Whether ``release`` reads this option's value as JSON (None: the newest does)."""
-    if not opt.is_json or opt.name not in JSON_OPTIONS:
+    if not opt.is_json:
         return False
-    behaviour = JSON_OPTIONS[opt.name]
+    behaviour = _JSON_SINCE.get(opt.name or "")
     return release is None or behaviour is None or release.has(behaviour)
 
 

@@ -12,7 +12,6 @@ from __future__ import annotations
 from cmdxlate.error import QemuRefusal, Where, qemu_located
 from cmdxlate.model.objects import Backend, Objects, read_object
 from cmdxlate.model.optloop import (
-    JSON_OPTIONS,
     MACHINE_OPTS_OPTIONS,
     check_memory_option,
     first_pass,
@@ -274,7 +273,7 @@ def _build(line: CommandLine, release: Release | None) -> VmSpec:
             read_config(opt, release)
         if name is None or not opt.known:
             continue
-        if release is not None and name in JSON_OPTIONS:
+        if release is not None and opt.is_json:
             read_json_option(opt, release)
         if spec.machine_opts_where is None and name in MACHINE_OPTS_OPTIONS:
             spec.machine_opts_where = opt.where

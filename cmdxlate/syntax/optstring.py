@@ -235,7 +235,7 @@ def parse_qemuopts(text: str, implied_key: str | None = None) -> OptString:
 def _parse_qemuopts(text: str, implied_key: str | None) -> OptString:
     pairs = _qemuopts_pairs(text, implied_key)
     opt_id = next((p.value for p in pairs if p.key == "id" and not p.flag), None)
-    if opt_id is not None and not _ID.fullmatch(opt_id):
+    if opt_id is not None and not id_wellformed(opt_id):
         raise QemuRefusal("Parameter 'id' expects an identifier", hint=ID_HINT)
     return OptString(pairs, text, "qemuopts", id=opt_id)
 

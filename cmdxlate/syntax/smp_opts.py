@@ -12,7 +12,7 @@ from __future__ import annotations
 from cmdxlate.error import QemuRefusal
 from cmdxlate.records import dataclass
 from cmdxlate.syntax.numbers import c_uint64
-from cmdxlate.syntax.optstring import ID_HINT, qemuopts_scan
+from cmdxlate.syntax.optstring import ID_HINT, id_wellformed, qemuopts_scan
 
 _HELP = ("help", "?")
 
@@ -24,11 +24,6 @@ class SmpOpts:
     pairs: tuple[tuple[str, str, int], ...]  # key, value as written, the number QEMU read
     id: str | None = None  # a named group: 5.2 keeps it apart and never reads it
     help: bool = False  # QEMU prints the group's keys and exits (status 1)
-
-
-def _id_wellformed(text: str) -> bool:
-    return (text[:1].isascii() and text[:1].isalpha()
-            and all(c.isascii() and (c.isalnum() or c in "-._") for c in text[1:]))
 
 
 def parse_smp_opts(text: str, keys: tuple[str, ...], *, id_rejected: bool,
@@ -46,7 +41,7 @@ def parse_smp_opts(text: str, keys: tuple[str, ...], *, id_rejected: bool,
     if opt_id is not None:
         if id_rejected:
             raise QemuRefusal("Invalid parameter 'id'")
-        if not _id_wellformed(opt_id):
+        if not id_wellformed(opt_id):
             raise QemuRefusal("Parameter 'id' expects an identifier", hint=ID_HINT)
     pairs: list[tuple[str, str, int]] = []
     for p in qemuopts_scan(text, "cpus"):
