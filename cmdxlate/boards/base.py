@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from cmdxlate.catalog.properties import machine_property_names
 from cmdxlate.error import InputError, QemuRefusal
-from cmdxlate.resolver.topology import CpuSlot
+from cmdxlate.resolver.topology import SLOT_ID_ORDER, CpuSlot
 from cmdxlate.syntax.numbers import c_int, qemu_bool
 
 TYPE_CHECKING = False  # typing costs start-up time; mypy reads the block below
@@ -96,12 +96,19 @@ class Board:
     name: ClassVar[str] = "generic"
     # Ids a converted line writes for each slot in -device and -numa cpu.
     device_id_keys: ClassVar[tuple[str, ...] | None] = None  # None: every id the slot has
+    id_order: ClassVar[tuple[str, ...]] = SLOT_ID_ORDER  # device_id_keys in QEMU's order
     # Slot props that explain draws as containers (outermost first).
     tree_levels: ClassVar[tuple[tuple[str, str], ...]] = (
         ("drawer-id", "drawer"), ("book-id", "book"), ("socket-id", "socket"),
         ("die-id", "die"), ("cluster-id", "cluster"), ("module-id", "module"),
         ("core-id", "core"),
     )
+
+    def __init_subclass__(cls) -> None:
+        super().__init_subclass__()
+        keys = cls.device_id_keys
+        if keys is not None:
+            cls.id_order = tuple(k for k in SLOT_ID_ORDER if k in keys)
 
     def __init__(self, machine: MachineType) -> None:
         self.machine = machine
@@ -255,8 +262,13 @@ class Board:
 
     def device_ids(self, slot: CpuSlot) -> list[tuple[str, str]]:
         """The ids a -device CPU or -numa cpu names this slot by."""
-        keys = self.device_id_keys
-        return [(k, str(v)) for k, v in slot.ids() if keys is None or k in keys]
+        props = slot.props
+        return [(k, str(props[k])) for k in self.id_order if k in props]
+
+    def device_id_text(self, slot: CpuSlot) -> str:
+        """``device_ids`` as an option string (the ids are integers: nothing to escape)."""
+        props = slot.props
+        return ",".join([f"{k}={props[k]}" for k in self.id_order if k in props])
 
     def slot_label(self, slot: CpuSlot) -> str:
         if "thread-id" in slot.props:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from itertools import islice, product
+
 from cmdxlate.boards.base import Board, id_width, numa_pre_plug
 from cmdxlate.error import QemuRefusal
 from cmdxlate.resolver.topology import CpuSlot
@@ -85,16 +87,21 @@ class X86Board(Board):
         d, m, c, t = smp.dies, smp.modules, smp.cores, smp.threads
         dies, modules = "die-id" in keys, "module-id" in keys
         out: list[CpuSlot] = []
-        for i in range(smp.maxcpus):
-            socket, die, module = i // (d * m * c * t), (i // (m * c * t)) % d, (i // (c * t)) % m
-            core, thread = (i // t) % c, i % t
-            props = {"socket-id": socket}
-            if dies:
-                props["die-id"] = die
-            if modules:
-                props["module-id"] = module
-            props["core-id"] = core
-            props["thread-id"] = thread
+        sockets = -(-smp.maxcpus // (d * m * c * t))  # the last socket may be partial (5.2)
+        # Thread fastest, as cpu-index counts them.
+        ids = islice(product(range(sockets), range(d), range(m), range(c), range(t)),
+                     smp.maxcpus)
+        for i, (socket, die, module, core, thread) in enumerate(ids):
+            if dies or modules:
+                props = {"socket-id": socket}
+                if dies:
+                    props["die-id"] = die
+                if modules:
+                    props["module-id"] = module
+                props["core-id"] = core
+                props["thread-id"] = thread
+            else:
+                props = {"socket-id": socket, "core-id": core, "thread-id": thread}
             apic_id = (socket << at_s) + (die << at_d) + (module << at_m) + (core << at_c) + thread
             out.append(CpuSlot(i, props, 1, apic_id))
         return out

@@ -114,7 +114,7 @@ def convert(cl: CommandLine, topo: Topology) -> Converted:
     def ids_of(slot: CpuSlot) -> str:
         text = ids_text.get(slot.index)
         if text is None:
-            text = ids_text[slot.index] = ",".join(f"{k}={v}" for k, v in board.device_ids(slot))
+            text = ids_text[slot.index] = board.device_id_text(slot)
         return text
 
     generated: list[list[str]] = []

@@ -40,6 +40,8 @@ _HELP_WORDS = ("help", "?")
 # The options _asks_for_help can answer True for (the others never print help).
 _MAY_ASK_HELP = frozenset({"cpu", "h", "help", "version", "audio-help", "machine", "object",
                            "device", "accel"})
+# The options _build files into the model or asks about help; it only reads the others.
+_MODELLED = _MAY_ASK_HELP | {"smp", "m", "enable-kvm", "numa", "global"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -269,7 +271,7 @@ def _build(line: CommandLine, release: Release | None) -> VmSpec:
         place_config_options(line, release)
     for opt in line.options:
         name = opt.name
-        if release is not None and (opt.failure is not None or opt.from_file):
+        if release is not None and (opt.from_file or opt.failure is not None):
             read_config(opt, release)
         if name is None or not opt.known:
             continue
@@ -277,6 +279,8 @@ def _build(line: CommandLine, release: Release | None) -> VmSpec:
             read_json_option(opt, release)
         if spec.machine_opts_where is None and name in MACHINE_OPTS_OPTIONS:
             spec.machine_opts_where = opt.where
+        if name not in _MODELLED:
+            continue  # read above as QEMU's option loop reads it; nothing to file
         if name == "machine":
             mo = machine_options(opt, release)
             spec.warnings += short_form_warnings(opt, mo, release)

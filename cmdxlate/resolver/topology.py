@@ -22,7 +22,7 @@ PROP_ORDER: tuple[str, ...] = (
     "core-id", "thread-id",
 )
 
-_SLOT_ID_ORDER = tuple(k for k in PROP_ORDER if k != "node-id")
+SLOT_ID_ORDER = tuple(k for k in PROP_ORDER if k != "node-id")
 
 
 @dataclass(slots=True)
@@ -43,7 +43,7 @@ class CpuSlot:
     def ids(self) -> list[tuple[str, int]]:
         """Slot-identifying props in QEMU's declaration order (no node-id)."""
         props = self.props
-        return [(k, props[k]) for k in _SLOT_ID_ORDER if k in props]
+        return [(k, props[k]) for k in SLOT_ID_ORDER if k in props]
 
     def label(self) -> str:
         return ", ".join(f"{k}: {v}" for k, v in self.ids())

@@ -35,7 +35,7 @@ class Option:
     """One QEMU option with its value; ``name`` is None for a bare argument."""
 
     __slots__ = ("name", "spelling", "value", "index", "known", "_where", "_parsed",
-                 "config_keys", "failure")
+                 "config_keys", "failure", "is_json", "from_file")
 
     def __init__(self, name: str | None, spelling: str | None, value: str | None, index: int,
                  known: bool = True, where: Where | None = None) -> None:
@@ -50,6 +50,12 @@ class Option:
         self.config_keys: tuple[str, ...] = ()
         # A -readconfig QEMU refuses while reading its file (syntax.source.ReaderFailure).
         self.failure: Any = None
+        # QEMU looks at the first character only: " {...}" is an option string.
+        self.is_json = (value is not None and value.startswith("{")
+                        and name in optdb.JSON_CAPABLE)
+        # Whether a -readconfig file gave this option (known without building a Where:
+        # an option from argv has none until an error needs it).
+        self.from_file = where is not None and where.file is not None
 
     @property
     def where(self) -> Where:
@@ -57,12 +63,6 @@ class Option:
         if self._where is None:
             self._where = Where(self.index, tuple(self.args()))
         return self._where
-
-    @property
-    def from_file(self) -> bool:
-        """Whether a -readconfig file gave this option (asked without building a Where:
-        an option from argv has none until an error needs it)."""
-        return self._where is not None and self._where.file is not None
 
     def place_in_file(self, section_end: bool) -> None:
         """Report an option read from a -readconfig section at the line a release uses:
@@ -80,12 +80,6 @@ class Option:
         if self.value is not None:
             out.append(self.value)
         return out
-
-    @property
-    def is_json(self) -> bool:
-        """QEMU looks at the first character only: " {...}" is an option string."""
-        return (self.name in optdb.JSON_CAPABLE and self.value is not None
-                and self.value.startswith("{"))
 
     def _parse(self) -> Any:
         if self._parsed is not _UNPARSED:
