@@ -12,7 +12,9 @@ Measured on QEMU 5.2.0, 7.2.22, 10.0.2 and 11.1.3 (``tests/data/memory-measured.
   0``, ``mem-path property not set``), and reads ``-object {...}`` as an option
   string without an id (``object-json``: 6.0).
 * A backend's ``host-nodes`` and ``policy`` are read with its other members and
-  checked when it is created (``model.hostmem``).
+  checked when it is created (``model.hostmem``); a member its type lacks is refused
+  after the others are read, from 6.0 while argv is read, in 5.2 among the properties
+  set at creation (``model.backend_members``).
 * Creation comes later (qemu_create_late_backends): a size of 0 is refused there
   (at the option in 5.2, without a location from 6.0), and from 6.0 so is an id a
   JSON object repeats (``attempt to add duplicate property``), which QemuOpts
@@ -22,6 +24,7 @@ Measured on QEMU 5.2.0, 7.2.22, 10.0.2 and 11.1.3 (``tests/data/memory-measured.
 from __future__ import annotations
 
 from cmdxlate.error import CmdxlateError, InputError, QemuRefusal, Where
+from cmdxlate.model.backend_members import property_errors, unexpected_member
 from cmdxlate.model.hostmem import (
     Binding,
     complete_error,
@@ -150,6 +153,11 @@ def read_object(opt: Option, release: Release | None, objects: Objects) -> None:
     size = _size(text, opt, visitor)
     if visitor and not has_file:
         raise _refuse("Parameter 'mem-path' is missing", opt)
+    if visitor and not opt.from_file:
+        assert release is not None
+        unexpected = unexpected_member(qtype, keys, release, json=False)
+        if unexpected is not None:
+            raise _refuse(unexpected.message, opt)
     error: CmdxlateError | None = None
     if release is not None and not visitor and oid is None:
         error = _refuse("Parameter 'id' is missing", opt)  # 5.2: before any property
@@ -162,6 +170,8 @@ def read_object(opt: Option, release: Release | None, objects: Objects) -> None:
                 setters["size"], size = size, None
             names = [k for k in dict.fromkeys(p.key for p in o.pairs)
                      if k not in ("qom-type", "id")]
+            if not opt.from_file:
+                setters.update(property_errors(qtype, names, release))
             error = _created(opt, qtype, size, has_file, binding, setters, names, located=True)
     elif error is None and release is not None:
         assert not isinstance(size, QemuRefusal)
@@ -214,6 +224,9 @@ def _read_json(opt: Option, j: dict[str, object], release: Release | None,
             raise _refuse("Parameter 'mem-path' is missing", opt)
         if "mem-path" in j and not isinstance(j["mem-path"], str):
             raise _refuse("Invalid parameter type for 'mem-path', expected: string", opt)
+        unexpected = unexpected_member(qtype, list(j), release, json=True)
+        if unexpected is not None:
+            raise _refuse(unexpected.message, opt)
     if not isinstance(oid, str) or not isinstance(raw, int):
         return
     raw %= 1 << 64
