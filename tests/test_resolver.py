@@ -9,10 +9,11 @@ import pytest
 from conftest import lookup_machine, qemu_text
 
 from cmdxlate.catalog import Catalog
+from cmdxlate.emit.convert import convert
 from cmdxlate.error import CmdxlateError, QemuRefusal
 from cmdxlate.resolver import resolve
 from cmdxlate.resolver.smp import SmpSupport, resolve_smp
-from cmdxlate.syntax.argv import parse_argv
+from cmdxlate.syntax.argv import CommandLine, parse_argv
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT / "tests" / "data"
@@ -454,3 +455,26 @@ def test_public_api_follows_the_pipeline() -> None:
     assert isinstance(e.value, cmdxlate.CmdxlateError)
     with pytest.raises(AttributeError):
         cmdxlate.no_such_name  # noqa: B018
+
+
+def _answer(line: CommandLine, release: str) -> str:
+    try:
+        return " ".join(convert(line, resolve(line, release, "x86_64")).argv())
+    except CmdxlateError as e:
+        return f"refused: {e.message}"
+
+
+def test_a_parsed_line_answers_every_release_as_a_fresh_one() -> None:
+    """The library parses a line once and may resolve it for several releases: what an
+    option's value parses to (or the refusal) is kept, and must not change the answer
+    (an option string refused once used to read as no value the second time)."""
+    data = Path(__file__).parent / "data"
+    lines = [c["argv"] for c in json.loads((data / "memory-measured.json").read_text())["cases"]]
+    lines += [c["argv"] for c in json.loads((data / "json-measured.json").read_text())["cases"]]
+    lines += [["-M", "pc-i440fx-5.2", "-smp", "4,,sockets=2"], ["-smp", "2,foo=1"],
+              ["-m", "1G,x=1"], ["-numa", "node,nodeid=x"]]
+    assert len(lines) > 400
+    for argv in lines:
+        shared = parse_argv(argv)
+        for release in ("11.1", "5.2", "7.2", "10.0"):
+            assert _answer(shared, release) == _answer(parse_argv(argv), release), argv

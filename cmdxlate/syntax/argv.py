@@ -98,6 +98,7 @@ class Option:
             elif dialect == "qemuopts":
                 self._parsed = parse_qemuopts(self.value, implied)
         except CmdxlateError as e:
+            self._parsed = _UNPARSED  # refused again on every question, not taken as None
             locate_at(e, self.where)
             raise
         return self._parsed
