@@ -30,6 +30,8 @@ BEHAVIOURS = frozenset({
     "readconfig-line-is-section-end", "readconfig-errors-two-lines",
     "readconfig-reader-errors-at-option", "readconfig-object-keyval",
     "object-cli-visitor", "object-json", "short-form-boolean-warning", "json-push-parser",
+    # sizes (syntax.sizes)
+    "size-fixed-point", "size-hex-suffix-refused", "size-leading-fraction",
     "netdev-json", "device-json-id-checked",
     "machine-keyval-parse", "x86-features-before-host-check", "cpu-model-not-valid-for-machine",
     # -numa and query-hotpluggable-cpus (resolve/numa.py, numa_init.py, hmat.py, topology.py)

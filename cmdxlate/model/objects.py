@@ -36,8 +36,8 @@ from cmdxlate.model.hostmem import (
 from cmdxlate.model.optloop import object_list_item_errors, reader_where
 from cmdxlate.records import dataclass, field
 from cmdxlate.syntax.argv import Option
-from cmdxlate.syntax.numbers import c_size
 from cmdxlate.syntax.optstring import ID_HINT, OptString, id_wellformed
+from cmdxlate.syntax.sizes import c_size, size_syntax
 
 TYPE_CHECKING = False  # typing costs start-up time; mypy reads the block below
 
@@ -150,7 +150,7 @@ def read_object(opt: Option, release: Release | None, objects: Objects) -> None:
         binding, setters = _text_binding(o, release)
     if visitor:
         _before_size(opt, oid, text is not None, setters)
-    size = _size(text, opt, visitor)
+    size = _size(text, opt, visitor, release)
     if visitor and not has_file:
         raise _refuse("Parameter 'mem-path' is missing", opt)
     if visitor and not opt.from_file:
@@ -281,12 +281,13 @@ def _members(given: Callable[[str], bool]) -> list[str]:
     return [k for k in ("host-nodes", "policy", "size") if given(k)]
 
 
-def _size(text: str | None, opt: Option, visitor: bool) -> int | None | QemuRefusal:
+def _size(text: str | None, opt: Option, visitor: bool, release: Release | None
+          ) -> int | None | QemuRefusal:
     """The size in bytes; a size that is none is refused now (6.0+) or at creation."""
     if text is None:
         return None
     try:
-        return c_size(text)
+        return c_size(text, 0, size_syntax(release))
     except ValueError:
         error = _refuse("Parameter 'size' expects a size value", opt)
     if visitor:

@@ -15,9 +15,10 @@ import re
 
 from cmdxlate.catalog.options import option_in_release, options_of
 from cmdxlate.error import QemuRefusal, Where, qemu_located
-from cmdxlate.syntax.numbers import SizeOutOfRange, c_size, c_uint64
+from cmdxlate.syntax.numbers import c_uint64
 from cmdxlate.syntax.optstring import OptString, parse_qemuopts
 from cmdxlate.syntax.qjson import PUSH, TOKENS
+from cmdxlate.syntax.sizes import SizeOutOfRange, c_size, hex_suffix_warning, size_syntax
 
 TYPE_CHECKING = False  # typing costs start-up time; mypy reads the block below
 
@@ -99,9 +100,12 @@ def read_json_option(opt: Option, release: Release) -> None:
 _MEMORY_KEYS = {"size": "size", "slots": "number", "maxmem": "size"}
 
 
-def check_memory_option(opt: Option, o: OptString) -> None:
+def check_memory_option(opt: Option, o: OptString, release: Release) -> list[str]:
     """-m's keys and values as QemuOpts parses them, in order, at the option: an unknown
-    key, a size that is none, a slots that is no number (a negative one wraps)."""
+    key, a size that is none, a slots that is no number (a negative one wraps); the
+    warnings of 6.0 to 7.2 for hex sizes with a suffix."""
+    syntax = size_syntax(release)
+    warnings: list[str] = []
     for p in o.pairs:
         kind = _MEMORY_KEYS.get(p.key)
         problem = None
@@ -109,7 +113,7 @@ def check_memory_option(opt: Option, o: OptString) -> None:
             problem = f"Invalid parameter '{p.key}'"
         elif kind == "size":
             try:
-                c_size(p.value)
+                c_size(p.value, 0, syntax)
             except SizeOutOfRange:
                 problem = f"Value '{p.value}' is out of range for parameter '{p.key}'"
             except ValueError:
@@ -123,6 +127,11 @@ def check_memory_option(opt: Option, o: OptString) -> None:
                 problem = f"Parameter '{p.key}' expects a number"
         if problem is not None:
             raise QemuRefusal(problem, where=opt.where, located=True)
+        if kind == "size":
+            warning = hex_suffix_warning(p.value, syntax)
+            if warning is not None:
+                warnings.append(warning)
+    return warnings
 
 
 def machine_options(opt: Option, release: Release | None) -> OptString:

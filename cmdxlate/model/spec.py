@@ -27,8 +27,8 @@ from cmdxlate.model.optloop import (
 from cmdxlate.records import dataclass, field
 from cmdxlate.syntax import qjson
 from cmdxlate.syntax.argv import CommandLine, Option
-from cmdxlate.syntax.numbers import c_size
 from cmdxlate.syntax.optstring import OptString
+from cmdxlate.syntax.sizes import c_size, size_syntax
 from cmdxlate.syntax.smp_opts import parse_smp_opts
 
 TYPE_CHECKING = False  # typing costs start-up time; mypy reads the block below
@@ -148,7 +148,7 @@ class VmSpec:
         if s is None:
             return False
         try:
-            return c_size(s.text) != 0
+            return c_size(s.text, 0, size_syntax(self.release)) != 0
         except ValueError:
             return True  # refused while argv is read (model.optloop)
 
@@ -302,7 +302,7 @@ def _build(line: CommandLine, release: Release | None) -> VmSpec:
             assert o is not None
             spec.warnings += short_form_warnings(opt, o, release)
             if release is not None:
-                check_memory_option(opt, o)
+                spec.warnings += check_memory_option(opt, o, release)
             if spec.memory_where is None:
                 spec.memory_where = opt.where
             for p in o.pairs:

@@ -34,6 +34,7 @@ from cmdxlate.resolver.numa_init import (
 from cmdxlate.resolver.topology import CpuSlot, Topology
 from cmdxlate.syntax.argv import CommandLine
 from cmdxlate.syntax.numbers import c_uint64, qemu_bool
+from cmdxlate.syntax.sizes import c_size, hex_suffix_warning, size_syntax
 
 TYPE_CHECKING = False  # typing costs start-up time; mypy reads the block below
 
@@ -90,16 +91,38 @@ def parse_memory(r: Resolution) -> None:
         s = mem.get(key)
         if s is None or (key == "size" and not r.spec.memory_size_given):
             continue  # -m 0 is the machine's default size
+        if key == "size":
+            r.ram = _ram_size(s.text, s.where, r)
+            continue
         with qemu_located(s.where):
             if key == "slots":  # a number QemuOpts took (model.optloop): -1 is 2^64 - 1
                 r.ram_slots = c_uint64(s.text)
-            else:
-                # A size without a suffix is MiB; maxmem is a plain size (bytes).
-                value = parse_size(s.text, key, 1 << 20 if key == "size" else 1)
-                if key == "size":
-                    r.ram = value
-                else:
-                    r.maxram = value
+            else:  # maxmem: a plain size (bytes)
+                r.maxram = parse_size(s.text, key, 1, size_syntax(r.release))
+
+
+def _ram_size(text: str, where: Where, r: Resolution) -> int:
+    """-m's size, which QemuOpts took: one ending in a digit is MiB. Up to 6.0 QEMU
+    multiplies it at the option (``too large 'size' option value``); from 6.1 the
+    machine's ``memory`` property reads the text again with an "M" after it, without a
+    location (``0x40M``: refused from 8.0, a warning before)."""
+    syntax = size_syntax(r.release)
+    if text[-1:] not in tuple("0123456789"):
+        return c_size(text, 0, syntax)
+    if not r.release.has("machine-keyval-parse"):
+        value = c_size(text, 0, syntax) << 20
+        if value >= 1 << 64:
+            raise QemuRefusal("too large 'size' option value", where=where, located=True)
+        return value
+    try:
+        value = c_size(text + "M", 0, syntax)
+    except ValueError:
+        raise QemuRefusal("Parameter 'memory.size' expects size",
+                          hint=f"QEMU reads -m {text} again as {text}M, the size in MiB") from None
+    warning = hex_suffix_warning(text + "M", syntax)
+    if warning is not None:
+        r.warnings.append(warning)
+    return value
 
 
 def select_machine(r: Resolution) -> None:

@@ -21,6 +21,7 @@ from cmdxlate.resolver.numa import (
     visit_size,
 )
 from cmdxlate.syntax.optstring import OptString
+from cmdxlate.syntax.sizes import size_syntax
 
 TYPE_CHECKING = False  # typing costs start-up time; mypy reads the block below
 
@@ -63,7 +64,8 @@ def visit_lb(o: OptString, release: Release) -> LbOptions:
     hierarchy = enum_value(o, "hierarchy", HIERARCHIES, release)
     data_type = enum_value(o, "data-type", DATA_TYPES, release)
     latency = bounded_uint(o.get("latency"), "latency", 64) if o.has("latency") else None
-    bandwidth = visit_size(o.get("bandwidth"), "bandwidth") if o.has("bandwidth") else None
+    bandwidth = (visit_size(o.get("bandwidth"), "bandwidth", size_syntax(release))
+                 if o.has("bandwidth") else None)
     check_keys(o, ("initiator", "target", "hierarchy", "data-type", "latency", "bandwidth"))
     return LbOptions(initiator, target, hierarchy, data_type, latency, bandwidth)
 
@@ -74,7 +76,7 @@ def visit_cache(o: OptString, release: Release) -> CacheOptions:
     text = o.get("size")
     if text is None:
         raise QemuRefusal("Parameter 'size' is missing")
-    size = visit_size(text, "size")
+    size = visit_size(text, "size", size_syntax(release))
     level = bounded_uint(o.get("level"), "level", 8)
     enum_value(o, "associativity", ASSOCIATIVITIES, release)
     enum_value(o, "policy", POLICIES, release)

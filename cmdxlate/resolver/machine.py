@@ -107,6 +107,7 @@ def check_memory_sizes(spec: VmSpec, release: Release, ram: int) -> None:
     if "maxmem" not in mem and "slots" not in mem:
         return
     from cmdxlate.resolver.numa import parse_size
+    from cmdxlate.syntax.sizes import size_syntax
 
     legacy = not release.has("machine-keyval-parse")
     where = spec.memory_where if legacy else None  # the first -m, where QemuOpts merged
@@ -115,7 +116,7 @@ def check_memory_sizes(spec: VmSpec, release: Release, ram: int) -> None:
         raise QemuRefusal("invalid -m option value: missing 'maxmem' option" if legacy
                           else "slots specified but no max-size", where=where, located=legacy)
     prefix = "invalid value of -m option maxmem: " if legacy else "invalid value of maxmem: "
-    maxmem = parse_size(mem["maxmem"].text, "maxmem")  # bytes without a suffix
+    maxmem = parse_size(mem["maxmem"].text, "maxmem", 1, size_syntax(release))  # bytes
     slots = c_uint64(mem["slots"].text) if "slots" in mem else 0  # checked at the option
     if maxmem < size:
         raise QemuRefusal(f"{prefix}maximum memory size (0x{maxmem:x}) must be at least the "

@@ -17,8 +17,9 @@ from cmdxlate.error import InputError, QemuRefusal
 from cmdxlate.model.objects import resolve_backend
 from cmdxlate.records import dataclass, field
 from cmdxlate.resolver.topology import CpuSlot
-from cmdxlate.syntax.numbers import c_int, c_size
+from cmdxlate.syntax.numbers import c_int
 from cmdxlate.syntax.optstring import OptString
+from cmdxlate.syntax.sizes import NEWEST, c_size, size_syntax
 
 TYPE_CHECKING = False  # typing costs start-up time; mypy reads the block below
 
@@ -108,20 +109,20 @@ def _int64(text: str, what: str) -> int:
     return v
 
 
-def parse_size(text: str, what: str, default_unit: int = 1) -> int:
+def parse_size(text: str, what: str, default_unit: int = 1, syntax: str = NEWEST) -> int:
     """QEMU size strings: '1G', '512M', '1048576k', plain numbers in default_unit."""
     try:
-        return c_size(text, default_unit.bit_length() - 1)
+        return c_size(text, default_unit.bit_length() - 1, syntax)
     except ValueError:
         raise QemuRefusal(
             f"Parameter '{what}' expects a non-negative number below 2^64"
         ) from None
 
 
-def visit_size(text: str | None, what: str) -> int:
+def visit_size(text: str | None, what: str, syntax: str = NEWEST) -> int:
     """An options-visitor size member (bytes without a suffix)."""
     try:
-        return c_size(text or "")
+        return c_size(text or "", 0, syntax)
     except ValueError:
         raise QemuRefusal(f"Parameter '{what}' expects a size value") from None
 
@@ -187,14 +188,15 @@ def _visit_node(o: OptString, release: Release) -> NodeOptions:
     nodeid = bounded_uint(o.get("nodeid"), "nodeid", 16) if o.has("nodeid") else None
     cpus = cpu_ranges(o.get_all("cpus"))
     mem_text = o.get("mem")
-    mem = visit_size(mem_text, "mem") if mem_text is not None else None
+    syntax = size_syntax(release)
+    mem = visit_size(mem_text, "mem", syntax) if mem_text is not None else None
     memdev = o.get("memdev")
     initiator = bounded_uint(o.get("initiator"), "initiator", 16) if o.has("initiator") else None
     check_keys(o, NODE_KEYS)
     if mem_text is not None:
         # parse_numa() reads mem= again with MiB as the default unit.
         try:
-            mem = c_size(mem_text, 20)
+            mem = c_size(mem_text, 20, syntax)
         except ValueError:
             if release.has("numa-mem-reparse-checked"):
                 raise QemuRefusal(f"could not parse memory size '{mem_text}': "
