@@ -7,6 +7,7 @@ workers it waited for).  Time limits only tell "promptly" from "hangs" and say s
 from __future__ import annotations
 
 import json
+import os
 import select
 import signal
 import subprocess
@@ -296,6 +297,53 @@ def test_batch_verify_with_readconfig_and_env_lines(tmp_path: Path, jobs: str,
     res = runner.invoke(app, ["batch", str(src), "--op", "verify", "--jobs", jobs])
     assert res.exit_code == 0, res.output
     assert [r["verify"]["equal"] for r in records(res.stdout)] == [True, True]
+
+
+def _workers_of(pid: int) -> list[int]:
+    """The batch workers a process started (their parent is ``pid``)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            argv = (entry / "cmdline").read_bytes()
+        except (OSError, IndexError, ValueError):
+            continue
+        if ppid == pid and b"cmdxlate.cli.batch_worker" in argv:
+            found.append(int(entry.name))
+    return found
+
+
+def test_a_worker_that_dies_costs_only_its_lines(marker: str) -> None:
+    """--jobs 2 with a worker killed midway: every line still gets its record, in order;
+    the lines the dead worker held say so, and a new worker takes the rest."""
+    proc = start(["batch", "-", "--op", "slots", "--jobs", "2"], marker, stdin=subprocess.PIPE)
+    assert proc.stdin is not None and proc.stdout is not None
+    got: list[dict[str, Any]] = []
+
+    def feed(n: int) -> None:
+        assert proc.stdin is not None and proc.stdout is not None
+        proc.stdin.write((json.dumps(["-smp", str(n)]) + "\n").encode())
+        proc.stdin.flush()
+
+    for n in (1, 2):
+        feed(n)
+        ready, _, _ = select.select([proc.stdout], [], [], 30)
+        assert ready, f"no record for line {n}"
+        got.append(json.loads(proc.stdout.readline()))
+    wait_for(lambda: len(_workers_of(proc.pid)) == 2, 30, "the batch's two workers")
+    os.kill(_workers_of(proc.pid)[0], signal.SIGKILL)
+    for n in range(3, 9):
+        feed(n)
+    proc.stdin.close()
+    got += records(proc.stdout.read().decode())
+    proc.wait(60)
+    assert [r["input"] for r in got] == [f"-:{n}" for n in range(1, 9)]
+    died = [r for r in got if r.get("error") == "internal error: batch worker died"]
+    assert all("slots" in r for r in got if r not in died)
+    assert len(died) <= 6 and proc.returncode == (2 if died else 0)
+    no_survivors(marker)
 
 
 @pytest.mark.parametrize("jobs", ["1", "2"])

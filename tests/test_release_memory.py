@@ -71,8 +71,11 @@ def test_objects_match_measured(case: dict[str, Any], release: str) -> None:
 def test_qemu_still_answers_so(release: str,
                                qemu_release: Callable[[str, str], QemuBinary]) -> None:
     binary = qemu_release("x86_64", release)
-    # Aborting QEMUs are slow to reap: their lines are checked offline only.
-    cases = [c for c in CASES if not (c["error"][release] or "").startswith("crash")]
+    # 10.0 is asked every line; the others every second one (alternating), which keeps
+    # each line asked at least twice and the suite short. Aborting QEMUs are slow to
+    # reap: their lines are checked offline only.
+    picked = CASES if release == "10.0" else CASES[RELEASES.index(release) % 2::2]
+    cases = [c for c in picked if not (c["error"][release] or "").startswith("crash")]
     answers = run_topology_queries(binary, [c["argv"] for c in cases])
     for case, answer in zip(cases, answers, strict=True):
         assert answer.startup_error == case["error"][release], case["argv"]

@@ -4,12 +4,13 @@ Each worker is ``python -m cmdxlate.cli.batch_worker`` in its own session with
 ``PR_SET_PDEATHSIG`` (:func:`cmdxlate.procs.spawn`), talking JSON Lines over
 its stdin and stdout; it never has the caller's stdout or stderr, so a caller
 reading our output with ``$(...)`` sees EOF when we exit, whatever the
-workers do.  A worker gets one line at a time and only while it is idle
-(reading its stdin), so neither side can block the other on a full pipe.
-At most ``WINDOW_PER_JOB * N`` lines are between "read" and "written": the
-reorder buffer is bounded, and so is memory.  A signal kills the workers
-(and through their death signal, their QEMUs) before this generator is
-closed; closing it kills and reaps them in any case.
+workers do.  A worker has up to ``DEPTH`` chunks at once, so it finds the next
+one waiting when it finishes one; this process never blocks on a worker's pipe
+(its writes are non-blocking, its reads follow ``select``), so neither side
+can block the other on a full pipe.  At most ``WINDOW_PER_JOB * N`` chunks are
+between "read" and "written": the reorder buffer is bounded, and so is memory.
+A signal kills the workers (and through their death signal, their QEMUs)
+before this generator is closed; closing it kills and reaps them in any case.
 """
 
 from __future__ import annotations
@@ -21,17 +22,33 @@ import select
 import subprocess
 import sys
 import threading
+from collections import deque
 from collections.abc import Generator, Iterator
-from typing import IO, Any
+from typing import Any
 
 from cmdxlate.cli.batch import Item, Record, record
 from cmdxlate.procs import kill, spawn
 
 # A worker gets up to CHUNK lines at once (one for verify, whose lines are slow),
-# and at most CHUNK_BYTES of them; WINDOW_PER_JOB chunks per worker may be read ahead.
+# and at most CHUNK_BYTES of them; it holds up to DEPTH chunks, and WINDOW_PER_JOB
+# chunks per worker may be read ahead.
 CHUNK = 64
 CHUNK_BYTES = 1 << 20
+DEPTH = 2
 WINDOW_PER_JOB = 3
+
+
+def _widen(fd: int) -> None:
+    """Room in a pipe for a whole chunk's request or answer (Linux: up to 1 MiB without
+    privileges), so neither side waits for the other to be scheduled midway."""
+    import fcntl
+
+    setsize = getattr(fcntl, "F_SETPIPE_SZ", None)
+    if setsize is not None:
+        try:
+            fcntl.fcntl(fd, setsize, CHUNK_BYTES)
+        except OSError:
+            pass  # a lower pipe-max-size: the default size still works, a little slower
 
 
 class _Worker:
@@ -48,38 +65,79 @@ class _Worker:
                           stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                           stderr=subprocess.DEVNULL)
         assert self.proc.stdin is not None and self.proc.stdout is not None
-        self.stdin: IO[bytes] = self.proc.stdin
-        self.stdout: IO[bytes] = self.proc.stdout
-        self.seqs: list[int] = []  # the lines it works on
+        self.fd_in = self.proc.stdin.fileno()
+        self.fd_out = self.proc.stdout.fileno()
+        os.set_blocking(self.fd_in, False)
+        _widen(self.fd_in)
+        _widen(self.fd_out)
+        self.chunks: deque[list[tuple[int, str, Item]]] = deque()  # held, in order
+        self.unsent: deque[bytes] = deque()  # the requests of the last chunks, unwritten
+        self.written = 0  # bytes of unsent[0] written
+        self.finished = 0  # chunks it answered
+        self.unread = bytearray()  # its output not yet a whole line
 
-    def send(self, chunk: list[tuple[int, str, Item]]) -> bool:
+    def send(self, chunk: list[tuple[int, str, Item]]) -> None:
         request = {"items": [[label, *item] for _, label, item in chunk]}
+        self.unsent.append(json.dumps(request).encode() + b"\n")
+        self.chunks.append(chunk)
+
+    def write(self) -> bool:
+        """Write what its pipe takes now; False if the worker is gone."""
+        head = self.unsent[0]
         try:
-            self.stdin.write(json.dumps(request).encode() + b"\n")
-            self.stdin.flush()
+            n = os.write(self.fd_in, head[self.written:self.written + (1 << 16)])
+        except BlockingIOError:
+            return True
         except OSError:
             return False
-        self.seqs = [seq for seq, _, _ in chunk]
+        self.written += n
+        if self.written == len(head):
+            self.unsent.popleft()
+            self.written = 0
         return True
 
-    def receive(self, count: int) -> list[Any] | None:
-        line = self.stdout.readline()
+    def undelivered(self) -> int:
+        """How many of the last chunks it holds it never got a byte of."""
+        return len(self.unsent) - (1 if self.written else 0)
+
+    def read(self) -> list[list[Any]] | None:
+        """The results of the chunks it finished since the last read (after ``select``
+        said its stdout is readable); None if it died or wrote something else."""
         try:
-            msg = json.loads(line)
-        except ValueError:
+            data = os.read(self.fd_out, 1 << 20)
+        except OSError:
             return None
-        results = msg.get("results") if isinstance(msg, dict) else None
-        ok = isinstance(results, list) and len(results) == count and all(
-            isinstance(r, list) and len(r) == 3 for r in results)
-        return results if ok else None
+        if not data:
+            return None
+        self.unread += data
+        done: list[list[Any]] = []
+        while True:
+            end = self.unread.find(b"\n")
+            if end < 0:
+                return done
+            line = bytes(self.unread[:end])
+            del self.unread[:end + 1]
+            if not self.chunks:
+                return None
+            count = len(self.chunks[0])
+            try:
+                msg = json.loads(line)
+            except ValueError:
+                return None
+            results = msg.get("results") if isinstance(msg, dict) else None
+            if not (isinstance(results, list) and len(results) == count and all(
+                    isinstance(r, list) and len(r) == 3 for r in results)):
+                return None
+            done.append(results)
 
     def stop(self) -> None:
-        for f in (self.stdin, self.stdout):
+        kill(self.proc)
+        for f in (self.proc.stdin, self.proc.stdout):
             try:
-                f.close()
+                if f is not None:
+                    f.close()
             except OSError:
                 pass
-        kill(self.proc)
 
 
 class _Reader:
@@ -149,7 +207,7 @@ def run_pool(inputs: Iterator[tuple[str, Item]], op: str, target: str, machines:
     reader: _Reader | None = None
     labels: dict[int, str] = {}
     done: dict[int, Record] = {}
-    pending: list[list[tuple[int, str, Item]]] = []  # chunks read, not yet sent
+    pending: deque[list[tuple[int, str, Item]]] = deque()  # chunks read, not yet sent
     filling: list[tuple[int, str, Item]] = []
     filling_bytes = 0
     next_in = 0
@@ -159,6 +217,19 @@ def run_pool(inputs: Iterator[tuple[str, Item]], op: str, target: str, machines:
     def died(label: str) -> Record:
         return record(label, ("error", "internal error: batch worker died"), op, target,
                       machines, fmt)
+
+    def replace(i: int) -> None:
+        """Worker i died (or wrote nonsense): the lines it got say so, the chunks it never
+        got a byte of go to the others, and a new worker starts."""
+        w = workers[i]
+        w.stop()
+        held = list(w.chunks)
+        # Only a worker that answered before hands chunks on: one that never does (it
+        # cannot start, say) must use chunks up, or the batch would never end.
+        kept = len(held) - w.undelivered() if w.finished else len(held)
+        done.update((seq, died(label)) for chunk in held[:kept] for seq, label, _ in chunk)
+        pending.extendleft(reversed(held[kept:]))
+        workers[i] = _Worker(op, target, machines, fmt)
 
     try:
         workers = [_Worker(op, target, machines, fmt) for _ in range(jobs)]
@@ -185,44 +256,44 @@ def run_pool(inputs: Iterator[tuple[str, Item]], op: str, target: str, machines:
                         pending.append(filling)
                         filling, filling_bytes = [], 0
                 next_in += 1
-            idle = [i for i, w in enumerate(workers) if not w.seqs]
+            idle = [w for w in workers if not w.chunks]
             if filling and len(idle) > len(pending):
                 pending.append(filling)  # do not keep a worker waiting for a full chunk
                 filling, filling_bytes = [], 0
-            for i in idle:
-                if not pending:
-                    break
-                chunk = pending.pop(0)
-                if not workers[i].send(chunk):
-                    workers[i].stop()
-                    done.update((seq, died(label)) for seq, label, _ in chunk)
-                    workers[i] = _Worker(op, target, machines, fmt)
+            # Idle workers first, then a second chunk for each busy one.
+            for w in sorted(workers, key=lambda w: len(w.chunks)):
+                if pending and len(w.chunks) < DEPTH:
+                    w.send(pending.popleft())
             while next_out in done:
                 yield labels.pop(next_out), done.pop(next_out)
                 next_out += 1
-            busy = [w for w in workers if w.seqs]
+            busy = [w for w in workers if w.chunks]
             if exhausted and not busy and not pending and not filling and next_out == next_in:
                 return
-            wait_for: list[Any] = [w.stdout for w in busy]
+            wait_for: list[int] = [w.fd_out for w in busy]
             if not exhausted and next_in - next_out < window and len(pending) < jobs:
                 wait_for.append(reader.wake_fd)
-            if not wait_for:
+            writing = [w.fd_in for w in workers if w.unsent]
+            if not wait_for and not writing:
                 continue
-            ready, _, _ = select.select(wait_for, [], [])
+            ready, can_write, _ = select.select(wait_for, writing, [])
             if reader.wake_fd in ready:
                 reader.drain()
             for i, w in enumerate(workers):
-                if not w.seqs or w.stdout not in ready:
+                if w.fd_in in can_write and not w.write():
+                    replace(i)
                     continue
-                seqs, w.seqs = w.seqs, []
-                results = w.receive(len(seqs))
-                if results is None:
-                    w.stop()
-                    done.update((seq, died(labels[seq])) for seq in seqs)
-                    workers[i] = _Worker(op, target, machines, fmt)
-                else:
+                if not w.chunks or w.fd_out not in ready:
+                    continue
+                finished = w.read()
+                if finished is None:
+                    replace(i)
+                    continue
+                for results in finished:
+                    chunk = w.chunks.popleft()
+                    w.finished += 1
                     done.update((seq, (r[0], r[1], r[2]))
-                                for seq, r in zip(seqs, results, strict=True))
+                                for (seq, _, _), r in zip(chunk, results, strict=True))
     finally:
         for w in workers:
             w.stop()
