@@ -94,3 +94,21 @@ def test_a_nul_in_a_member_name_is_hashed_as_qemus_bytes(release: str) -> None:
         assert got == f"-object {value}: Parameter '{named}' is unexpected"
         assert got.encode("utf-8", "surrogateescape").endswith(
             named.encode("utf-8", "surrogateescape") + b"' is unexpected")
+
+
+@pytest.mark.parametrize(("argv", "warning", "first"), [
+    (["-m", "0x10M"], "0x10M", "6.0"),
+    # Read again as 0x40M by the machine's memory property, which 6.1 brought.
+    (["-m", "0x40"], "0x40M", "6.1"),
+    (["-m", "64M", "-object", "memory-backend-ram,id=m0,size=0x40M", "-numa", "node,memdev=m0"],
+     "0x40M", "6.0"),
+])
+def test_hex_sizes_with_a_suffix_warn_until_7_2(argv: list[str], warning: str,
+                                                first: str) -> None:
+    """Measured on 7.2.22 (QEMU takes the size and warns); 5.2 takes it silently, 10.0 and
+    11.1 refuse it (tests/data/memory-measured.json)."""
+    text = f"Using a multiplier suffix on hex numbers is deprecated: {warning}"
+    for release in (first, "7.2"):
+        assert text in resolve(parse_argv(argv), release, "x86_64").warnings
+    assert not any("multiplier" in w for w in resolve(parse_argv(argv), "5.2", "x86_64").warnings)
+    assert ours(argv, "10.0") is not None

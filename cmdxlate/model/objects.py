@@ -37,7 +37,7 @@ from cmdxlate.model.optloop import object_list_item_errors, reader_where
 from cmdxlate.records import dataclass, field
 from cmdxlate.syntax.argv import Option
 from cmdxlate.syntax.optstring import ID_HINT, OptString, id_wellformed
-from cmdxlate.syntax.sizes import c_size, size_syntax
+from cmdxlate.syntax.sizes import c_size, hex_suffix_warning, size_syntax
 
 TYPE_CHECKING = False  # typing costs start-up time; mypy reads the block below
 
@@ -77,6 +77,7 @@ class Objects:
     qemuopts_ids: set[str] = field(default_factory=set)
     # Ids of the objects 6.0+ creates before any memory backend (all but the late ones).
     early_ids: set[str] = field(default_factory=set)
+    warnings: list[str] = field(default_factory=list)  # QEMU's, as it reads the options
 
     def made_early(self, oid: str) -> None:
         """An object 6.0+ creates before the memory backends, in argv order: an id one of
@@ -151,6 +152,10 @@ def read_object(opt: Option, release: Release | None, objects: Objects) -> None:
     if visitor:
         _before_size(opt, oid, text is not None, setters)
     size = _size(text, opt, visitor, release)
+    if text is not None and release is not None:
+        warning = hex_suffix_warning(text, size_syntax(release))
+        if warning is not None:  # 6.0 to 7.2 take it
+            objects.warnings.append(warning)
     if visitor and not has_file:
         raise _refuse("Parameter 'mem-path' is missing", opt)
     if visitor and not opt.from_file:

@@ -321,6 +321,8 @@ def _build(line: CommandLine, release: Release | None) -> VmSpec:
                 spec.warnings += short_form_warnings(opt, opt.opts, release)
             if not _asks_for_help(opt):  # QEMU lists the type's properties before it reads them
                 read_object(opt, release, spec.objects)
+                spec.warnings += spec.objects.warnings  # in argv order, with the others'
+                spec.objects.warnings.clear()
         elif name == "numa":
             o = opt.opts  # parsed now, as QEMU's option loop does
             if o is not None:
