@@ -107,7 +107,7 @@ def _ram_size(text: str, where: Where, r: Resolution) -> int:
     machine's ``memory`` property reads the text again with an "M" after it, without a
     location (``0x40M``: refused from 8.0, a warning before)."""
     syntax = size_syntax(r.release)
-    if text[-1:] not in tuple("0123456789"):
+    if not text[-1:].isdigit() or not text[-1:].isascii():  # g_ascii_isdigit
         return c_size(text, 0, syntax)
     if not r.release.has("machine-keyval-parse"):
         value = c_size(text, 0, syntax) << 20

@@ -29,9 +29,13 @@ _U64 = 1 << 64
 # What C's strtod takes from a string's start, after blanks: a hex or decimal float
 # (an exponent only with digits), or inf/nan (not finite: refused by qemu_strtod_finite).
 _STRTOD = re.compile(
-    r"[+-]?(?:(?P<hex>0[xX](?:[0-9a-fA-F]+\.?[0-9a-fA-F]*|\.[0-9a-fA-F]+)(?:[pP][+-]?[0-9]+)?)"
-    r"|(?P<dec>(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?)"
+    r"(?P<sign>[+-]?)(?:0[xX](?P<hex>[0-9a-fA-F]+\.?[0-9a-fA-F]*|\.[0-9a-fA-F]+)"
+    r"(?P<hexexp>[pP][+-]?[0-9]+)?"
+    r"|(?P<dec>[0-9]+\.?[0-9]*|\.[0-9]+)(?P<decexp>[eE][+-]?[0-9]+)?"
     r"|(?P<special>(?i:inf(?:inity)?|nan(?:\([0-9A-Za-z_]*\))?)))")
+# A hex size then a suffix: strtoull takes b, B, e and E as hex digits, so only these.
+_HEX_WITH_SUFFIX = re.compile(r"[ \t\n\v\f\r]*\+?0[xX][0-9a-fA-F]+[kKmMgGtTpP]\Z")
+_DIGITS = frozenset("0123456789")
 _MIN_NORMAL = 2.2250738585072014e-308
 
 
@@ -50,11 +54,9 @@ def size_syntax(release: Release | None) -> str:
 
 def hex_suffix_warning(text: str, syntax: str) -> str | None:
     """6.0 to 7.2's warning for a hex size with a suffix (the size is taken)."""
-    if syntax != FIXED:
+    if syntax != FIXED or not _HEX_WITH_SUFFIX.match(text):
         return None
-    s = text.lstrip(_WS).lstrip("+")
-    m = re.match(r"0[xX][0-9a-fA-F]+([bBkKmMgGtTpPeE])\Z", s)
-    return None if m is None else f"Using a multiplier suffix on hex numbers is deprecated: {text}"
+    return f"Using a multiplier suffix on hex numbers is deprecated: {text}"
 
 
 def c_size(text: str, default_shift: int = 0, syntax: str = NEWEST) -> int:
@@ -85,15 +87,15 @@ def _strtod(text: str, start: int) -> tuple[float, int, bool] | None:
     m = _STRTOD.match(text, i)
     if m is None or m.group("special") is not None:
         return None
-    body = m.group(0)
-    negative = body.startswith("-")
-    digits = body.lstrip("+-")
-    value = float.fromhex(digits) if m.group("hex") else float(digits)
-    if negative:
+    hex_digits, exponent = m.group("hex"), m.group("hexexp") or m.group("decexp") or ""
+    mantissa = hex_digits if hex_digits is not None else m.group("dec")
+    value = (float.fromhex("0x" + mantissa + exponent) if hex_digits is not None
+             else float(mantissa + exponent))
+    if m.group("sign") == "-":
         value = -value
-    mantissa = re.split(r"[pP]", digits)[0] if m.group("hex") else re.split(r"[eE]", digits)[0]
-    nonzero = re.search(r"[1-9a-fA-F]", mantissa[2:] if m.group("hex") else mantissa)
-    erange = abs(value) == float("inf") or (abs(value) < _MIN_NORMAL and nonzero is not None)
+    nonzero = any(c not in "0." for c in mantissa)
+    # glibc's ERANGE: the value overflowed, or underflowed (below the normal range).
+    erange = abs(value) == float("inf") or (abs(value) < _MIN_NORMAL and nonzero)
     return value, m.end(), erange
 
 
@@ -134,7 +136,7 @@ def _fixed_size(text: str, default_shift: int, syntax: str) -> int:
         i += 1
     j = i + 1 if i < n and text[i] in "+-" else i
     k = j
-    while k < n and text[k] in "0123456789":
+    while k < n and text[k] in _DIGITS:
         k += 1
     val, valf, end = 0, 0, k
     if k == j:  # no integer part: a fraction only from 8.1 (strtod reads it from the start)
@@ -190,8 +192,8 @@ def _fraction(text: str, dot: int, syntax: str) -> tuple[float, int, bool]:
     """The fraction strtod reads from ``dot``, where it ends, and whether it underflowed.
     6.0 to 8.0 refuse an exponent in it; 8.1 ends it at an "e" (the exabyte suffix)."""
     if syntax == NEWEST:
-        if dot > 0 and text[dot] == "." and text[dot - 1] in "0123456789" and (
-                text[dot + 1:dot + 2] not in tuple("0123456789")):
+        if dot > 0 and text[dot] == "." and text[dot - 1] in _DIGITS and (
+                text[dot + 1:dot + 2] not in _DIGITS):
             return 0.0, dot + 1, False  # "1.k": no digit after the point
         cut = min([at for at in (text.find("e", dot), text.find("E", dot)) if at >= 0],
                   default=len(text))
