@@ -56,7 +56,10 @@ def test_the_data_covers_every_kind() -> None:
                  "Parameter 'slots' expects a number", "Parameter 'foo' is unexpected",
                  "Property 'memory-backend-ram.foo' not found", "Insufficient permission",
                  "Invalid parameter 'mem-path'", "Invalid parameter 'rom'",
-                 "Parameter 'memory.size' expects size", "too large 'size' option value"):
+                 "Parameter 'memory.size' expects size", "too large 'size' option value",
+                 "Parameter 'share' expects 'on' or 'off'", "expects uint32_t",
+                 "Invalid parameter type for 'share', expected: boolean",
+                 "Parameter 'rom' does not accept value", "doesn't take value '0'"):
         assert part in texts, part
 
 

@@ -11,11 +11,17 @@ the members of each type per release are the catalog's ``memory_backend_members`
 * 5.2 sets each property as it creates the object, in QDict order: one its type lacks
   is ``Property 'TYPE.KEY' not found``; ``type``, every object's read-only property,
   ``Insufficient permission to perform this operation``.
+* A member's value of the wrong type is refused in the same places (6.0+: in schema
+  order, as the visitor reads them); :func:`value_error` has QEMU's words for the typed
+  members (booleans, ``prealloc-threads``, sizes, ``rom``, strings).
 """
 
 from __future__ import annotations
 
+import re
+
 from cmdxlate.error import QemuRefusal
+from cmdxlate.syntax.sizes import c_size, size_syntax
 
 TYPE_CHECKING = False  # typing costs start-up time; mypy reads the block below
 
@@ -23,6 +29,18 @@ if TYPE_CHECKING:
     from cmdxlate.catalog.releases import Release
 
 _VISITED_FIRST = ("qom-type", "id")  # ObjectOptions' base, read before the type's members
+# The QAPI types of the members value_error checks (qapi/qom.json); the others (size,
+# mem-path, host-nodes, policy) have checks of their own in model.objects and hostmem.
+_BOOLS = frozenset({"dump", "merge", "prealloc", "share", "reserve",
+                    "x-use-canonical-path-for-ramblock-id", "discard-data", "pmem", "readonly",
+                    "hugetlb", "seal"})
+_UINT32 = frozenset({"prealloc-threads"})
+_SIZES = frozenset({"align", "offset", "hugetlbsize"})
+_STRINGS = frozenset({"prealloc-context"})
+_ENUMS = {"rom": ("auto", "on", "off")}  # OnOffAuto
+_TEXT_BOOLS = frozenset({"on", "yes", "true", "y", "off", "no", "false", "n"})
+_UINT = re.compile(r"[ \t\n\v\f\r]*\+?(0[xX][0-9a-fA-F]+|0[0-7]*|[1-9][0-9]*)\Z")
+_U64 = 1 << 64
 
 
 def members(qom_type: str, release: Release) -> list[str] | None:
@@ -74,3 +92,82 @@ def property_errors(qom_type: str, keys: list[str], release: Release
         elif key not in known and key not in _VISITED_FIRST:
             out[key] = QemuRefusal(f"Property '{qom_type}.{key}' not found")
     return out
+
+
+def value_error(key: str, value: object, release: Release, json: bool) -> QemuRefusal | None:
+    """What QEMU says of this member's value (an option string's text, or a JSON value),
+    or None when it takes it (or cmdxlate does not check this member)."""
+    if json:
+        return _json_value_error(key, value, release)
+    assert isinstance(value, str)
+    if key in _BOOLS:
+        ok = value in _TEXT_BOOLS
+        return None if ok else QemuRefusal(f"Parameter '{key}' expects 'on' or 'off'")
+    if key in _UINT32:
+        number = _uint_text(value)
+        if number is None or number >= _U64:
+            return QemuRefusal(f"Parameter '{key}' expects a uint64 value")
+        return QemuRefusal(f"Parameter '{key}' expects uint32_t") if number >= 1 << 32 else None
+    if key in _SIZES:
+        try:
+            c_size(value, 0, size_syntax(release))
+        except ValueError:
+            return QemuRefusal(f"Parameter '{key}' expects a size value")
+        return None
+    if key in _ENUMS and value not in _ENUMS[key]:
+        return _enum_error(key, value, release)
+    return None
+
+
+def _json_value_error(key: str, value: object, release: Release) -> QemuRefusal | None:
+    if key in _BOOLS and not isinstance(value, bool):
+        return QemuRefusal(f"Invalid parameter type for '{key}', expected: boolean")
+    if key in _UINT32 or key in _SIZES:
+        # A negative integer is taken modulo 2^64; anything else that is no integer is not.
+        if isinstance(value, bool) or not isinstance(value, int) or not (
+                -(1 << 63) <= value < _U64):
+            return QemuRefusal(f"Parameter '{key}' expects uint64")
+        if key in _UINT32 and value % _U64 >= 1 << 32:
+            return QemuRefusal(f"Parameter '{key}' expects uint32_t")
+        return None
+    if (key in _STRINGS or key in _ENUMS) and not isinstance(value, str):
+        return QemuRefusal(f"Invalid parameter type for '{key}', expected: string")
+    if key in _ENUMS and value not in _ENUMS[key]:
+        return _enum_error(key, str(value), release)
+    return None
+
+
+def _enum_error(key: str, value: str, release: Release) -> QemuRefusal:
+    if release.has("qapi-enum-error-names-parameter"):
+        return QemuRefusal(f"Parameter '{key}' does not accept value '{value}'")
+    return QemuRefusal(f"Invalid parameter '{value}'")
+
+
+def creation_error(key: str, value: object, qom_type: str) -> QemuRefusal | None:
+    """What setting the property refuses when QEMU creates the backend (after the
+    visitor took its type): no preallocation with 0 threads."""
+    if key == "prealloc-threads" and value is not None and _as_int(value) == 0:
+        return QemuRefusal(f"property 'prealloc-threads' of {qom_type} doesn't take value '0'")
+    return None
+
+
+def _as_int(value: object) -> int | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value % _U64
+    return _uint_text(value) if isinstance(value, str) else None
+
+
+def _uint_text(text: str) -> int | None:
+    """strtoull(text, &end, 0) that must read all of it, no sign but '+' (parse_uint)."""
+    m = _UINT.match(text)
+    if m is None:
+        return None
+    digits = m.group(1)
+    return int(digits, 16 if digits[:2].lower() == "0x" else 8 if digits[0] == "0" else 10)
+
+
+def checked_members() -> frozenset[str]:
+    """The members whose values value_error knows."""
+    return _BOOLS | _UINT32 | _SIZES | _STRINGS | frozenset(_ENUMS)

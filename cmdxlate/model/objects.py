@@ -12,9 +12,10 @@ Measured on QEMU 5.2.0, 7.2.22, 10.0.2 and 11.1.3 (``tests/data/memory-measured.
   0``, ``mem-path property not set``), and reads ``-object {...}`` as an option
   string without an id (``object-json``: 6.0).
 * A backend's ``host-nodes`` and ``policy`` are read with its other members and
-  checked when it is created (``model.hostmem``); a member its type lacks is refused
-  after the others are read, from 6.0 while argv is read, in 5.2 among the properties
-  set at creation (``model.backend_members``).
+  checked when it is created (``model.hostmem``); a member's value of the wrong type is
+  refused from 6.0 while argv is read, in schema order, and in 5.2 among the properties
+  set at creation, in QDict order; a member its type lacks comes after the others
+  (``model.backend_members``).
 * Creation comes later (qemu_create_late_backends): a size of 0 is refused there
   (at the option in 5.2, without a location from 6.0), and from 6.0 so is an id a
   JSON object repeats (``attempt to add duplicate property``), which QemuOpts
@@ -24,7 +25,14 @@ Measured on QEMU 5.2.0, 7.2.22, 10.0.2 and 11.1.3 (``tests/data/memory-measured.
 from __future__ import annotations
 
 from cmdxlate.error import CmdxlateError, InputError, QemuRefusal, Where
-from cmdxlate.model.backend_members import property_errors, unexpected_member
+from cmdxlate.model.backend_members import (
+    checked_members,
+    creation_error,
+    members,
+    property_errors,
+    unexpected_member,
+    value_error,
+)
 from cmdxlate.model.hostmem import (
     Binding,
     complete_error,
@@ -150,14 +158,13 @@ def read_object(opt: Option, release: Release | None, objects: Objects) -> None:
     if release is not None:
         binding, setters = _text_binding(o, release)
     if visitor:
-        _before_size(opt, oid, text is not None, setters)
+        assert release is not None
+        _visit(opt, qtype, oid, release, o.has, o.get, setters, json=False)
     size = _size(text, opt, visitor, release)
     if text is not None and release is not None:
         warning = hex_suffix_warning(text, size_syntax(release))
         if warning is not None:  # 6.0 to 7.2 take it
             objects.warnings.append(warning)
-    if visitor and not has_file:
-        raise _refuse("Parameter 'mem-path' is missing", opt)
     if visitor and not opt.from_file:
         assert release is not None
         unexpected = unexpected_member(qtype, keys, release, json=False)
@@ -177,10 +184,13 @@ def read_object(opt: Option, release: Release | None, objects: Objects) -> None:
                      if k not in ("qom-type", "id")]
             if not opt.from_file:
                 setters.update(property_errors(qtype, names, release))
+                setters.update(_set_errors(qtype, names, o.get, release))
             error = _created(opt, qtype, size, has_file, binding, setters, names, located=True)
     elif error is None and release is not None:
         assert not isinstance(size, QemuRefusal)
-        error = _created(opt, qtype, size, True, binding, {}, _members(o.has), located=False)
+        error = _created(opt, qtype, size, True, binding, _set_errors(qtype, ["prealloc-threads"],
+                                                                      o.get, release),
+                         _members(o.has), located=False)
     if error is None and release is not None and oid is not None and isinstance(size, int):
         error = _crash(oid, size, release)
     if oid is None and error is None:
@@ -215,20 +225,14 @@ def _read_json(opt: Option, j: dict[str, object], release: Release | None,
     raw = j.get("size")
     binding = Binding()
     if release is not None:
-        _before_size(opt, oid, "size" in j, None)
-        try:
-            binding = read_json_members(j, release)
-        except QemuRefusal as e:
-            raise _refuse(e.message, opt) from None
-        if "size" not in j:
-            raise _refuse("Parameter 'size' is missing", opt)
-        # The visitor takes a negative number for a uint64 too, modulo 2^64.
-        if isinstance(raw, bool) or not isinstance(raw, int) or not -(1 << 63) <= raw < 1 << 64:
-            raise _refuse("Parameter 'size' expects uint64", opt)
-        if qtype == "memory-backend-file" and "mem-path" not in j:
-            raise _refuse("Parameter 'mem-path' is missing", opt)
-        if "mem-path" in j and not isinstance(j["mem-path"], str):
-            raise _refuse("Invalid parameter type for 'mem-path', expected: string", opt)
+        refusals: dict[str, QemuRefusal | None] = {}
+        for key in ("host-nodes", "policy"):
+            try:
+                read_json_members({key: j[key]} if key in j else {}, release)
+            except QemuRefusal as e:
+                refusals[key] = e
+        _visit(opt, qtype, oid, release, j.__contains__, j.get, refusals, json=True)
+        binding = read_json_members(j, release)
         unexpected = unexpected_member(qtype, list(j), release, json=True)
         if unexpected is not None:
             raise _refuse(unexpected.message, opt)
@@ -238,7 +242,8 @@ def _read_json(opt: Option, j: dict[str, object], release: Release | None,
     error: CmdxlateError | None = None
     if release is not None:
         # user_creatable_add_type checks the id before it makes the object.
-        error = (bad_id or _created(opt, qtype, raw, True, binding, {},
+        error = (bad_id or _created(opt, qtype, raw, True, binding,
+                                    _set_errors(qtype, ["prealloc-threads"], j.get, release),
                                     _members(j.__contains__), located=False)
                  or _crash(oid, raw, release))
     backend = Backend(oid, qtype, raw, opt.where, error)
@@ -246,20 +251,60 @@ def _read_json(opt: Option, j: dict[str, object], release: Release | None,
     objects.created.append(backend)
 
 
-def _before_size(opt: Option, oid: object, size: bool,
-                 members: dict[str, QemuRefusal | None] | None) -> None:
-    """The visitor's mandatory members in QAPI order, up to the size: id, then (an option
-    string's ``members``: host-nodes and policy, already read) the size; mem-path, a file
-    backend's own member, comes after the size's value. JSON passes None and reads its
-    members between (``read_json_members``)."""
+# Before 6.0 or for a type cmdxlate does not know in a release: the members it reads.
+_OLD_ORDER = ["host-nodes", "policy", "size", "mem-path"]
+
+
+def _visit(opt: Option, qtype: str, oid: object, release: Release, given: Callable[[str], bool],
+           value: Callable[[str], object], refusals: dict[str, QemuRefusal | None],
+           json: bool) -> None:
+    """6.0+: what the QAPI visitor refuses at the option, the id first, then each member in
+    schema order (``refusals``: host-nodes' and policy's, read already): one of the wrong
+    type, a size or mem-path missing or malformed. What it leaves unread comes after."""
     if oid is None:
         raise _refuse("Parameter 'id' is missing", opt)
-    for key in ("host-nodes", "policy"):
-        refusal = (members or {}).get(key)
+    checked = checked_members()
+    for key in members(qtype, release) or _OLD_ORDER:
+        refusal: QemuRefusal | None = None
+        if key in ("host-nodes", "policy"):
+            refusal = refusals.get(key)
+        elif key == "size":
+            raw = value("size")
+            if not given("size"):
+                refusal = QemuRefusal("Parameter 'size' is missing")
+            elif json and (isinstance(raw, bool) or not isinstance(raw, int)
+                           or not -(1 << 63) <= raw < 1 << 64):
+                # The visitor takes a negative number for a uint64 too, modulo 2^64.
+                refusal = QemuRefusal("Parameter 'size' expects uint64")
+            elif not json:
+                assert isinstance(raw, str)
+                _size(raw, opt, True, release)  # raises what it refuses
+        elif key == "mem-path":
+            if qtype == "memory-backend-file" and not given("mem-path"):
+                refusal = QemuRefusal("Parameter 'mem-path' is missing")
+            elif json and given("mem-path") and not isinstance(value("mem-path"), str):
+                refusal = QemuRefusal("Invalid parameter type for 'mem-path', expected: string")
+        elif key in checked and given(key):
+            refusal = value_error(key, value(key), release, json)
         if refusal is not None:
             raise _refuse(refusal.message, opt)
-    if not size and members is not None:
-        raise _refuse("Parameter 'size' is missing", opt)
+
+
+def _set_errors(qtype: str, names: list[str], value: Callable[[str], object],
+                release: Release) -> dict[str, QemuRefusal | None]:
+    """What setting each named property refuses when the backend is created: 5.2 parses
+    the values then (each refusal in QDict order, with the others); from 6.0 only a
+    prealloc-threads of 0 is left to refuse."""
+    checked = checked_members() & set(members(qtype, release) or ())  # the type's own
+    out: dict[str, QemuRefusal | None] = {}
+    for key in names:
+        v = value(key)
+        if v is None:
+            continue
+        error = value_error(key, v, release, False) if (
+            key in checked and not release.has("object-cli-visitor")) else None
+        out[key] = error or creation_error(key, v, qtype)
+    return {k: e for k, e in out.items() if e is not None}
 
 
 def _text_binding(o: OptString, release: Release
@@ -282,8 +327,9 @@ def _text_binding(o: OptString, release: Release
 
 
 def _members(given: Callable[[str], bool]) -> list[str]:
-    """The members 6.0+ sets when it creates a backend, as its QAPI visitor wrote them."""
-    return [k for k in ("host-nodes", "policy", "size") if given(k)]
+    """The members 6.0+ sets when it creates a backend that can fail there, as its QAPI
+    visitor wrote them (in schema order)."""
+    return [k for k in ("host-nodes", "policy", "prealloc-threads", "size") if given(k)]
 
 
 def _size(text: str | None, opt: Option, visitor: bool, release: Release | None
