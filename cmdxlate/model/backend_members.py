@@ -1,4 +1,5 @@
-"""A memory backend's members that its type does not have, and how each release says so.
+"""A memory backend's members: which each type has, the values QEMU takes, and how each
+release refuses the others.
 
 Measured on QEMU 5.2.0, 7.2.22, 10.0.2 and 11.1.3 (``tests/data/memory-measured.json``);
 the members of each type per release are the catalog's ``memory_backend_members`` fact:

@@ -284,7 +284,9 @@ def _visit(opt: Option, qtype: str, oid: object, release: Release, given: Callab
                 refusal = QemuRefusal("Parameter 'mem-path' is missing")
             elif json and given("mem-path") and not isinstance(value("mem-path"), str):
                 refusal = QemuRefusal("Invalid parameter type for 'mem-path', expected: string")
-        elif key in checked and given(key):
+        elif key in checked and given(key) and not (
+                opt.from_file and release.has("readconfig-object-keyval")):
+            # (6.1's -readconfig [object] has the keyval visitor's words: not modelled)
             refusal = value_error(key, value(key), release, json)
         if refusal is not None:
             raise _refuse(refusal.message, opt)
