@@ -246,6 +246,29 @@ def limits(runs: int) -> list[dict[str, Any]]:
     ]
 
 
+def passes(path: str, count: int, step: int) -> dict[str, Any]:
+    """``count`` plain passes over every ``step``-th line, for an instruction count
+    (``valgrind --tool=cachegrind`` around this process; no clock in it)."""
+    from cmdxlate.catalog import Catalog
+    from cmdxlate.emit.convert import convert
+    from cmdxlate.error import CmdxlateError
+    from cmdxlate.resolver import resolve
+    from cmdxlate.syntax.argv import parse_argv
+    from cmdxlate.syntax.shell import split_command
+
+    lines = Path(path).read_text().splitlines()[::step]
+    items = [split_command(json.loads(raw)["argv"]) for raw in lines]
+    catalog = Catalog.builtin()
+    for _ in range(count):
+        for sc in items:
+            try:
+                cl = parse_argv(sc.args, sc.binary, sc.env)
+                convert(cl, resolve(cl, "10.0", None, catalog)).argv()
+            except CmdxlateError:
+                pass
+    return {"lines": len(items)}
+
+
 def main(argv: list[str]) -> None:
     cmd, args = argv[0], argv[1:]
     result: Any
@@ -253,6 +276,8 @@ def main(argv: list[str]) -> None:
         result = prepare(*args)
     elif cmd == "api":
         result = api(args[0], int(args[1]))
+    elif cmd == "passes":
+        result = passes(args[0], int(args[1]), int(args[2]))
     elif cmd == "scale":
         result = scale(args[0], int(args[1]))
     elif cmd == "limits":

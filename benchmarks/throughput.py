@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import json
 import math
 import os
+import re
+import shutil
 import subprocess
 from pathlib import Path
 
 from harness import (
+    DRIVER,
     LIBVIRT_CORPUS,
     ROOT,
     Cmd,
@@ -100,6 +104,35 @@ def bench_batch(ctx: Ctx) -> Part:
     return part
 
 
+INSTRUCTION_STEP = 4  # every 4th line: under valgrind a pass is some 50 times slower
+
+
+def instructions(ctx: Ctx, part: Part, lines: Path) -> None:
+    """Instructions per line of a warm pass, counted by valgrind's cachegrind (the
+    difference of two runs, with one and with two passes): a figure this VM's changing
+    speed does not move, for comparing the per-line cost between commits."""
+    valgrind = shutil.which("valgrind")
+    what = "instructions per line, warm pass (cachegrind; every 4th line)"
+    if valgrind is None or ctx.quick:
+        part.row(what, "not counted (valgrind absent)" if valgrind is None else "--quick")
+        return
+    counts = []
+    for n in (1, 2):
+        res = subprocess.run([valgrind, "--tool=cachegrind", "--cache-sim=no",
+                              "--cachegrind-out-file=/dev/null", ctx.venv.python, "-I",
+                              str(DRIVER), "passes", str(lines), str(n),
+                              str(INSTRUCTION_STEP)],
+                             cwd=ctx.scratch, env=clean_env(), capture_output=True, text=True,
+                             timeout=1800, check=True)
+        found = re.search(r"I\s+refs:\s+([\d,]+)", res.stderr)
+        if found is None:
+            part.row(what, "valgrind printed no count")
+            return
+        counts.append(int(found.group(1).replace(",", "")))
+    lines_n = json.loads(res.stdout)["lines"]
+    part.row(what, f"{(counts[1] - counts[0]) / lines_n:,.0f} ({lines_n} lines)")
+
+
 def bench_api(ctx: Ctx) -> Part:
     """parse_argv + resolve + convert in a loop in the venv's Python: no start-up at all."""
     part = Part("api", "In-process API: parse_argv + resolve + convert over the parsed lines")
@@ -127,6 +160,7 @@ def bench_api(ctx: Ctx) -> Part:
                  f"{count / seconds:.0f} ({seconds / count * 1000:.2f} ms a line)")
     part.row("slowest lines (ms, median pass)", "<br>".join(
         f"{dt * 1000:.1f} `{text}`" for dt, text in res["slowest"]))
+    instructions(ctx, part, unique)
     part.targets.append(Target("in-process parse_argv + resolve + convert, lines/s (warm "
                                f"passes over {n} lines)", ">= 20,000 lines/s",
                                f"{rate.text(' lines/s', 0)}; per CPU second "
