@@ -377,3 +377,24 @@ def test_words_no_argv_carries_are_errors_alike_in_every_mode(tmp_path: Path) ->
     lines = out.splitlines()
     assert len(lines) == 5 and "error" not in lines[0] + lines[3]
     assert all("no program's argv can carry" in lines[i] for i in (1, 2, 4))
+
+
+def test_a_workers_answers_to_two_chunks_in_one_read_are_both_kept() -> None:
+    """Found in review: answers to chunks of different sizes that arrive together were
+    each checked against the first chunk, and a good second answer cost both chunks."""
+    from collections import deque
+
+    from cmdxlate.cli.batch_pool import _Worker
+
+    r, w = os.pipe()
+    worker = object.__new__(_Worker)
+    worker.fd_out, worker.unread = r, bytearray()
+    worker.chunks = deque([[(0, "a", ("json", "[]")), (1, "b", ("json", "[]"))],
+                           [(2, "c", ("json", "[]"))]])
+    answers = [[["ok", None, "0"], ["ok", None, "1"]], [["ok", None, "2"]]]
+    os.write(w, b"".join(json.dumps({"results": a}).encode() + b"\n" for a in answers))
+    assert worker.read() == (answers, True)
+    os.write(w, b"not an answer\n")
+    assert worker.read() == ([], False)
+    os.close(w)
+    os.close(r)

@@ -182,3 +182,31 @@ def test_args_file_env_and_binary(tmp_path: Path) -> None:
     assert resolve(cl).machine.arch == "i386"
 
 
+
+
+@pytest.mark.parametrize(("text", "syntax", "want"), [
+    ("0x1p1024", "strtod", "ERANGE"),  # strtod's HUGE_VAL, not Python's OverflowError
+    ("0" * 4400 + "1G", "newest", 1 << 30),  # no int() of thousands of digits
+    ("1" * 4400, "newest", "ERANGE"),
+    ("00x40", "newest", "EINVAL"),  # strtoull(base 16) stops at the x after "00"
+    ("00x40", "fixed", "EINVAL"),
+    ("1.5e999xK", "fixed", 1024),  # an ERANGE fraction: one more character skipped
+    ("0.1e-400k", "fixed", 0),
+    ("1.99999999999999999999k", "fixed", 1024),  # a fraction of 1.0 is lost before 8.1
+    ("1.99999999999999999999k", "newest", 2048),  # and carried from 8.1
+    ("0x" + "0" * 30 + "40", "newest", 64),
+])
+def test_sizes_where_qemus_c_differs_from_the_obvious(text: str, syntax: str,
+                                                      want: int | str) -> None:
+    """Checked in review against a C harness of do_strtosz from the 5.2.0, 7.2.0 and
+    10.0.2 sources (gcc, x86-64, glibc 2.36); -m 00x40 and the 4400-digit sizes also on
+    QEMU 10.0.2."""
+    from cmdxlate.syntax.sizes import SizeOutOfRange, c_size
+
+    try:
+        got: int | str = c_size(text, 0, syntax)
+    except SizeOutOfRange:
+        got = "ERANGE"
+    except ValueError:
+        got = "EINVAL"
+    assert got == want

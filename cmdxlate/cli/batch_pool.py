@@ -29,9 +29,10 @@ from typing import Any
 from cmdxlate.cli.batch import Item, Record, record
 from cmdxlate.procs import kill, spawn
 
-# A worker gets up to CHUNK lines at once (one for verify, whose lines are slow),
-# and at most CHUNK_BYTES of them; it holds up to DEPTH chunks, and WINDOW_PER_JOB
-# chunks per worker may be read ahead.
+# A worker gets up to CHUNK lines at once (one for verify, whose lines are slow), and
+# at most CHUNK_BYTES of their text (JSON's escapes can make a request longer: then the
+# parent writes it in more than one go); it holds up to DEPTH chunks, and
+# WINDOW_PER_JOB chunks per worker may be read ahead.
 CHUNK = 64
 CHUNK_BYTES = 1 << 20
 DEPTH = 2
@@ -100,34 +101,32 @@ class _Worker:
         """How many of the last chunks it holds it never got a byte of."""
         return len(self.unsent) - (1 if self.written else 0)
 
-    def read(self) -> list[list[Any]] | None:
-        """The results of the chunks it finished since the last read (after ``select``
-        said its stdout is readable); None if it died or wrote something else."""
+    def read(self) -> tuple[list[list[Any]], bool]:
+        """The answers to its oldest chunks, in order, that came since the last read
+        (after ``select`` said its stdout is readable), and False if it then died or
+        wrote something that is no answer to its next chunk."""
         try:
             data = os.read(self.fd_out, 1 << 20)
         except OSError:
-            return None
-        if not data:
-            return None
+            data = b""
         self.unread += data
         done: list[list[Any]] = []
         while True:
             end = self.unread.find(b"\n")
             if end < 0:
-                return done
+                return done, bool(data)
             line = bytes(self.unread[:end])
             del self.unread[:end + 1]
-            if not self.chunks:
-                return None
-            count = len(self.chunks[0])
+            if len(done) == len(self.chunks):
+                return done, False  # an answer to no chunk
             try:
                 msg = json.loads(line)
             except ValueError:
-                return None
+                return done, False
             results = msg.get("results") if isinstance(msg, dict) else None
-            if not (isinstance(results, list) and len(results) == count and all(
-                    isinstance(r, list) and len(r) == 3 for r in results)):
-                return None
+            if not (isinstance(results, list) and len(results) == len(self.chunks[len(done)])
+                    and all(isinstance(r, list) and len(r) == 3 for r in results)):
+                return done, False
             done.append(results)
 
     def stop(self) -> None:
@@ -280,20 +279,19 @@ def run_pool(inputs: Iterator[tuple[str, Item]], op: str, target: str, machines:
             if reader.wake_fd in ready:
                 reader.drain()
             for i, w in enumerate(workers):
-                if w.fd_in in can_write and not w.write():
+                # Its answers first: a worker that died after answering keeps them.
+                if w.chunks and w.fd_out in ready:
+                    finished, alive = w.read()
+                    for results in finished:
+                        chunk = w.chunks.popleft()
+                        w.finished += 1
+                        done.update((seq, (r[0], r[1], r[2]))
+                                    for (seq, _, _), r in zip(chunk, results, strict=True))
+                    if not alive:
+                        replace(i)
+                        continue
+                if w.unsent and w.fd_in in can_write and not w.write():
                     replace(i)
-                    continue
-                if not w.chunks or w.fd_out not in ready:
-                    continue
-                finished = w.read()
-                if finished is None:
-                    replace(i)
-                    continue
-                for results in finished:
-                    chunk = w.chunks.popleft()
-                    w.finished += 1
-                    done.update((seq, (r[0], r[1], r[2]))
-                                for (seq, _, _), r in zip(chunk, results, strict=True))
     finally:
         for w in workers:
             w.stop()

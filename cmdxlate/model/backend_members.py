@@ -166,7 +166,11 @@ def _uint_text(text: str) -> int | None:
     if m is None:
         return None
     digits = m.group(1)
-    return int(digits, 16 if digits[:2].lower() == "0x" else 8 if digits[0] == "0" else 10)
+    base = 16 if digits[:2].lower() == "0x" else 8 if digits[0] == "0" else 10
+    body = (digits[2:] if base == 16 else digits).lstrip("0") or "0"
+    if len(body) > 22:  # 2^64 or more however it is written (no int() of huge texts)
+        return _U64
+    return int(body, base)
 
 
 def checked_members() -> frozenset[str]:

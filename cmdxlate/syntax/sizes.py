@@ -9,9 +9,10 @@ Three generations, measured on 5.2.0, 7.2.22, 10.0.2 and 11.1.3
   exponent, or hex; hex with a suffix is deprecated (a warning) until 8.0 refuses it
   (``size-hex-suffix-refused``);
 * from 8.1 (``size-leading-fraction``): a fraction needs no digit before its point
-  (``.5G``), and one after it is optional (``1.k``).
+  (``.5G``), and a fraction that rounds to 1 is carried into the integer part.
 
-Then at most one suffix (B, K, M, G, T, P, E, either case); a fraction needs one.
+Then at most one suffix (B, K, M, G, T, P, E, either case); a fraction needs one, or a
+default unit above bytes. A digit after the point is optional from 6.0 (``1.k``).
 """
 
 from __future__ import annotations
@@ -89,8 +90,11 @@ def _strtod(text: str, start: int) -> tuple[float, int, bool] | None:
         return None
     hex_digits, exponent = m.group("hex"), m.group("hexexp") or m.group("decexp") or ""
     mantissa = hex_digits if hex_digits is not None else m.group("dec")
-    value = (float.fromhex("0x" + mantissa + exponent) if hex_digits is not None
-             else float(mantissa + exponent))
+    try:
+        value = (float.fromhex("0x" + mantissa + exponent) if hex_digits is not None
+                 else float(mantissa + exponent))
+    except OverflowError:  # float.fromhex; C's strtod gives HUGE_VAL and ERANGE
+        value = float("inf")
     if m.group("sign") == "-":
         value = -value
     nonzero = any(c not in "0." for c in mantissa)
@@ -139,35 +143,40 @@ def _fixed_size(text: str, default_shift: int, syntax: str) -> int:
     while k < n and text[k] in _DIGITS:
         k += 1
     val, valf, end = 0, 0, k
+    digits = text[j:k].lstrip("0") or "0"
     if k == j:  # no integer part: a fraction only from 8.1 (strtod reads it from the start)
         if syntax != NEWEST or "." not in text:
             raise ValueError(text)
         end = 0
-    elif int(text[j:k]) >= _U64:
+    elif len(digits) > 20 or int(digits) >= _U64:  # (no int() of thousands of digits)
         raise _Range(k)
     elif text[i] == "-":  # 6.0: refused; 8.1 (parse_uint): out of range
         if syntax == NEWEST:
             raise _Range(k)
         raise ValueError(text)
     else:
-        val = int(text[j:k])
-    if k > j and val == 0 and end < n and text[end] in "xX":
+        val = int(digits)
+    # Hex only after a lone 0: strtoull(base 16) reads "00x40" as 0, up to the x.
+    if text[j:k] == "0" and end < n and text[end] in "xX":
         # Hex: no fraction; from 8.0 no suffix either.
         h = end + 1
         while h < n and text[h] in "0123456789abcdefABCDEF":
             h += 1
         if h > end + 1:
-            if int(text[end + 1:h], 16) >= _U64:
+            hex_digits = text[end + 1:h].lstrip("0") or "0"
+            if len(hex_digits) > 16:
                 raise _Range(h)
-            val, end = int(text[end + 1:h], 16), h
+            val, end = int(hex_digits, 16), h
         if end < n and (text[end] == "." or (syntax != FIXED and _suffix(text, end) is not None)):
             raise ValueError(text)
     elif k == j or (end < n and text[end] == "."):
         fraction, end, tiny = _fraction(text, end, syntax)
-        if fraction >= 1.0:
+        if fraction >= 1.0 and syntax == NEWEST:  # 8.1 carries it into the integer
             if val == _U64 - 1:
                 raise _Range(end)
             val += 1
+        elif fraction >= 1.0:
+            valf = 0  # 6.0 to 8.0: (uint64_t)(1.0 * 0x1p64), 0 on x86-64
         else:
             valf = int(fraction * 18446744073709551616.0)
             if syntax == NEWEST and valf == 0 and (fraction > 0.0 or tiny):
@@ -205,9 +214,11 @@ def _fraction(text: str, dot: int, syntax: str) -> tuple[float, int, bool]:
             raise _Range(end)  # signbit: "-.5"
         return fraction, end, tiny
     read = _strtod(text, dot)
-    if read is None or read[2]:
+    if read is None:
         return 0.0, dot + 1, False  # QEMU skips the point and reads on ("1.k")
-    fraction, end, _ = read
+    fraction, end, erange = read
+    if erange:
+        return 0.0, end + 1, False  # QEMU skips one more than strtod read
     if "e" in text[dot:end] or "E" in text[dot:end]:
         raise ValueError(text)
     return fraction, end, False
