@@ -19,9 +19,8 @@ the members of each type per release are the catalog's ``memory_backend_members`
 
 from __future__ import annotations
 
-import re
-
 from cmdxlate.error import QemuRefusal
+from cmdxlate.syntax.numbers import json_uint64, parse_uint
 from cmdxlate.syntax.sizes import c_size, size_syntax
 
 TYPE_CHECKING = False  # typing costs start-up time; mypy reads the block below
@@ -40,7 +39,6 @@ _SIZES = frozenset({"align", "offset", "hugetlbsize"})
 _STRINGS = frozenset({"prealloc-context"})
 _ENUMS = {"rom": ("auto", "on", "off")}  # OnOffAuto
 _TEXT_BOOLS = frozenset({"on", "yes", "true", "y", "off", "no", "false", "n"})
-_UINT = re.compile(r"[ \t\n\v\f\r]*\+?(0[xX][0-9a-fA-F]+|0[0-7]*|[1-9][0-9]*)\Z")
 _U64 = 1 << 64
 
 
@@ -105,7 +103,7 @@ def value_error(key: str, value: object, release: Release, json: bool) -> QemuRe
         ok = value in _TEXT_BOOLS
         return None if ok else QemuRefusal(f"Parameter '{key}' expects 'on' or 'off'")
     if key in _UINT32:
-        number = _uint_text(value)
+        number = parse_uint(value)
         if number is None or number >= _U64:
             return QemuRefusal(f"Parameter '{key}' expects a uint64 value")
         return QemuRefusal(f"Parameter '{key}' expects uint32_t") if number >= 1 << 32 else None
@@ -124,11 +122,10 @@ def _json_value_error(key: str, value: object, release: Release) -> QemuRefusal 
     if key in _BOOLS and not isinstance(value, bool):
         return QemuRefusal(f"Invalid parameter type for '{key}', expected: boolean")
     if key in _UINT32 or key in _SIZES:
-        # A negative integer is taken modulo 2^64; anything else that is no integer is not.
-        if isinstance(value, bool) or not isinstance(value, int) or not (
-                -(1 << 63) <= value < _U64):
+        number = json_uint64(value)
+        if number is None:
             return QemuRefusal(f"Parameter '{key}' expects uint64")
-        if key in _UINT32 and value % _U64 >= 1 << 32:
+        if key in _UINT32 and number >= 1 << 32:
             return QemuRefusal(f"Parameter '{key}' expects uint32_t")
         return None
     if (key in _STRINGS or key in _ENUMS) and not isinstance(value, str):
@@ -153,24 +150,7 @@ def creation_error(key: str, value: object, qom_type: str) -> QemuRefusal | None
 
 
 def _as_int(value: object) -> int | None:
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int):
-        return value % _U64
-    return _uint_text(value) if isinstance(value, str) else None
-
-
-def _uint_text(text: str) -> int | None:
-    """strtoull(text, &end, 0) that must read all of it, no sign but '+' (parse_uint)."""
-    m = _UINT.match(text)
-    if m is None:
-        return None
-    digits = m.group(1)
-    base = 16 if digits[:2].lower() == "0x" else 8 if digits[0] == "0" else 10
-    body = (digits[2:] if base == 16 else digits).lstrip("0") or "0"
-    if len(body) > 22:  # 2^64 or more however it is written (no int() of huge texts)
-        return _U64
-    return int(body, base)
+    return parse_uint(value) if isinstance(value, str) else json_uint64(value)
 
 
 def checked_members() -> frozenset[str]:

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 from cmdxlate.error import QemuRefusal
 from cmdxlate.records import dataclass
+from cmdxlate.syntax.numbers import json_uint64
 
 TYPE_CHECKING = False  # typing costs start-up time; mypy reads the block below
 
@@ -104,10 +105,10 @@ def read_json_members(j: dict[str, object], release: Release) -> Binding:
         if not isinstance(given, list):
             raise QemuRefusal("Invalid parameter type for 'host-nodes', expected: array")
         for i, v in enumerate(given):
-            # A negative integer is taken modulo 2^64; a float or a bool is no uint64.
-            if isinstance(v, bool) or not isinstance(v, int) or not -(1 << 63) <= v < _UINT64:
+            node = json_uint64(v)
+            if node is None:
                 raise QemuRefusal(f"Parameter 'host-nodes[{i}]' expects uint64")
-            nodes.append(_uint16(v % _UINT64))
+            nodes.append(_uint16(node))
     policy = j.get("policy", "default")
     if "policy" in j and not isinstance(policy, str):
         raise QemuRefusal("Invalid parameter type for 'policy', expected: string")

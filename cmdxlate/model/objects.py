@@ -44,6 +44,7 @@ from cmdxlate.model.hostmem import (
 from cmdxlate.model.optloop import object_list_item_errors, reader_where
 from cmdxlate.records import dataclass, field
 from cmdxlate.syntax.argv import Option
+from cmdxlate.syntax.numbers import json_uint64
 from cmdxlate.syntax.optstring import ID_HINT, OptString, id_wellformed
 from cmdxlate.syntax.sizes import c_size, hex_suffix_warning, size_syntax
 
@@ -225,14 +226,16 @@ def _read_json(opt: Option, j: dict[str, object], release: Release | None,
     raw = j.get("size")
     binding = Binding()
     if release is not None:
+        # Each member read on its own: _visit refuses them in schema order.
         refusals: dict[str, QemuRefusal | None] = {}
+        read: dict[str, Binding] = {}
         for key in ("host-nodes", "policy"):
             try:
-                read_json_members({key: j[key]} if key in j else {}, release)
+                read[key] = read_json_members({key: j[key]} if key in j else {}, release)
             except QemuRefusal as e:
                 refusals[key] = e
         _visit(opt, qtype, oid, release, j.__contains__, j.get, refusals, json=True)
-        binding = read_json_members(j, release)
+        binding = Binding(read["host-nodes"].nodes, read["policy"].policy)
         unexpected = unexpected_member(qtype, list(j), release, json=True)
         if unexpected is not None:
             raise _refuse(unexpected.message, opt)
@@ -272,9 +275,7 @@ def _visit(opt: Option, qtype: str, oid: object, release: Release, given: Callab
             raw = value("size")
             if not given("size"):
                 refusal = QemuRefusal("Parameter 'size' is missing")
-            elif json and (isinstance(raw, bool) or not isinstance(raw, int)
-                           or not -(1 << 63) <= raw < 1 << 64):
-                # The visitor takes a negative number for a uint64 too, modulo 2^64.
+            elif json and json_uint64(raw) is None:
                 refusal = QemuRefusal("Parameter 'size' expects uint64")
             elif not json:
                 assert isinstance(raw, str)

@@ -48,6 +48,28 @@ def c_uint64(text: str) -> int:
     return (-value if sign == "-" else value) % (1 << 64)
 
 
+def parse_uint(text: str) -> int | None:
+    """QEMU's parse_uint: c_uint64 without a minus sign; None if it is no such number,
+    2^64 if it is one too large."""
+    if text.lstrip(" \t\n\v\f\r").startswith("-"):
+        return None
+    try:
+        return c_uint64(text)
+    except OverflowError:
+        return 1 << 64
+    except ValueError:
+        return None
+
+
+def json_uint64(value: object) -> int | None:
+    """A JSON value as QAPI's input visitor reads a uint64 (or a size): an integer, a
+    negative one taken modulo 2^64; None for anything else (a bool, a float, a string)."""
+    if isinstance(value, bool) or not isinstance(value, int) or not (
+            -(1 << 63) <= value < 1 << 64):
+        return None
+    return value % (1 << 64)
+
+
 def qemu_bool(value: str | None) -> bool | None:
     """A bool as QEMU's visitors read one: on/yes/true/y, off/no/false/n; case matters."""
     if value in ("on", "yes", "true", "y"):
