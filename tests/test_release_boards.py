@@ -326,6 +326,31 @@ def test_pseries_smt_needs_power8(catalog: Catalog, release: str) -> None:
                    ) == [0, 1]
 
 
+_RMA = "pSeries SLOF firmware requires >= 80ldMiB guest RMA (Real Mode Area memory)"
+_NODES = ("-object memory-backend-ram,id=a,size={} -object memory-backend-ram,id=b,size={} "
+          "-numa node,memdev=a -numa node,memdev=b")
+
+
+@pytest.mark.parametrize("release", ("5.2", "10.0", "11.1"))
+@pytest.mark.parametrize(("line", "answer"), [
+    ("-m 64M", _RMA), ("-m 127M", _RMA),
+    ("-m 128M", "Memory size 0x8000000 is not aligned to 256 MiB"),
+    ("-m 100M -smp 2,threads=2", _RMA), ("-m 100M -smp 3,threads=3", _RMA),
+    ("-m 1G " + _NODES.format("100M", "924M"), _RMA),
+    ("-m 1G " + _NODES.format("384M", "640M"),
+     "Node 0 memory size 0x18000000 is not aligned to 256 MiB"),
+    ("-m 1G " + _NODES.format("256M", "768M"), None),
+])
+def test_pseries_needs_128_mib_of_rma_first(catalog: Catalog, release: str, line: str,
+                                            answer: str | None) -> None:
+    """Measured on 5.2.0, 10.0.2 and 11.1.3 (2026-11-30): spapr_rma_size() refuses less
+    than 128 MiB of RAM or of the first node with memory (rounded down to a power of two:
+    384M counts as 256M) before the threads and the 256 MiB alignment are checked, and
+    prints 128 in hex with a stray "ld"."""
+    got = run(catalog, release, "ppc64", "-M pseries " + line)
+    assert got == answer if answer is not None else isinstance(got, list)
+
+
 def test_pseries_memory_before_threads_multiple(catalog: Catalog) -> None:
     # (m) 11.1.3: node memory is validated before the CPUs are created
     line = f"{P9} -m 500M -smp 3,maxcpus=4,threads=2"

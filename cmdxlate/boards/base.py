@@ -154,6 +154,9 @@ class Board:
     def check_numa_layout(self, smp: SmpConfig, numa: NumaState, slots: list[CpuSlot]) -> None:
         """Board rules about how CPUs may spread over nodes (after the defaults are set)."""
 
+    def check_early_memory(self, ram: int, numa: NumaState) -> None:
+        """Board rules about RAM that its init function checks before check_init's."""
+
     def check_memory(self, ram: int, numa: NumaState) -> None:
         """Board rules about RAM and node sizes."""
 

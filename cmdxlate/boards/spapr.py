@@ -23,6 +23,7 @@ if TYPE_CHECKING:
 THREAD_SUFFIX = "-powerpc64-cpu"
 # max-cpu-compat values below POWER8 (ISA 2.07): SMT under TCG needs 2.07.
 _PRE_POWER8_COMPAT = frozenset({"power5+", "power6", "power7"})
+_MIN_RMA_SLOF = 128 << 20  # MIN_RMA_SLOF (hw/ppc/spapr.c)
 
 
 def power8_or_newer(model: str) -> bool:
@@ -91,6 +92,19 @@ class SpaprBoard(Board):
             raise QemuRefusal(f"Cannot support {t} threads/core on a pseries machine "
                               "because it must be a power of 2")
         self.nested_hv = qemu_bool(props.get("cap-nested-hv")) is True and accel in (None, "tcg")
+
+    def check_early_memory(self, ram: int, numa: NumaState) -> None:
+        """spapr_rma_size(), before spapr_set_vsmt_mode(): SLOF needs 128 MiB of RMA, which
+        is at most the RAM and the first node that has memory (rounded down to a power of
+        two). QEMU prints 128 in hex before a stray "ld" (the same in 5.2 to 11.1)."""
+        rma = ram
+        first = next((numa.nodes[n].size for n in sorted(numa.nodes) if numa.nodes[n].size),
+                     None)
+        if first is not None:
+            rma = min(rma, 1 << (first.bit_length() - 1))
+        if rma < _MIN_RMA_SLOF:
+            raise QemuRefusal("pSeries SLOF firmware requires >= 80ldMiB guest RMA "
+                              "(Real Mode Area memory)")
 
     def check_memory(self, ram: int, numa: NumaState) -> None:
         """spapr_validate_node_memory(): all of RAM, then each node, in 256 MiB units."""

@@ -257,6 +257,7 @@ def init_board(r: Resolution) -> None:
     r.warnings.extend(numa.warnings)
     # The board's init function: its own checks, then RAM and node sizes.
     props = {k: s.text for k, s in r.spec.machine_props.items()}
+    board.check_early_memory(r.ram, numa)
     board.check_init(smp, r.accel, props, r.cpu_model)
     board.check_memory(r.ram, numa)
     board.check_numa_layout(smp, numa, r.slots)
