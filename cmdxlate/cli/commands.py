@@ -144,6 +144,7 @@ def readconfig(*, path: str, extra: list[str] | None, fmt: str, target: str | No
     from cmdxlate.catalog import Catalog
     from cmdxlate.emit.readconfig import sections_to_options
     from cmdxlate.model import build_spec
+    from cmdxlate.model.links import chardev_ids
     from cmdxlate.syntax.argv import parse_argv
     from cmdxlate.syntax.config import read_config_file
     from cmdxlate.syntax.source import expand_readconfig
@@ -153,7 +154,8 @@ def readconfig(*, path: str, extra: list[str] | None, fmt: str, target: str | No
         release = Catalog.builtin().release(target)
         cl = expand_readconfig(parse_argv(["-readconfig", path, *(extra or [])]))
         spec = build_spec(cl, release)
-        for refusal in spec.objects.creation_refusals(release):
+        for refusal in spec.objects.creation_refusals(release, cl.arch,
+                                                      lambda: chardev_ids(cl)):
             raise refusal  # QEMU refuses it when it creates the object
         _, warnings = sections_to_options(read_config_file(path), path)
         groups = [o.args() for o in cl.options]

@@ -114,7 +114,7 @@ def value_error(key: str, value: object, release: Release, json: bool) -> QemuRe
             return QemuRefusal(f"Parameter '{key}' expects a size value")
         return None
     if key in _ENUMS and value not in _ENUMS[key]:
-        return _enum_error(key, value, release)
+        return enum_error(key, value, release)
     return None
 
 
@@ -131,11 +131,12 @@ def _json_value_error(key: str, value: object, release: Release) -> QemuRefusal 
     if (key in _STRINGS or key in _ENUMS) and not isinstance(value, str):
         return QemuRefusal(f"Invalid parameter type for '{key}', expected: string")
     if key in _ENUMS and value not in _ENUMS[key]:
-        return _enum_error(key, str(value), release)
+        return enum_error(key, str(value), release)
     return None
 
 
-def _enum_error(key: str, value: str, release: Release) -> QemuRefusal:
+def enum_error(key: str, value: str, release: Release) -> QemuRefusal:
+    """What a QAPI visitor says of a value its enum lacks (6.2 names the parameter)."""
     if release.has("qapi-enum-error-names-parameter"):
         return QemuRefusal(f"Parameter '{key}' does not accept value '{value}'")
     return QemuRefusal(f"Invalid parameter '{value}'")

@@ -41,7 +41,9 @@ from cmdxlate.model.hostmem import (
     read_text_member,
     set_error,
 )
+from cmdxlate.model.links import link_error
 from cmdxlate.model.optloop import object_list_item_errors, reader_where
+from cmdxlate.model.qom_types import MadeObject, creation_refusal, visitor_refusal
 from cmdxlate.records import dataclass, field
 from cmdxlate.syntax.argv import Option
 from cmdxlate.syntax.numbers import json_uint64
@@ -74,6 +76,9 @@ class Backend:
     size: int | None
     where: Where
     error: CmdxlateError | None = None  # QEMU refuses it (or crashes) when it creates it
+    # Its prealloc-context (7.2+), resolved when it is created, before what ``error`` says.
+    link: str | None = None
+    made: bool = True  # QEMU goes on to make it (no refusal of its id comes first)
 
 
 @dataclass(slots=True)
@@ -82,32 +87,73 @@ class Objects:
 
     backends: dict[str, Backend] = field(default_factory=dict)  # by id: the first
     created: list[Backend] = field(default_factory=list)  # every backend, in order
-    refusals: list[QemuRefusal] = field(default_factory=list)  # others', when created
+    # The other objects as QEMU makes them: a refusal, or one made (its type is checked).
+    refusals: list[QemuRefusal | MadeObject] = field(default_factory=list)
     qemuopts_ids: set[str] = field(default_factory=set)
     # Ids of the objects 6.0+ creates before any memory backend (all but the late ones).
     early_ids: set[str] = field(default_factory=set)
     warnings: list[str] = field(default_factory=list)  # QEMU's, as it reads the options
+    # The other objects' types by id (the first), and the late ones with the number of
+    # backends given before each: what a prealloc-context can name (model.links).
+    types: dict[str, str] = field(default_factory=dict)
+    late: list[tuple[int, str]] = field(default_factory=list)
 
-    def made_early(self, oid: str) -> None:
-        """An object 6.0+ creates before the memory backends, in argv order: an id one of
-        them repeats (a JSON one: QemuOpts refused the others) fails as it is added."""
+    def made_early(self, oid: str, qom_type: str, where: Where) -> None:
+        """An object 6.0+ creates before the memory backends, in argv order: its type is
+        checked, then an id one of them repeats (a JSON one: QemuOpts refused the others)
+        fails as it is added."""
+        if qom_type:
+            self.refusals.append(MadeObject(qom_type, where))
         if oid in self.early_ids:
             self.refusals.append(_duplicate(oid))
         self.early_ids.add(oid)
+        self.types.setdefault(oid, qom_type)
 
-    def creation_refusals(self, release: Release) -> list[CmdxlateError]:
-        """What creating the objects refuses, in QEMU's order: 5.2's refusals of its
-        other objects, then each backend's own refusal or (6.0+) its repeated id, which
-        only objects that QemuOpts did not hold can repeat."""
-        out: list[CmdxlateError] = list(self.refusals)
+    def made_late(self, oid: str, qom_type: str) -> None:
+        """An object other than a memory backend that is made with them, in argv order."""
+        self.types.setdefault(oid, qom_type)
+        self.late.append((len(self.created), oid))
+
+    def creation_refusals(self, release: Release, arch: str | None = None,
+                          chardevs: Callable[[], Collection[str]] = frozenset,
+                          board: str | None = None) -> list[CmdxlateError]:
+        """What creating the objects refuses, in QEMU's order: the other objects' (a type
+        the ``arch`` binary cannot make among them), then each backend's type, its
+        prealloc-context (``chardevs``: the line's -chardev ids; ``board``: the machine's
+        family), its own refusal or (6.0+) its repeated id, which only objects that
+        QemuOpts did not hold can repeat."""
+        out: list[CmdxlateError] = []
+        for entry in self.refusals:
+            if isinstance(entry, MadeObject):
+                refusal = creation_refusal(entry.qom_type, entry.where, release, arch)
+                if refusal is not None:
+                    out.append(refusal)
+            else:
+                out.append(entry)
         made = set(self.early_ids) if release.has("object-json") else set()
-        for backend in self.created:
-            if backend.error is not None:
-                out.append(backend.error)
+        for i, backend in enumerate(self.created):
+            error = backend.error
+            unmade = (creation_refusal(backend.qom_type, backend.where, release, arch)
+                      if backend.made else None)
+            if unmade is not None:
+                error = unmade
+            elif backend.link is not None:
+                error = link_error(backend.link, self._made_before(i), chardevs,
+                                   backend.id, board, release) or error
+            if error is not None:
+                out.append(error)
             elif backend.id in made:
                 out.append(_duplicate(backend.id))
             made.add(backend.id)
         return out
+
+    def _made_before(self, index: int) -> dict[str, str]:
+        """The objects that exist when the backend ``index`` is made (id -> qom-type)."""
+        made = {oid: self.types[oid] for oid in self.early_ids}
+        made.update((oid, self.types[oid]) for count, oid in self.late if count <= index)
+        for backend in self.created[:index]:
+            made.setdefault(backend.id, backend.qom_type)
+        return made
 
 
 def _duplicate(oid: str) -> QemuRefusal:
@@ -139,6 +185,10 @@ def read_object(opt: Option, release: Release | None, objects: Objects) -> None:
                               where=reader_where(opt, release), located=True)
         objects.qemuopts_ids.add(oid)
     qtype = o.get("qom-type")
+    if qtype and release is not None and release.has("object-cli-visitor"):
+        unknown = visitor_refusal(qtype, release)  # the visitor reads it first
+        if unknown is not None:
+            raise _refuse(unknown.message, opt)
     if not qtype or not qtype.startswith(MEMORY_BACKEND):
         missing = ("qom-type" if not qtype else "id" if oid is None else None)
         if missing is not None and release is not None:
@@ -148,7 +198,9 @@ def read_object(opt: Option, release: Release | None, objects: Objects) -> None:
                 raise refusal
             objects.refusals.append(refusal)
         if oid is not None and qtype not in _LATE_OBJECTS:
-            objects.made_early(oid)
+            objects.made_early(oid, qtype or "", opt.where)
+        elif oid is not None and qtype is not None:
+            objects.made_late(oid, qtype)
         return
     visitor = release is not None and release.has("object-cli-visitor")
     keys = list(opt.config_keys) if opt.from_file else [p.key for p in o.pairs]
@@ -172,6 +224,7 @@ def read_object(opt: Option, release: Release | None, objects: Objects) -> None:
         if unexpected is not None:
             raise _refuse(unexpected.message, opt)
     error: CmdxlateError | None = None
+    link: str | None = None
     if release is not None and not visitor and oid is None:
         error = _refuse("Parameter 'id' is missing", opt)  # 5.2: before any property
     if error is None:
@@ -189,6 +242,7 @@ def read_object(opt: Option, release: Release | None, objects: Objects) -> None:
             error = _created(opt, qtype, size, has_file, binding, setters, names, located=True)
     elif error is None and release is not None:
         assert not isinstance(size, QemuRefusal)
+        link = _link(qtype, o.get("prealloc-context"), release)
         error = _created(opt, qtype, size, True, binding, _set_errors(qtype, ["prealloc-threads"],
                                                                       o.get, release),
                          _members(o.has), located=False)
@@ -197,7 +251,7 @@ def read_object(opt: Option, release: Release | None, objects: Objects) -> None:
     if oid is None and error is None:
         return
     backend = Backend(oid or "", qtype, None if isinstance(size, QemuRefusal) else size,
-                      opt.where, error)
+                      opt.where, error, link, made=oid is not None)
     if oid is not None:
         objects.backends.setdefault(oid, backend)
     objects.created.append(backend)  # 5.2 refuses one without an id when it creates it
@@ -211,8 +265,12 @@ def _read_json(opt: Option, j: dict[str, object], release: Release | None,
         for key in ("qom-type", "id"):
             if key not in j:
                 raise _refuse(f"Parameter '{key}' is missing", opt)
-            if not isinstance(j[key], str):
+            value = j[key]
+            if not isinstance(value, str):
                 raise _refuse(f"Invalid parameter type for '{key}', expected: string", opt)
+            unknown = visitor_refusal(value, release) if key == "qom-type" else None
+            if unknown is not None:
+                raise _refuse(unknown.message, opt)
     # user_creatable_add_type checks the id when it creates the object (no location).
     bad_id = (QemuRefusal("Parameter 'id' expects an identifier", hint=ID_HINT)
               if release is not None and isinstance(oid, str) and not id_wellformed(oid)
@@ -221,7 +279,9 @@ def _read_json(opt: Option, j: dict[str, object], release: Release | None,
         if bad_id is not None:
             objects.refusals.append(bad_id)
         elif isinstance(oid, str) and qtype not in _LATE_OBJECTS:
-            objects.made_early(oid)
+            objects.made_early(oid, str(qtype), opt.where)
+        elif isinstance(oid, str):
+            objects.made_late(oid, str(qtype))
         return
     raw = j.get("size")
     binding = Binding()
@@ -243,13 +303,15 @@ def _read_json(opt: Option, j: dict[str, object], release: Release | None,
         return
     raw %= 1 << 64
     error: CmdxlateError | None = None
+    link: str | None = None
     if release is not None:
+        link = None if bad_id is not None else _link(qtype, j.get("prealloc-context"), release)
         # user_creatable_add_type checks the id before it makes the object.
         error = (bad_id or _created(opt, qtype, raw, True, binding,
                                     _set_errors(qtype, ["prealloc-threads"], j.get, release),
                                     _members(j.__contains__), located=False)
                  or _crash(oid, raw, release))
-    backend = Backend(oid, qtype, raw, opt.where, error)
+    backend = Backend(oid, qtype, raw, opt.where, error, link, made=bad_id is None)
     objects.backends.setdefault(oid, backend)
     objects.created.append(backend)
 
@@ -375,6 +437,14 @@ def _created(opt: Option, qtype: str, size: int | None, path: bool, binding: Bin
 # RAM blocks are rounded up to the host page (4 KiB here): a size this close to 2^64
 # wraps to 0, and QEMU aborts (find_ram_offset: Assertion `size != 0' failed).
 _WRAPS_TO_ZERO = (1 << 64) - 4096
+
+
+def _link(qtype: str, value: object, release: Release) -> str | None:
+    """The prealloc-context to resolve when the backend is made (a member of its type in
+    this release, and a string: the visitor refused any other value)."""
+    if not isinstance(value, str) or "prealloc-context" not in (members(qtype, release) or ()):
+        return None
+    return value
 
 
 def _crash(oid: str, size: int, release: Release) -> InputError | None:

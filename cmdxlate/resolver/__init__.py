@@ -11,6 +11,7 @@ from __future__ import annotations
 from cmdxlate.catalog import Catalog, normalise_arch
 from cmdxlate.error import InputError, QemuRefusal, Where, pointing_at, qemu_located
 from cmdxlate.model import VmSpec, build_spec
+from cmdxlate.model.links import chardev_ids
 from cmdxlate.model.objects import resolve_backend
 from cmdxlate.records import dataclass, field
 from cmdxlate.resolver.cpu_model import (
@@ -161,7 +162,11 @@ def configure_accelerator(r: Resolution) -> None:
 
 def create_backends(r: Resolution) -> None:
     """qemu_create_late_backends: memory backends and their sizes."""
-    for refusal in r.spec.objects.creation_refusals(r.release):
+    assert r.machine is not None
+    line = r.spec.line
+    for refusal in r.spec.objects.creation_refusals(r.release, r.arch,
+                                                    lambda: chardev_ids(line),
+                                                    r.machine.family.name):
         raise refusal
     for backend in r.spec.objects.created:
         if backend.size is not None:
