@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-from cmdxlate.catalog.properties import Names, bracketed
+from cmdxlate.catalog.properties import Names, bracketed, lists_by_release
 from cmdxlate.catalog.version import Version
 
 TYPE_CHECKING = False  # typing costs start-up time; mypy reads the block below
@@ -29,23 +29,22 @@ def _data() -> Any:
     return read_json("object_types.json")
 
 
-def _measured(by_release: dict[str, list[str]]) -> dict[Version, frozenset[str]]:
-    return {Version.parse(r): frozenset(v) for r, v in by_release.items()}
-
-
 @lru_cache(maxsize=32)
 def enum_names(release: Version) -> Names | None:
     """The qom-types the visitor takes in ``release`` (None before 6.0)."""
     if release < FIRST_ENUM:
         return None
     data = _data()
-    measured = _measured(data["enum_measured"])
+    measured = lists_by_release(data["enum_measured"])
     since = {k: Version.parse(v) for k, v in data["enum_since"].items()}
-    names = bracketed(measured, release)
-    if names is None:  # 6.0 to 7.1: the first measured enum, less what came later
-        first = min(measured)
-        names = Names(frozenset(t for t in measured[first]
-                                if t not in since or since[t] <= release))
+    first = min(measured)
+    if release < first:  # 6.0 to 7.1: the first measured enum, less what came later
+        names: Names | None = Names(frozenset(t for t in measured[first]
+                                              if t not in since or since[t] <= release))
+    else:
+        names = bracketed(measured, release)
+    if names is None:  # after the newest measured release: nothing is refused
+        return None
     known = set(names.known) | {t for t in names.unsure if t in since and since[t] <= release}
     unsure = {t for t in names.unsure if t not in since}
     unsure |= {t for t, v in data["enum_build_option"].items() if Version.parse(v) <= release}
@@ -72,4 +71,16 @@ def made_names(release: Version, arch: str) -> Names | None:
     return Names(names.known, (names.unsure | host) - names.known)
 
 
-__all__ = ["FIRST_ENUM", "enum_names", "made_names"]
+def abstract_5_2(arch: str) -> frozenset[str]:
+    """5.2's abstract user-creatable types on the ``arch`` binary."""
+    table = _data()["abstract_5_2"]
+    return frozenset(table.get(arch, table["all"]))
+
+
+@lru_cache(maxsize=1)
+def with_required_members() -> frozenset[str]:
+    """The types that cannot be given with a qom-type and an id alone."""
+    return frozenset(_data()["with_required_members"])
+
+
+__all__ = ["FIRST_ENUM", "abstract_5_2", "enum_names", "made_names", "with_required_members"]

@@ -56,21 +56,22 @@ def _read(name: str) -> Any:
     return read_json(name)
 
 
-def _lists(by_release: dict[str, list[str]]) -> dict[Version, frozenset[str]]:
+def lists_by_release(by_release: dict[str, list[str]]) -> dict[Version, frozenset[str]]:
+    """Measured name lists keyed by release."""
     return {Version.parse(r): frozenset(v) for r, v in by_release.items()}
 
 
 @lru_cache(maxsize=1)
 def _machine_data() -> dict[str, dict[str, dict[Version, frozenset[str]]]]:
     data = _read("machine_props.json")
-    return {arch: {key: _lists(rels) for key, rels in keys.items()}
+    return {arch: {key: lists_by_release(rels) for key, rels in keys.items()}
             for arch, keys in data["arches"].items()}
 
 
 @lru_cache(maxsize=1)
 def _cpu_data() -> tuple[dict[Version, frozenset[str]], dict[str, frozenset[str]]]:
     data = _read("cpu_properties.json")["x86"]
-    return _lists(data["measured"]), {k: frozenset(v) for k, v in data["extra"].items()}
+    return lists_by_release(data["measured"]), {k: frozenset(v) for k, v in data["extra"].items()}
 
 
 def machine_property_names(machine: MachineType) -> Names | None:

@@ -154,8 +154,7 @@ def readconfig(*, path: str, extra: list[str] | None, fmt: str, target: str | No
         release = Catalog.builtin().release(target)
         cl = expand_readconfig(parse_argv(["-readconfig", path, *(extra or [])]))
         spec = build_spec(cl, release)
-        for refusal in spec.objects.creation_refusals(release, cl.arch,
-                                                      lambda: chardev_ids(cl)):
+        for refusal in spec.objects.all_refusals(release, cl.arch, lambda: chardev_ids(cl)):
             raise refusal  # QEMU refuses it when it creates the object
         _, warnings = sections_to_options(read_config_file(path), path)
         groups = [o.args() for o in cl.options]

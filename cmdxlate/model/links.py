@@ -25,6 +25,7 @@ Measured on QEMU 7.2.22, 10.0.2 and 11.1.3 (``tests/data/prealloc-context-measur
 from __future__ import annotations
 
 from cmdxlate.error import CmdxlateError, InputError, QemuRefusal
+from cmdxlate.records import dataclass
 
 TYPE_CHECKING = False  # typing costs start-up time; mypy reads the block below
 
@@ -35,6 +36,7 @@ if TYPE_CHECKING:
     from cmdxlate.syntax.argv import CommandLine
 
 THREAD_CONTEXT = "thread-context"
+LINK = "prealloc-context"  # the link property a backend has
 
 # The children of the QOM root and of the machine (and the machine's system bus and
 # memory regions) when the late backends are made: the same on x86_64 q35, pc, microvm
@@ -58,46 +60,34 @@ BOARD_CHILDREN: dict[str, frozenset[str]] = {
 }
 
 
-def link_error(path: str, made: Mapping[str, str], chardevs: Callable[[], Collection[str]],
-               backend: str, board: str | None, release: Release) -> CmdxlateError | None:
-    """What setting ``prealloc-context`` to ``path`` refuses; ``made``: the objects that
-    exist by then (id -> qom-type), ``chardevs``: the line's -chardev ids, ``board``: the
-    machine's family (None: not known yet)."""
+@dataclass(frozen=True, slots=True)
+class Tree:
+    """What QEMU's object tree holds when a backend is made, as far as cmdxlate follows
+    it: /objects (id -> qom-type), the earlier backends whose prealloc-context link is
+    set (a partial path goes through links), the line's -chardev ids, the board family
+    (None: not known) and the release."""
+
+    made: Mapping[str, str]
+    linked: frozenset[str]
+    chardevs: Callable[[], Collection[str]]
+    board: str | None
+    release: Release
+
+
+def link_error(path: str, tree: Tree, backend: str) -> CmdxlateError | None:
+    """What setting ``prealloc-context`` to ``path`` refuses (object_resolve_link): one
+    thread-context found is taken, several are ambiguous; with none, a path naming
+    anything is of the wrong type, else not found."""
     if path == "":
         return None
     parts = [p for p in path.split("/") if p]
-    exists: bool | None  # None: cmdxlate cannot tell
-    if len(parts) == 2 and parts[0] == "objects":
-        found = made.get(parts[1])
-        exists = found is not None
-        if found == THREAD_CONTEXT:
-            return None
-    elif path.startswith("/"):
-        if not parts:
-            exists = True  # the root
-        elif len(parts) == 1 and parts[0] in ROOT_CHILDREN:
-            exists = _root_child(parts[0], made, chardevs, release)
-        elif len(parts) == 2 and parts[0] == "chardevs" and parts[1] in chardevs():
-            exists = True
-        else:
-            exists = None
-    elif len(parts) != 1:
-        exists = None
-    else:
-        name = parts[0]
-        found = made.get(name)
-        extra = BOARD_CHILDREN.get(board or "")
-        if found == THREAD_CONTEXT:
-            return None
-        if found is not None or name in ALWAYS_THERE or name in chardevs() or (
-                extra is not None and name in extra):
-            exists = True
-        elif name in ROOT_CHILDREN:
-            exists = _root_child(name, made, chardevs, release)
-        elif "[" in name or name.startswith("compat_monitor") or extra is None:
-            exists = None
-        else:
-            exists = False
+    absolute = path.startswith("/")
+    found = _contexts(parts, absolute, tree)
+    if found == 1:
+        return None
+    if found > 1:
+        return QemuRefusal(f"Path '{path}' does not uniquely identify an object")
+    exists = _exists(parts, absolute, tree)
     if exists is None:
         return _cannot_tell(path, backend)
     if exists:
@@ -106,16 +96,67 @@ def link_error(path: str, made: Mapping[str, str], chardevs: Callable[[], Collec
     return QemuRefusal(f"Device '{path}' not found")
 
 
-def _root_child(name: str, made: Mapping[str, str], chardevs: Callable[[], Collection[str]],
-                release: Release) -> bool | None:
+def _contexts(parts: list[str], absolute: bool, tree: Tree) -> int:
+    """How many thread-contexts the path reaches: /objects/ID, or an earlier backend's
+    link (``m0/prealloc-context``; a bare ``prealloc-context`` reaches every one)."""
+    if len(parts) == 2 and parts[0] == "objects":
+        return int(tree.made.get(parts[1]) == THREAD_CONTEXT)
+    if len(parts) == 1 and not absolute:
+        return (int(tree.made.get(parts[0]) == THREAD_CONTEXT)
+                + (len(tree.linked) if parts[0] == LINK else 0))
+    owner = _link_owner(parts, absolute)
+    return int(owner is not None and owner in tree.linked)
+
+
+def _link_owner(parts: list[str], absolute: bool) -> str | None:
+    """The object whose link a path follows: ``m0/prealloc-context``,
+    ``objects/m0/prealloc-context`` or ``/objects/m0/prealloc-context``."""
+    owner = parts[:-1] if parts[-1:] == [LINK] else []
+    if (len(owner) == 1 and not absolute) or (len(owner) == 2 and owner[0] == "objects"):
+        return owner[-1]
+    return None
+
+
+def _exists(parts: list[str], absolute: bool, tree: Tree) -> bool | None:
+    """Whether the path names anything (None: cmdxlate cannot tell)."""
+    if len(parts) == 2 and parts[0] == "objects":
+        return parts[1] in tree.made
+    if _link_owner(parts, absolute) is not None:
+        return False  # a backend's link that is not set (or no backend): nothing
+    if len(parts) == 2 and parts[0] == "chardevs":
+        return True if parts[1] in tree.chardevs() else None
+    if absolute:
+        if not parts:
+            return True  # the root
+        if len(parts) == 1 and parts[0] in ROOT_CHILDREN:
+            return _root_child(parts[0], tree)
+        extra = BOARD_CHILDREN.get(tree.board or "")
+        if len(parts) == 1 and extra is not None:  # the root has no other child
+            return parts[0] in extra  # (pseries' /dr-connector is the root's)
+        return None
+    if len(parts) != 1:
+        return None
+    name = parts[0]
+    extra = BOARD_CHILDREN.get(tree.board or "")
+    if (name in tree.made or name in ALWAYS_THERE or name in tree.chardevs()
+            or (extra is not None and name in extra)):
+        return True
+    if name in ROOT_CHILDREN:
+        return _root_child(name, tree)
+    if "[" in name or name.startswith("compat_monitor") or extra is None:
+        return None
+    return False
+
+
+def _root_child(name: str, tree: Tree) -> bool | None:
     """Whether the root's container ``name`` exists when the backend is made: from 10.0
     always; before, /objects once an object is made and /chardevs once a chardev is (a
     monitor's among them, which cmdxlate does not follow), /backend on first use."""
-    if name == "machine" or release.has("qom-root-containers-at-start"):
+    if name == "machine" or tree.release.has("qom-root-containers-at-start"):
         return True
     if name == "objects":
-        return bool(made)
-    if name == "chardevs" and chardevs():
+        return bool(tree.made)
+    if name == "chardevs" and tree.chardevs():
         return True
     return None
 
@@ -140,5 +181,5 @@ def _cannot_tell(path: str, backend: str) -> InputError:
         hint="QEMU refuses the line either way; name a -object thread-context by its id")
 
 
-__all__ = ["ALWAYS_THERE", "BOARD_CHILDREN", "ROOT_CHILDREN", "THREAD_CONTEXT", "chardev_ids",
-           "link_error"]
+__all__ = ["ALWAYS_THERE", "BOARD_CHILDREN", "ROOT_CHILDREN", "THREAD_CONTEXT", "Tree",
+           "chardev_ids", "link_error"]

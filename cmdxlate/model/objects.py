@@ -41,7 +41,7 @@ from cmdxlate.model.hostmem import (
     read_text_member,
     set_error,
 )
-from cmdxlate.model.links import link_error
+from cmdxlate.model.links import THREAD_CONTEXT, Tree, link_error
 from cmdxlate.model.optloop import object_list_item_errors, reader_where
 from cmdxlate.model.qom_types import MadeObject, creation_refusal, visitor_refusal
 from cmdxlate.records import dataclass, field
@@ -58,6 +58,7 @@ if TYPE_CHECKING:
     from cmdxlate.catalog.releases import Release
 
 MEMORY_BACKEND = "memory-backend-"
+_BASE = frozenset({"qom-type", "id"})  # ObjectOptions' own members
 # Objects QEMU 6.0+ creates with or after the memory backends (object_create_early
 # says no): an id they repeat is not one a memory backend repeats.
 _LATE_OBJECTS = frozenset({
@@ -87,8 +88,8 @@ class Objects:
 
     backends: dict[str, Backend] = field(default_factory=dict)  # by id: the first
     created: list[Backend] = field(default_factory=list)  # every backend, in order
-    # The other objects as QEMU makes them: a refusal, or one made (its type is checked).
-    refusals: list[QemuRefusal | MadeObject] = field(default_factory=list)
+    # The other objects in argv order, as QEMU goes on to make them (model.qom_types).
+    others: list[MadeObject] = field(default_factory=list)
     qemuopts_ids: set[str] = field(default_factory=set)
     # Ids of the objects 6.0+ creates before any memory backend (all but the late ones).
     early_ids: set[str] = field(default_factory=set)
@@ -98,54 +99,72 @@ class Objects:
     types: dict[str, str] = field(default_factory=dict)
     late: list[tuple[int, str]] = field(default_factory=list)
 
-    def made_early(self, oid: str, qom_type: str, where: Where) -> None:
-        """An object 6.0+ creates before the memory backends, in argv order: its type is
-        checked, then an id one of them repeats (a JSON one: QemuOpts refused the others)
-        fails as it is added."""
-        if qom_type:
-            self.refusals.append(MadeObject(qom_type, where))
-        if oid in self.early_ids:
-            self.refusals.append(_duplicate(oid))
+    def refuse(self, refusal: QemuRefusal) -> None:
+        """An object other than a memory backend that QEMU refuses before it looks at its
+        type (5.2: no id; 6.0+: an id that is no identifier)."""
+        self.others.append(MadeObject(None, None, refusal=refusal))
+
+    def made_early(self, oid: str, qom_type: str | None, where: Where, bare: bool) -> None:
+        """An object made before the memory backends (6.0+: every one but the late ones;
+        qom_type None: 5.2 refused it already)."""
+        self.others.append(MadeObject(qom_type, where, bare, oid))
         self.early_ids.add(oid)
-        self.types.setdefault(oid, qom_type)
+        self.types.setdefault(oid, qom_type or "")
 
     def made_late(self, oid: str, qom_type: str) -> None:
         """An object other than a memory backend that is made with them, in argv order."""
-        self.types.setdefault(oid, qom_type)
+        self.types.setdefault(oid, qom_type or "")
         self.late.append((len(self.created), oid))
 
+    def pre_sandbox_refusals(self, release: Release, arch: str | None) -> list[CmdxlateError]:
+        """7.2+: the thread-contexts, made before QEMU even selects the machine."""
+        if not release.has("thread-context-pre-sandbox"):
+            return []
+        return _make([o for o in self.others if o.qom_type == THREAD_CONTEXT], release, arch)
+
+    def early_refusals(self, release: Release, arch: str | None) -> list[CmdxlateError]:
+        """The other objects' refusals as QEMU makes them, the thread-contexts first (7.2+):
+        a type the ``arch`` binary cannot make, an id made already."""
+        order = self.others
+        if release.has("thread-context-pre-sandbox"):
+            order = ([o for o in order if o.qom_type == THREAD_CONTEXT]
+                     + [o for o in order if o.qom_type != THREAD_CONTEXT])
+        return _make(order, release, arch)
+
     def creation_refusals(self, release: Release, arch: str | None = None,
-                          chardevs: Callable[[], Collection[str]] = frozenset,
+                          chardevs: Callable[[], Collection[str]] = lambda: (),
                           board: str | None = None) -> list[CmdxlateError]:
-        """What creating the objects refuses, in QEMU's order: the other objects' (a type
-        the ``arch`` binary cannot make among them), then each backend's type, its
-        prealloc-context (``chardevs``: the line's -chardev ids; ``board``: the machine's
-        family), its own refusal or (6.0+) its repeated id, which only objects that
-        QemuOpts did not hold can repeat."""
+        """What creating the memory backends refuses, in QEMU's order (the other objects
+        were made before): each one's type, its prealloc-context (``chardevs``: the
+        line's -chardev ids; ``board``: the machine's family), its own refusal or (6.0+)
+        its repeated id, which only objects that QemuOpts did not hold can repeat."""
         out: list[CmdxlateError] = []
-        for entry in self.refusals:
-            if isinstance(entry, MadeObject):
-                refusal = creation_refusal(entry.qom_type, entry.where, release, arch)
-                if refusal is not None:
-                    out.append(refusal)
-            else:
-                out.append(entry)
         made = set(self.early_ids) if release.has("object-json") else set()
         for i, backend in enumerate(self.created):
             error = backend.error
-            unmade = (creation_refusal(backend.qom_type, backend.where, release, arch)
-                      if backend.made else None)
+            unmade = (creation_refusal(backend.qom_type, backend.where, release, arch,
+                                       True) if backend.made else None)
             if unmade is not None:
                 error = unmade
             elif backend.link is not None:
-                error = link_error(backend.link, self._made_before(i), chardevs,
-                                   backend.id, board, release) or error
+                tree = Tree(self._made_before(i),
+                            frozenset(b.id for b in self.created[:i] if b.link), chardevs,
+                            board, release)
+                error = link_error(backend.link, tree, backend.id) or error
             if error is not None:
                 out.append(error)
             elif backend.id in made:
                 out.append(_duplicate(backend.id))
             made.add(backend.id)
         return out
+
+    def all_refusals(self, release: Release, arch: str | None = None,
+                     chardevs: Callable[[], Collection[str]] = lambda: (),
+                     board: str | None = None) -> list[CmdxlateError]:
+        """Every refusal of object creation, in QEMU's order (without the machine's own
+        checks between them)."""
+        return (self.pre_sandbox_refusals(release, arch) + self.early_refusals(release, arch)
+                + self.creation_refusals(release, arch, chardevs, board))
 
     def _made_before(self, index: int) -> dict[str, str]:
         """The objects that exist when the backend ``index`` is made (id -> qom-type)."""
@@ -154,6 +173,24 @@ class Objects:
         for backend in self.created[:index]:
             made.setdefault(backend.id, backend.qom_type)
         return made
+
+
+def _make(order: list[MadeObject], release: Release, arch: str | None) -> list[CmdxlateError]:
+    """Make the objects in ``order``: each one's refusal, its type, then its id (an id
+    one of them repeats fails as it is added: JSON ones, QemuOpts refused the others)."""
+    out: list[CmdxlateError] = []
+    added: set[str] = set()
+    for o in order:
+        error: CmdxlateError | None = o.refusal
+        if error is None and o.qom_type is not None and o.where is not None:
+            error = creation_refusal(o.qom_type, o.where, release, arch, o.members_known)
+        if error is None and o.oid is not None:
+            if o.oid in added:
+                error = _duplicate(o.oid)
+            added.add(o.oid)
+        if error is not None:
+            out.append(error)
+    return out
 
 
 def _duplicate(oid: str) -> QemuRefusal:
@@ -169,7 +206,7 @@ def read_object(opt: Option, release: Release | None, objects: Objects) -> None:
     if opt.is_json and release is not None and not release.has("object-json"):
         # 5.2: "{...}" is an option string whose qom-type is the text up to the first
         # comma and which has no id=, refused when the object is created.
-        objects.refusals.append(_refuse("Parameter 'id' is missing", opt))
+        objects.refuse(_refuse("Parameter 'id' is missing", opt))
         return
     j = opt.json
     if j is not None:
@@ -185,20 +222,21 @@ def read_object(opt: Option, release: Release | None, objects: Objects) -> None:
                               where=reader_where(opt, release), located=True)
         objects.qemuopts_ids.add(oid)
     qtype = o.get("qom-type")
-    if qtype and release is not None and release.has("object-cli-visitor"):
+    if qtype is not None and release is not None and release.has("object-cli-visitor"):
         unknown = visitor_refusal(qtype, release)  # the visitor reads it first
         if unknown is not None:
             raise _refuse(unknown.message, opt)
     if not qtype or not qtype.startswith(MEMORY_BACKEND):
-        missing = ("qom-type" if not qtype else "id" if oid is None else None)
+        missing = ("qom-type" if qtype is None else "id" if oid is None else None)
         if missing is not None and release is not None:
             # user_creatable_add_opts (5.2, when objects are made) or the 6.0+ visitor
             refusal = _refuse(f"Parameter '{missing}' is missing", opt)
             if release.has("object-cli-visitor"):
                 raise refusal
-            objects.refusals.append(refusal)
+            objects.refuse(refusal)
         if oid is not None and qtype not in _LATE_OBJECTS:
-            objects.made_early(oid, qtype or "", opt.where)
+            objects.made_early(oid, qtype, opt.where,
+                               all(p.key in _BASE for p in o.pairs))
         elif oid is not None and qtype is not None:
             objects.made_late(oid, qtype)
         return
@@ -277,9 +315,9 @@ def _read_json(opt: Option, j: dict[str, object], release: Release | None,
               else None)
     if not isinstance(qtype, str) or not qtype.startswith(MEMORY_BACKEND):
         if bad_id is not None:
-            objects.refusals.append(bad_id)
+            objects.refuse(bad_id)
         elif isinstance(oid, str) and qtype not in _LATE_OBJECTS:
-            objects.made_early(oid, str(qtype), opt.where)
+            objects.made_early(oid, str(qtype), opt.where, set(j) <= _BASE)
         elif isinstance(oid, str):
             objects.made_late(oid, str(qtype))
         return

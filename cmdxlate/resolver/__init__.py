@@ -143,11 +143,31 @@ def select_machine(r: Resolution) -> None:
     r.maxram = max(r.maxram, r.ram)
 
 
+def create_pre_sandbox_objects(r: Resolution) -> None:
+    """qemu_process_early_options: the thread-contexts (7.2+), before any machine."""
+    for refusal in r.spec.objects.pre_sandbox_refusals(r.release, r.arch):
+        raise refusal
+
+
+def create_early_backends(r: Resolution) -> None:
+    """qemu_create_early_backends: the objects other than memory backends and the late
+    kinds. From 6.1 they come before the machine options; before, apply_options makes
+    them between -smp and the machine's properties (measured on 5.2.0)."""
+    if r.release.has("processing-order-6.1"):
+        _make_early_objects(r)
+
+
+def _make_early_objects(r: Resolution) -> None:
+    for refusal in r.spec.objects.early_refusals(r.release, r.arch):
+        raise refusal
+
+
 def apply_options(r: Resolution) -> None:
     """qemu_apply_machine_options: machine properties and -smp, in QEMU's QDict order."""
     assert r.machine is not None and r.board is not None
     assert r.ram is not None
-    r.smp, r.smp_given = apply_machine_options(r.spec, r.machine, r.board, r.ram)
+    early = None if r.release.has("processing-order-6.1") else (lambda: _make_early_objects(r))
+    r.smp, r.smp_given = apply_machine_options(r.spec, r.machine, r.board, r.ram, early)
     r.warnings.extend(r.smp.warnings)
 
 
@@ -326,7 +346,8 @@ def create_cli_devices(r: Resolution) -> None:
 
 # QEMU's order: qemu_init, then machine_run_board_init, then the CLI devices.
 PHASES: tuple[Callable[[Resolution], None], ...] = (
-    act_on_help, parse_memory, select_machine, apply_options, configure_accelerator,
+    create_pre_sandbox_objects, act_on_help, parse_memory, select_machine,
+    create_early_backends, apply_options, configure_accelerator,
     create_backends, parse_cpu_option, resolve_machine_memdev, parse_numa, init_board,
     create_cpus, create_cli_devices,
 )

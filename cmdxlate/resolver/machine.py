@@ -13,6 +13,8 @@ from cmdxlate.syntax.numbers import c_int, c_uint64
 TYPE_CHECKING = False  # typing costs start-up time; mypy reads the block below
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from cmdxlate.boards.base import Board
     from cmdxlate.catalog import MachineType, Release
     from cmdxlate.model import VmSpec
@@ -127,17 +129,21 @@ def check_memory_sizes(spec: VmSpec, release: Release, ram: int) -> None:
                           where=where, located=legacy)
 
 
-def apply_machine_options(spec: VmSpec, machine: MachineType, board: Board, ram: int
+def apply_machine_options(spec: VmSpec, machine: MachineType, board: Board, ram: int,
+                          make_objects: Callable[[], None] | None = None
                           ) -> tuple[SmpConfig, dict[str, int]]:
     """qemu_apply_machine_options: every machine property and ``smp``. From 6.1 they are
     one keyval dict, set in its iteration order (``memory``, from -m, among them);
-    before, -m and -smp were read first and the properties set afterwards."""
+    before, -m and -smp were read first, then the objects made (``make_objects``), and
+    the properties set afterwards."""
     release = machine.release
     props = machine_properties(spec, release)
     if not release.has("machine-keyval-parse"):
         # -m and -smp first; then the QemuOpts properties, "smp" among them as a name.
         check_memory_sizes(spec, release, ram)
         result = _smp(spec, machine)
+        if make_objects is not None:
+            make_objects()
         for prop in props:
             with pointing_at(prop.where):
                 if (prop.key == "smp" or prop.key.startswith("smp.")) and release.has(
