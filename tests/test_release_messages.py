@@ -310,6 +310,19 @@ def test_short_form_boolean_warning_from_6_0() -> None:
         _ok(["-M", "pc,usb"], "6.1")
 
 
+def test_mon_is_deprecated_from_11_1_once() -> None:
+    """Measured on 11.1.3: one warning at the first -mon, before the machine type's; none
+    for -monitor or -qmp, and none on 10.0.2."""
+    mon = "'-mon' is deprecated, use '-object' with 'monitor-hmp' or 'monitor-qmp' types instead"
+    argv = ["-M", "pc-i440fx-5.2", "-chardev", "null,id=c", "-mon", "chardev=c",
+            "-chardev", "null,id=d", "-mon", "chardev=d"]
+    warnings = _ok(argv, "11.1")
+    assert warnings.count(mon) == 1 and warnings.index(mon) == 0
+    assert any("Machine type 'pc-i440fx-5.2' is deprecated" in w for w in warnings)
+    assert mon not in _ok(argv, "10.0")
+    assert mon not in _ok(["-monitor", "null", "-qmp", "null"], "11.1")
+
+
 @pytest.mark.parametrize(("release", "warning"), [
     ("5.2", "Machine type 'pc-1.0' is deprecated: use a newer machine type instead"),
     ("7.0", "Machine type 'pc-i440fx-1.4' is deprecated: old and unattended - use a newer "
@@ -339,6 +352,24 @@ def test_readconfig_section_header_then_last_key_line(tmp_path: Path, release: s
     cfg.write_text(NUMA)
     e = _error(["-readconfig", str(cfg)], release)
     assert e.message == f"{cfg}:{line}: CPU index (9) should be smaller than maxcpus (1)"
+
+
+@pytest.mark.parametrize(("release", "message"), [
+    ("5.2", "{cfg}:1: Property 'memory-backend-ram.bar' not found"),
+    ("7.2", "{cfg}:5: Parameter 'bar' is unexpected"),
+    ("10.0", "{cfg}:5: Parameter 'bar' is unexpected"),
+    ("11.1", "{cfg}:5: Parameter 'bar' is unexpected"),
+])
+def test_readconfig_object_member_its_type_lacks(tmp_path: Path, release: str,
+                                                 message: str) -> None:
+    """Measured (2026-11-30): 5.2 sets the properties when it makes the object (QDict
+    order, the section's header); from 6.1 the keyval visitor says what JSON's does, at
+    the section's last line, naming the first left in its hash table."""
+    cfg = tmp_path / "vm.cfg"
+    cfg.write_text('[object "m0"]\n  qom-type = "memory-backend-ram"\n  size = "64M"\n'
+                   '  foo = "1"\n  bar = "2"\n\n[memory]\n  size = "64M"\n')
+    assert _error(["-M", "none", "-readconfig", str(cfg)], release).message == message.format(
+        cfg=cfg)
 
 
 def test_readconfig_section_without_key_line_yet_has_no_location(tmp_path: Path) -> None:

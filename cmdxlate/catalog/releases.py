@@ -35,7 +35,7 @@ BEHAVIOURS = frozenset({
     "netdev-json", "device-json-id-checked",
     "machine-keyval-parse", "x86-features-before-host-check", "cpu-model-not-valid-for-machine",
     # the QOM tree a memory backend's prealloc-context is looked up in (model.links)
-    "qom-root-containers-at-start", "thread-context-pre-sandbox",
+    "qom-root-containers-at-start", "thread-context-pre-sandbox", "mon-deprecated-warning",
     # -numa and query-hotpluggable-cpus (resolve/numa.py, numa_init.py, hmat.py, topology.py)
     "qapi-enum-error-names-parameter",
     "numa-initiator-before-cpus",

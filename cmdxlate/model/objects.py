@@ -271,9 +271,13 @@ def read_object(opt: Option, release: Release | None, objects: Objects) -> None:
         warning = hex_suffix_warning(text, size_syntax(release))
         if warning is not None:  # 6.0 to 7.2 take it
             objects.warnings.append(warning)
-    if visitor and not opt.from_file:
+    if visitor:
         assert release is not None
-        unexpected = unexpected_member(qtype, keys, release, json=False)
+        # A -readconfig [object] is a QDict read by the keyval visitor from 6.1 (JSON's
+        # words, at the section's last line), a QemuOpts entry before.
+        keyval = opt.from_file and release.has("readconfig-object-keyval")
+        given = list(dict.fromkeys(k.split(".", 1)[0] for k in keys)) if keyval else keys
+        unexpected = unexpected_member(qtype, given, release, json=keyval)
         if unexpected is not None:
             raise _refuse(unexpected.message, opt)
     error: CmdxlateError | None = None
@@ -289,9 +293,8 @@ def read_object(opt: Option, release: Release | None, objects: Objects) -> None:
                 setters["size"], size = size, None
             names = [k for k in dict.fromkeys(p.key for p in o.pairs)
                      if k not in ("qom-type", "id")]
-            if not opt.from_file:
-                setters.update(property_errors(qtype, names, release))
-                setters.update(_set_errors(qtype, names, o.get, release))
+            setters.update(property_errors(qtype, names, release))
+            setters.update(_set_errors(qtype, names, o.get, release))
             error = _created(opt, qtype, size, has_file, binding, setters, names, located=True)
     elif error is None and release is not None:
         assert not isinstance(size, QemuRefusal)

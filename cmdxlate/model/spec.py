@@ -43,6 +43,10 @@ _MAY_ASK_HELP = frozenset({"cpu", "h", "help", "version", "audio-help", "machine
 # The options _build files into the model or asks about help; it only reads the others.
 _MODELLED = _MAY_ASK_HELP | {"smp", "m", "enable-kvm", "numa", "global"}
 
+# QEMU's words when -mon first appears (11.1: the monitor-hmp and monitor-qmp objects).
+MON_DEPRECATED = ("'-mon' is deprecated, use '-object' with 'monitor-hmp' or 'monitor-qmp' "
+                  "types instead")
+
 
 @dataclass(frozen=True, slots=True)
 class Setting:
@@ -269,6 +273,7 @@ def _build(line: CommandLine, release: Release | None) -> VmSpec:
     if release is not None:
         first_pass(line, release)
         place_config_options(line, release)
+    mon_warning = release is not None and release.has("mon-deprecated-warning")
     for opt in line.options:
         name = opt.name
         if release is not None and (opt.from_file or opt.failure is not None):
@@ -279,6 +284,9 @@ def _build(line: CommandLine, release: Release | None) -> VmSpec:
             read_json_option(opt, release)
         if spec.machine_opts_where is None and name in MACHINE_OPTS_OPTIONS:
             spec.machine_opts_where = opt.where
+        if name == "mon" and mon_warning and not opt.from_file:
+            spec.warnings.append(MON_DEPRECATED)  # once, at the first -mon (11.1)
+            mon_warning = False
         if name not in _MODELLED:
             continue  # read above as QEMU's option loop reads it; nothing to file
         if name == "machine":
