@@ -372,6 +372,33 @@ def test_readconfig_object_member_its_type_lacks(tmp_path: Path, release: str,
         cfg=cfg)
 
 
+@pytest.mark.parametrize("release", ("7.2", "10.0", "11.1"))
+@pytest.mark.parametrize(("line", "message"), [
+    ('share = "maybe"', "Parameter 'share' expects 'on' or 'off'"),
+    ('prealloc-threads = "x"', "Parameter 'prealloc-threads' expects integer"),
+    ('prealloc-threads = "99999999999"', "Parameter 'prealloc-threads' expects uint32_t"),
+    ('prealloc-threads = "-1"', "Parameter 'prealloc-threads' expects uint32_t"),
+    ('prealloc-threads = "99999999999999999999999"',
+     "Parameter 'prealloc-threads' expects integer"),
+    ('align = "1x"', "Parameter 'align' expects size"),
+    ('size = "1x"', "Parameter 'size' expects size"),
+    ('prealloc-threads = "0x10"', None),
+])
+def test_readconfig_object_values_in_keyval_words(tmp_path: Path, release: str, line: str,
+                                                  message: str | None) -> None:
+    """Measured on 7.2.22, 10.0.2 and 11.1.3 (2026-11-30): the keyval visitor's words for
+    a backend's values in a -readconfig [object] (the command line's: 'expects a uint64
+    value', 'expects a size value'), at the section's last line."""
+    cfg = tmp_path / "vm.cfg"
+    cfg.write_text('[object "m0"]\n  qom-type = "memory-backend-file"\n'
+                   f'  mem-path = "/dev/shm"\n  size = "64M"\n  {line}\n')
+    argv = ["-M", "pc", "-m", "64M", "-readconfig", str(cfg)]
+    if message is None:
+        assert _ok(argv, release) == []
+    else:
+        assert _error(argv, release).message == f"{cfg}:5: {message}"
+
+
 def test_readconfig_section_without_key_line_yet_has_no_location(tmp_path: Path) -> None:
     cfg = tmp_path / "vm.cfg"
     cfg.write_text('[numa]\n[memory]\n  size = "64M"\n')

@@ -20,7 +20,7 @@ the members of each type per release are the catalog's ``memory_backend_members`
 from __future__ import annotations
 
 from cmdxlate.error import QemuRefusal
-from cmdxlate.syntax.numbers import json_uint64, parse_uint
+from cmdxlate.syntax.numbers import c_uint64, json_uint64, parse_uint
 from cmdxlate.syntax.sizes import c_size, size_syntax
 
 TYPE_CHECKING = False  # typing costs start-up time; mypy reads the block below
@@ -93,12 +93,27 @@ def property_errors(qom_type: str, keys: list[str], release: Release
     return out
 
 
-def value_error(key: str, value: object, release: Release, json: bool) -> QemuRefusal | None:
+def value_error(key: str, value: object, release: Release, json: bool,
+                keyval: bool = False) -> QemuRefusal | None:
     """What QEMU says of this member's value (an option string's text, or a JSON value),
-    or None when it takes it (or cmdxlate does not check this member)."""
+    or None when it takes it (or cmdxlate does not check this member). ``keyval``: a
+    -readconfig [object] from 6.1, whose text the keyval visitor reads (measured on
+    7.2.22, 10.0.2, 11.1.3: ``expects integer``, ``expects size``)."""
     if json:
         return _json_value_error(key, value, release)
     assert isinstance(value, str)
+    if keyval and key in _UINT32:
+        try:
+            wrapped = c_uint64(value)  # qemu_strtou64: a minus sign wraps
+        except (ValueError, OverflowError):
+            return QemuRefusal(f"Parameter '{key}' expects integer")
+        return QemuRefusal(f"Parameter '{key}' expects uint32_t") if wrapped >= 1 << 32 else None
+    if keyval and key in _SIZES:
+        try:
+            c_size(value, 0, size_syntax(release))
+        except ValueError:
+            return QemuRefusal(f"Parameter '{key}' expects size")
+        return None
     if key in _BOOLS:
         ok = value in _TEXT_BOOLS
         return None if ok else QemuRefusal(f"Parameter '{key}' expects 'on' or 'off'")

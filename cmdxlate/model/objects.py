@@ -275,7 +275,7 @@ def read_object(opt: Option, release: Release | None, objects: Objects) -> None:
         assert release is not None
         # A -readconfig [object] is a QDict read by the keyval visitor from 6.1 (JSON's
         # words, at the section's last line), a QemuOpts entry before.
-        keyval = opt.from_file and release.has("readconfig-object-keyval")
+        keyval = _keyval(opt, release)
         given = list(dict.fromkeys(k.split(".", 1)[0] for k in keys)) if keyval else keys
         unexpected = unexpected_member(qtype, given, release, json=keyval)
         if unexpected is not None:
@@ -403,10 +403,8 @@ def _visit(opt: Option, qtype: str, oid: object, release: Release, given: Callab
                 refusal = QemuRefusal("Parameter 'mem-path' is missing")
             elif json and given("mem-path") and not isinstance(value("mem-path"), str):
                 refusal = QemuRefusal("Invalid parameter type for 'mem-path', expected: string")
-        elif key in checked and given(key) and not (
-                opt.from_file and release.has("readconfig-object-keyval")):
-            # (6.1's -readconfig [object] has the keyval visitor's words: not modelled)
-            refusal = value_error(key, value(key), release, json)
+        elif key in checked and given(key):
+            refusal = value_error(key, value(key), release, json, keyval=_keyval(opt, release))
         if refusal is not None:
             raise _refuse(refusal.message, opt)
 
@@ -453,6 +451,11 @@ def _members(given: Callable[[str], bool]) -> list[str]:
     return [k for k in ("host-nodes", "policy", "prealloc-threads", "size") if given(k)]
 
 
+def _keyval(opt: Option, release: Release | None) -> bool:
+    """A -readconfig [object] from 6.1: the keyval visitor reads its text."""
+    return opt.from_file and release is not None and release.has("readconfig-object-keyval")
+
+
 def _size(text: str | None, opt: Option, visitor: bool, release: Release | None
           ) -> int | None | QemuRefusal:
     """The size in bytes; a size that is none is refused now (6.0+) or at creation."""
@@ -461,7 +464,8 @@ def _size(text: str | None, opt: Option, visitor: bool, release: Release | None
     try:
         return c_size(text, 0, size_syntax(release))
     except ValueError:
-        error = _refuse("Parameter 'size' expects a size value", opt)
+        words = "size" if _keyval(opt, release) else "a size value"
+        error = _refuse(f"Parameter 'size' expects {words}", opt)
     if visitor:
         raise error
     return error
