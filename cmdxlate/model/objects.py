@@ -453,7 +453,8 @@ def _members(given: Callable[[str], bool]) -> list[str]:
 
 def _keyval(opt: Option, release: Release | None) -> bool:
     """A -readconfig [object] from 6.1: the keyval visitor reads its text."""
-    return opt.from_file and release is not None and release.has("readconfig-object-keyval")
+    return bool(opt.from_file and release is not None
+                and release.has("readconfig-object-keyval"))
 
 
 def _size(text: str | None, opt: Option, visitor: bool, release: Release | None

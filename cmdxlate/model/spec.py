@@ -284,8 +284,10 @@ def _build(line: CommandLine, release: Release | None) -> VmSpec:
             read_json_option(opt, release)
         if spec.machine_opts_where is None and name in MACHINE_OPTS_OPTIONS:
             spec.machine_opts_where = opt.where
+        # 11.1 warns in its option loop, once, at the first -mon; a -readconfig [mon]
+        # never passes there (measured: no warning).
         if name == "mon" and mon_warning and not opt.from_file:
-            spec.warnings.append(MON_DEPRECATED)  # once, at the first -mon (11.1)
+            spec.warnings.append(MON_DEPRECATED)
             mon_warning = False
         if name not in _MODELLED:
             continue  # read above as QEMU's option loop reads it; nothing to file
