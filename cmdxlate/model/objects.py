@@ -53,7 +53,7 @@ from cmdxlate.syntax.sizes import c_size, hex_suffix_warning, size_syntax
 TYPE_CHECKING = False  # typing costs start-up time; mypy reads the block below
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Collection, Iterator
+    from collections.abc import Callable, Collection
 
     from cmdxlate.catalog.releases import Release
 
@@ -140,11 +140,18 @@ class Objects:
         its repeated id, which only objects that QemuOpts did not hold can repeat."""
         out: list[CmdxlateError] = []
         made = set(self.early_ids) if release.has("object-json") else set()
-        late = iter(self.late)
-        pending = next(late, None)
+
+        def add(oid: str) -> None:  # an id made already fails as the object is added
+            if oid in made:
+                out.append(_duplicate(oid))
+            made.add(oid)
+
+        late: dict[int, list[str]] = {}  # the late objects given before backend N
+        for count, oid in self.late:
+            late.setdefault(count, []).append(oid)
         for i, backend in enumerate(self.created):
-            while pending is not None and pending[0] <= i:  # a late object given before
-                pending = self._make_late(pending[1], made, out, late)
+            for oid in late.get(i, ()):
+                add(oid)
             error = backend.error
             unmade = (creation_refusal(backend.qom_type, backend.where, release, arch,
                                        True) if backend.made else None)
@@ -157,21 +164,12 @@ class Objects:
                 error = link_error(backend.link, tree, backend.id) or error
             if error is not None:
                 out.append(error)
-            elif backend.id in made:
-                out.append(_duplicate(backend.id))
-            made.add(backend.id)
-        while pending is not None:
-            pending = self._make_late(pending[1], made, out, late)
+                made.add(backend.id)
+            else:
+                add(backend.id)
+        for oid in late.get(len(self.created), ()):
+            add(oid)
         return out
-
-    def _make_late(self, oid: str, made: set[str], out: list[CmdxlateError],
-                   rest: Iterator[tuple[int, str]]) -> tuple[int, str] | None:
-        """A late object other than a backend is added in argv order among the backends:
-        an id made already fails (6.0+: a JSON one; QemuOpts refused the others)."""
-        if oid in made:
-            out.append(_duplicate(oid))
-        made.add(oid)
-        return next(rest, None)
 
     def all_refusals(self, release: Release, arch: str | None = None,
                      chardevs: Callable[[], Collection[str]] = lambda: (),
